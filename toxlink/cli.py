@@ -1,0 +1,273 @@
+"""The ``toxlink`` command line: parse arguments, call the API, print.
+
+Every user-facing error (bad export, bad disavow or label file, missing model) is printed
+as one line naming the file (and line/column where it applies) with exit code 2; no
+traceback unless ``--debug`` is given.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+from typing import List, Optional
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+app = typer.Typer(
+    add_completion=False,
+    no_args_is_help=True,
+    help="toxlink: score backlink exports for spam and manipulation, explain why, and write a Google disavow file.",
+)
+out = Console()
+err = Console(stderr=True)
+_debug = False
+
+ExportsArg = typer.Argument(..., help="Backlink export file(s): Ahrefs, Semrush, Moz, Majestic, Search Console, CSV or URL list.")
+FormatOpt = typer.Option(None, "--format", "-f", help="Override format detection (ahrefs, semrush, semrush-audit, moz, majestic, gsc, generic, url-list).")
+
+
+@app.callback()
+def _main(debug: bool = typer.Option(False, "--debug", help="Show tracebacks for errors.")) -> None:
+    global _debug
+    _debug = debug
+
+
+@app.command()
+def inspect(exports: List[Path] = ExportsArg, export_format: Optional[str] = FormatOpt) -> None:
+    """Show what was detected in each export: vendor, encoding, delimiter, rows, columns mapped, rows flagged."""
+    from toxlink.exports import inspect as inspect_exports
+
+    for info in inspect_exports(exports, format=export_format):
+        info = info if isinstance(info, dict) else info.__dict__
+        table = Table(title=str(info.get("path")), show_header=False, title_justify="left")
+        for key, value in info.items():
+            if key == "path":
+                continue
+            if isinstance(value, dict):
+                value = "\n".join(f"{k} <- {v}" for k, v in value.items()) or "-"
+            elif isinstance(value, (list, tuple)):
+                value = ", ".join(map(str, value)) or "-"
+            table.add_row(key.replace("_", " "), str(value))
+        out.print(table)
+
+
+@app.command()
+def features(
+    exports: List[Path] = ExportsArg,
+    output: Path = typer.Option(..., "--output", "-o", help="Parquet file to write the feature matrix to."),
+    export_format: Optional[str] = FormatOpt,
+) -> None:
+    """Compute the feature matrix of the export(s) and write it as Parquet."""
+    import toxlink
+    from toxlink import features as F
+    from toxlink import schema as S
+    from toxlink.outputs import atomic_write
+    from toxlink.predictor import with_hosts
+
+    links = with_hosts(toxlink.read_export(exports, format=export_format))
+    X = F.compute(links)
+    X.insert(0, S.SOURCE_ROW, links[S.SOURCE_ROW].to_numpy())
+    X.insert(0, S.SOURCE_FILE, links[S.SOURCE_FILE].to_numpy())
+    with atomic_write(output, "wb") as fh:
+        X.to_parquet(fh, index=False)
+    out.print(f"wrote {len(X):,} rows x {X.shape[1] - 2} features to {output}")
+
+
+@app.command()
+def score(
+    exports: List[Path] = ExportsArg,
+    output: Path = typer.Option(Path("toxlink-out"), "--output", "-o", help="Folder for links.csv, domains.csv, disavow.txt, disavow-new.txt."),
+    existing_disavow: Optional[Path] = typer.Option(None, "--existing-disavow", help="Your current disavow file: nothing in it is ever removed."),
+    whitelist: Optional[Path] = typer.Option(None, "--whitelist", help="Domains/URLs never to disavow (one per line)."),
+    model: Optional[str] = typer.Option(None, "--model", "-m", help="Model bundle path or models:/name@alias (default: the shipped model)."),
+    export_format: Optional[str] = FormatOpt,
+    toxic_threshold: Optional[float] = typer.Option(None, help="Risk at or above which a link is toxic (default: the model's)."),
+    review_threshold: Optional[float] = typer.Option(None, help="Risk at or above which a link needs review (default: the model's)."),
+    protect_gov_edu: bool = typer.Option(False, "--protect-gov-edu", help="Never disavow .gov/.edu/.ac.* domains."),
+    report: bool = typer.Option(False, "--report", help="Also write report.html, a self-contained audit report."),
+    chunksize: int = typer.Option(100_000, help="Rows per chunk when streaming the exports."),
+    engine: str = typer.Option("embedded", help="embedded (one process, streaming) or dask (needs toxlink[scale])."),
+    scheduler: Optional[str] = typer.Option(None, help="Dask scheduler address (default: a local cluster)."),
+) -> None:
+    """Score backlink exports and write disavow recommendations."""
+    from toxlink.batch import score_exports
+    from toxlink.policy import Policy, Whitelist
+
+    policy = Policy(
+        toxic_threshold=toxic_threshold,
+        review_threshold=review_threshold,
+        protect_gov_edu=protect_gov_edu,
+        whitelist=Whitelist.read(whitelist) if whitelist else Whitelist(),
+    )
+    kwargs = dict(model=model, policy=policy, export_format=export_format, existing_disavow=existing_disavow,
+                  chunksize=chunksize, report=report)
+    with _progress() as on_chunk:
+        if engine == "dask":
+            from toxlink.scale import score_exports_dask
+
+            summary = score_exports_dask(exports, output, scheduler=scheduler, **kwargs)
+        elif engine == "embedded":
+            summary = score_exports(exports, output, on_chunk=on_chunk, **kwargs)
+        else:
+            raise typer.BadParameter(f"unknown engine {engine!r}: use embedded or dask", param_hint="--engine")
+    _print_summary(summary)
+
+
+@app.command()
+def explain(
+    export: Path = typer.Argument(..., help="The backlink export holding the link."),
+    url: str = typer.Option(..., "--url", help="Source (referring page) URL of the link to explain."),
+    model: Optional[str] = typer.Option(None, "--model", "-m"),
+    export_format: Optional[str] = FormatOpt,
+) -> None:
+    """Print one link's score and every signal behind it."""
+    import toxlink
+
+    predictor = toxlink.Predictor.load(model)
+    try:
+        entries = predictor.explain(toxlink.read_export([export], format=export_format), url)
+    except KeyError as exc:
+        raise _UserError(f"{export}: {exc.args[0]}") from None
+    for e in entries:
+        risk = "not scored" if e["risk"] is None else f"{e['risk']:.3f}"
+        out.print(f"[bold]{e['source_url']}[/bold] -> {e['target_url']}  anchor: {e['anchor']!r}")
+        out.print(f"risk {risk}  band [bold]{e['band']}[/bold]" + (f"  ({e['row_issue']})" if e["row_issue"] else ""))
+        table = Table("signal", "family", "value", "effect", "reason")
+        for s in e["signals"]:
+            value = "missing" if s["value"] is None else f"{s['value']:g}"
+            table.add_row(s["feature"], s["family"], value, f"{s['contribution']:+.3f}", s["reason"])
+        out.print(table)
+
+
+@app.command()
+def train(
+    export: List[Path] = typer.Option([], "--export", help="Backlink export(s) the labels refer to."),
+    labels: Optional[Path] = typer.Option(None, "--labels", help="CSV of links or domains with a label (toxic/ok)."),
+    disavow: Optional[Path] = typer.Option(None, "--disavow", help="Your past disavow file: links it covers are labelled toxic."),
+    whitelist: Optional[Path] = typer.Option(None, "--whitelist", help="Domains/URLs you keep: labelled ok."),
+    with_base: bool = typer.Option(True, "--with-base/--no-base", help="Also train on toxlink's base data."),
+    user_weight: float = typer.Option(3.0, help="Sample weight of your labelled links relative to base rows."),
+    output: Path = typer.Option(Path("toxlink-model"), "--output", "-o", help="Folder for the new model bundle."),
+    tracking_uri: Optional[str] = typer.Option(None, "--tracking-uri", help="MLflow tracking URI (default: sqlite ./mlruns.db or MLFLOW_TRACKING_URI)."),
+) -> None:
+    """Retrain on your own labels, log the run to MLflow and promote it if it is not worse."""
+    from toxlink.train import retrain
+
+    if not export:
+        raise typer.BadParameter("give the export(s) your labels refer to", param_hint="--export")
+    if labels is None and disavow is None and whitelist is None:
+        raise typer.BadParameter("give --labels, or --disavow and/or --whitelist")
+    result = retrain(export, labels=labels, disavow=disavow, whitelist=whitelist, with_base=with_base,
+                     user_weight=user_weight, out_dir=output, tracking_uri=tracking_uri)
+    out.print(result if isinstance(result, str) else _as_table(result, "training run"))
+
+
+@app.command()
+def report(
+    scored_dir: Path = typer.Argument(..., help="Output folder of `toxlink score` (links.csv, domains.csv)."),
+    output: Optional[Path] = typer.Option(None, "--output", "-o", help="HTML file (default: SCORED_DIR/report.html)."),
+) -> None:
+    """Write a self-contained HTML audit report from a scoring run's outputs."""
+    from toxlink.report import report_from_dir
+
+    path = report_from_dir(scored_dir, output)
+    out.print(f"wrote {path}")
+
+
+# -- helpers ---------------------------------------------------------------------------------
+class _UserError(Exception):
+    pass
+
+
+class _progress:
+    """A rich progress bar per pass over the exports (rows processed)."""
+
+    def __enter__(self):
+        from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+        self._p = Progress(SpinnerColumn(), TextColumn("{task.description}"), TextColumn("{task.completed:,} rows"),
+                           TimeElapsedColumn(), console=err, transient=True, disable=not err.is_terminal)
+        self._p.__enter__()
+        self._tasks = {}
+        return self._update
+
+    def _update(self, stage: str, rows: int) -> None:
+        if stage not in self._tasks:
+            self._tasks[stage] = self._p.add_task(stage, total=None)
+        self._p.advance(self._tasks[stage], rows)
+
+    def __exit__(self, *exc):
+        return self._p.__exit__(*exc)
+
+
+def _as_table(data: dict, title: str) -> Table:
+    table = Table(title=title, show_header=False, title_justify="left")
+    for key, value in data.items():
+        table.add_row(str(key), f"{value:.4g}" if isinstance(value, float) else str(value))
+    return table
+
+
+def _print_summary(s) -> None:
+    table = Table(title=f"toxlink score -> {s.out_dir}", show_header=False, title_justify="left")
+    table.add_row("rows read", f"{s.rows:,}")
+    table.add_row("duplicates (scored once, not counted)", f"{s.duplicates:,}")
+    for band in ("toxic", "review", "ok", "rejected"):
+        table.add_row(f"links {band}", f"{s.bands.get(band, 0):,}")
+    table.add_row("referring domains", f"{s.domains:,}")
+    for action in ("disavow-domain", "disavow-url", "review", "keep"):
+        table.add_row(f"domains: {action}", f"{s.actions.get(action, 0):,}")
+    table.add_row("disavow entries added", f"{s.disavow_added:,}")
+    table.add_row("already in your disavow file", f"{s.disavow_present:,}")
+    table.add_row("whitelisted, skipped", f"{s.disavow_whitelisted:,}")
+    for name, path in s.files.items():
+        table.add_row(name, str(path))
+    out.print(table)
+
+
+def _user_errors() -> tuple[type[BaseException], ...]:
+    errors: list[type[BaseException]] = [_UserError, FileNotFoundError, IsADirectoryError, PermissionError]
+    for mod, name in (("toxlink.exports", "ExportError"), ("toxlink.disavow", "DisavowError"),
+                      ("toxlink.model", "ModelError"), ("toxlink.labels", "LabelError")):
+        try:
+            errors.append(getattr(__import__(mod, fromlist=[name]), name))
+        except (ImportError, AttributeError):
+            pass
+    return tuple(errors)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the ``toxlink`` console script; returns the exit code."""
+    try:
+        app(args=argv, standalone_mode=False)
+        return 0
+    except SystemExit as exc:  # --help and click's own exits
+        return int(exc.code or 0)
+    except KeyboardInterrupt:
+        err.print("toxlink: interrupted; no partial output was left behind")
+        return 130
+    except BaseException as exc:  # noqa: BLE001 - the one place that turns errors into messages
+        import click
+
+        if isinstance(exc, click.exceptions.Abort):
+            return 130
+        if isinstance(exc, click.ClickException):
+            exc.show(file=sys.stderr)
+            return exc.exit_code
+        if _debug or os.environ.get("TOXLINK_DEBUG"):
+            raise
+        if isinstance(exc, _user_errors()):
+            msg = str(exc)
+            if isinstance(exc, OSError) and exc.filename:
+                msg = f"{exc.filename}: {exc.strerror}"
+            err.print(f"toxlink: error: {msg}", markup=False, highlight=False)
+            return 2
+        err.print(f"toxlink: internal error: {type(exc).__name__}: {exc}\n(run with --debug for the traceback, and please report it)",
+                  markup=False, highlight=False)
+        return 70
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,237 @@
+"""Scoring links with the model, explaining each score, and rolling up to referring domains.
+
+>>> import toxlink
+>>> predictor = toxlink.Predictor.load()                 # doctest: +SKIP
+>>> scored = predictor.score(toxlink.read_export("backlinks.csv"))   # doctest: +SKIP
+>>> domains = predictor.recommend(scored)                # doctest: +SKIP
+
+Reasons are the features with the largest positive contributions to a link's raw score
+(LightGBM's per-prediction SHAP values, ``pred_contrib=True``), turned into sentences by
+each feature's ``reason`` in the registry. They are the true top contributions, not a
+separate rule set.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from typing import Iterable, Iterator
+
+import numpy as np
+import pandas as pd
+
+from toxlink import schema as S
+from toxlink import urls
+
+#: How many reasons are attached to each link.
+N_REASONS = 3
+_NAN_KEY = 1e300
+
+
+class Predictor:
+    """A loaded model plus the disavow policy that turns its scores into actions.
+
+    Parameters
+    ----------
+    bundle : toxlink.model.ModelBundle
+    policy : toxlink.policy.Policy, optional
+        Thresholds and whitelist; thresholds left as ``None`` come from the model metadata.
+    """
+
+    def __init__(self, bundle, policy=None):
+        from toxlink.policy import Policy
+
+        self.bundle = bundle
+        policy = policy or Policy()
+        thresholds = bundle.thresholds
+        if policy.toxic_threshold is None:
+            policy = replace(policy, toxic_threshold=float(thresholds["toxic"]))
+        if policy.review_threshold is None:
+            policy = replace(policy, review_threshold=float(thresholds["review"]))
+        self.policy = policy
+
+    @classmethod
+    def load(cls, model: str | None = None, policy=None) -> "Predictor":
+        """Load the shipped model (``model=None``), a bundle path, or ``models:/name@alias``."""
+        from toxlink.model import ModelBundle
+
+        return cls(ModelBundle.load(model), policy=policy)
+
+    # -- scoring ---------------------------------------------------------------------------
+    def score(self, links: pd.DataFrame, profile=None) -> pd.DataFrame:
+        """Score a canonical links table.
+
+        Parameters
+        ----------
+        links : DataFrame, shape (n, >= len(schema.COLUMNS))
+            From :func:`toxlink.read_export` (or any frame with at least ``source_url``).
+        profile : ProfileStats, optional
+            Whole-export aggregates when *links* is one chunk of a streamed export; by
+            default profile features are computed on *links* itself.
+
+        Returns
+        -------
+        DataFrame, shape (n, ...)
+            *links* plus ``host``, ``domain``, ``risk`` (calibrated probability; NaN for
+            rows that cannot be scored), ``band`` (toxic / review / ok / rejected) and
+            ``reasons`` (strongest first, ``"; "``-joined). Every input row is kept.
+        """
+        scored, _ = self._score(links, profile, n_reasons=N_REASONS)
+        return scored
+
+    def _score(self, links: pd.DataFrame, profile, n_reasons: int):
+        from toxlink import features
+
+        links = with_hosts(S.conform(links) if not set(S.COLUMNS) <= set(links.columns) else links)
+        X = features.compute(links, profile=profile)
+        ok = links[S.ROW_ISSUE].isna().to_numpy()
+        risk = np.full(len(links), np.nan)
+        contrib = None
+        if ok.any():
+            Xok = X.iloc[np.flatnonzero(ok)]
+            risk[ok] = self.bundle.predict(Xok)
+            contrib = self.bundle.contributions(Xok)[:, :-1]  # last column is the bias
+        out = links.copy()
+        out[S.RISK] = risk
+        out[S.BAND] = self._bands(risk, ok)
+        reasons = pd.Series("", index=links.index, dtype="string")
+        reasons[~ok] = links.loc[~ok, S.ROW_ISSUE].map(lambda r: f"not scored: {r}")
+        if contrib is not None:
+            reasons.iloc[np.flatnonzero(ok)] = _reasons(X.iloc[np.flatnonzero(ok)], contrib, n_reasons)
+        out[S.REASONS] = reasons
+        return out, (X, contrib, ok)
+
+    def _bands(self, risk: np.ndarray, ok: np.ndarray) -> np.ndarray:
+        p = self.policy
+        band = np.where(risk >= p.toxic_threshold, "toxic", np.where(risk >= p.review_threshold, "review", "ok"))
+        return np.where(ok, band, "rejected").astype(object)
+
+    def score_stream(self, chunks: Iterable[pd.DataFrame], profile) -> Iterator[pd.DataFrame]:
+        """Score chunks of one export against its whole-export *profile* (second pass)."""
+        for chunk in chunks:
+            yield self.score(chunk, profile=profile)
+
+    # -- explanations ----------------------------------------------------------------------
+    def explain(self, links: pd.DataFrame, url: str) -> list[dict]:
+        """Every signal behind the score of the link(s) whose source URL is *url*.
+
+        Returns
+        -------
+        list of dict, one per matching link, with ``source_url``, ``target_url``,
+        ``anchor``, ``risk``, ``band`` and ``signals``: a list of
+        ``{"feature", "family", "value", "contribution", "reason"}`` for every feature
+        with a non-zero contribution, largest absolute contribution first.
+        """
+        from toxlink.features import FEATURES
+
+        links = with_hosts(S.conform(links) if not set(S.COLUMNS) <= set(links.columns) else links)
+        want = _same_url(links[S.SOURCE_URL], url)
+        if not want.any():
+            raise KeyError(f"no link with source URL {url!r} in the export")
+        # Profile features must see the whole export, so score all rows, then pick.
+        scored, (X, contrib, ok) = self._score(links, None, n_reasons=N_REASONS)
+        pos_in_ok = np.cumsum(ok) - 1
+        by_name = {f.name: f for f in FEATURES}
+        result = []
+        for i in np.flatnonzero(want.to_numpy()):
+            row = scored.iloc[i]
+            entry = {
+                "source_url": row[S.SOURCE_URL],
+                "target_url": row[S.TARGET_URL],
+                "anchor": row[S.ANCHOR],
+                "risk": None if pd.isna(row[S.RISK]) else float(row[S.RISK]),
+                "band": row[S.BAND],
+                "row_issue": None if pd.isna(row[S.ROW_ISSUE]) else row[S.ROW_ISSUE],
+                "signals": [],
+            }
+            if ok[i]:
+                c = contrib[pos_in_ok[i]]
+                for j in np.argsort(-np.abs(c)):
+                    if c[j] == 0:
+                        break
+                    name = X.columns[j]
+                    value = X.iat[i, j]
+                    feat = by_name[name]
+                    entry["signals"].append(
+                        {
+                            "feature": name,
+                            "family": feat.family,
+                            "value": None if pd.isna(value) else float(value),
+                            "contribution": float(c[j]),
+                            "reason": _sentence(feat, value) or feat.meaning,
+                        }
+                    )
+            result.append(entry)
+        return result
+
+    # -- roll-up ---------------------------------------------------------------------------
+    def recommend(self, scored: pd.DataFrame) -> pd.DataFrame:
+        """Roll scored links up to referring domains with a disavow action per domain.
+
+        See :func:`toxlink.policy.recommend_domains` for the columns and the rules.
+        """
+        from toxlink.policy import recommend_domains
+
+        return recommend_domains(scored, self.policy)
+
+
+def with_hosts(links: pd.DataFrame) -> pd.DataFrame:
+    """*links* with ``host`` and ``domain`` columns (computed once per unique host)."""
+    if S.HOST in links.columns and S.DOMAIN in links.columns:
+        return links
+    out = links.copy()
+    out[S.HOST] = urls.hosts_of(links[S.SOURCE_URL])
+    out[S.DOMAIN] = urls.domains_of(out[S.HOST])
+    return out
+
+
+def _same_url(col: pd.Series, url: str) -> pd.Series:
+    strip = lambda s: s.str.strip().str.rstrip("/").str.lower()  # noqa: E731
+    return strip(col.astype("string")).eq(strip(pd.Series([url], dtype="string"))[0]).fillna(False)
+
+
+def _sentence(feature, value) -> str | None:
+    try:
+        return feature.reason(None if pd.isna(value) else float(value))
+    except Exception:  # a reason template must never break scoring
+        return None
+
+
+def _reasons(X: pd.DataFrame, contrib: np.ndarray, k: int) -> np.ndarray:
+    """The sentences of the *k* largest positive contributions of each row, "; "-joined.
+
+    Sentences are built once per distinct (feature, value) pair, because a large export
+    repeats the same values (a domain's 500 links share their domain features).
+    """
+    from toxlink.features import FEATURES
+
+    by_name = {f.name: f for f in FEATURES}
+    names = list(X.columns)
+    n, f = contrib.shape
+    k = min(k, f)
+    if n == 0:
+        return np.array([], dtype=object)
+    top = np.argpartition(-contrib, k - 1, axis=1)[:, :k]
+    top_c = np.take_along_axis(contrib, top, axis=1)
+    order = np.argsort(-top_c, axis=1)
+    top = np.take_along_axis(top, order, axis=1)
+    top_c = np.take_along_axis(top_c, order, axis=1)
+    # float32 features never reach 1e300, so it can stand for NaN in the (feature, value) keys.
+    values = np.nan_to_num(X.to_numpy(dtype=np.float64), nan=_NAN_KEY)
+    rows = np.arange(n)
+    joined = None
+    for s in range(k):
+        j = top[:, s]
+        pairs = pd.DataFrame({"j": j, "v": values[rows, j]})
+        uniq = pairs.drop_duplicates()
+        text = [
+            _sentence(by_name[names[jj]], np.nan if vv == _NAN_KEY else vv) for jj, vv in zip(uniq["j"], uniq["v"])
+        ]
+        lookup = pd.Series(text, index=pd.MultiIndex.from_frame(uniq), dtype="string")
+        sentence = pd.Series(lookup.reindex(pd.MultiIndex.from_frame(pairs)).to_numpy(), dtype="string")
+        sentence = sentence.mask(top_c[:, s] <= 0)
+        if joined is None:
+            joined = sentence
+        else:
+            both = joined.notna() & sentence.notna()
+            joined = joined.where(~both, joined + "; " + sentence).fillna(sentence)
+    return joined.fillna("").to_numpy(dtype=object)
