@@ -58,6 +58,8 @@ def split_urls(urls: pd.Series) -> pd.DataFrame:
     DataFrame of ``string`` columns, shape (n, 5), same index as *urls*.
     """
     arr = pa.array(urls.astype("string"), type=pa.large_string())
+    if isinstance(arr, pa.ChunkedArray):  # a concatenated Series is chunked; struct .field() needs one array
+        arr = arr.combine_chunks()
     arr = pc.utf8_trim_whitespace(arr)
     has_scheme = pc.match_substring_regex(arr, r"^[A-Za-z][A-Za-z0-9+.\-]*://")
     opaque = pc.and_(pc.invert(has_scheme), pc.match_substring_regex(arr, _OPAQUE_RE))
@@ -74,7 +76,7 @@ def split_urls(urls: pd.Series) -> pd.DataFrame:
         if name == "scheme":
             opaque_scheme = pc.utf8_lower(pc.extract_regex(arr, _OPAQUE_RE).field("scheme"))
             col = pc.if_else(opaque, opaque_scheme, col)
-        out[name] = pd.Series(col.to_pandas(), index=urls.index).astype("string")
+        out[name] = col.to_pandas().set_axis(urls.index).astype("string")
     parts = pd.DataFrame(out, index=urls.index)
     # RE2 returns "" for an optional group that did not take part; the port and query
     # distinguish "absent" from "empty" by whether their delimiter is present.
