@@ -125,18 +125,26 @@ AHREFS_COLUMNS = {
     S.EXTERNAL_LINKS: "External links",
     S.TARGET_URL: "Target URL",
     S.ANCHOR: "Anchor",
+    S.NOFOLLOW: "Nofollow",
+    S.UGC: "UGC",
+    S.SPONSORED: "Sponsored",
+    S.CONTENT_LINK: "Content",
     S.FIRST_SEEN: "First seen",
+    S.LAST_SEEN: "Last seen",
     S.LOST: "Lost status",
     S.VENDOR_SPAM: "Is spam",
 }
+_AHREFS_BOOLS = (S.NOFOLLOW, S.UGC, S.SPONSORED, S.CONTENT_LINK, S.VENDOR_SPAM)
 
 
 def write_ahrefs_export(links: pd.DataFrame, path: str | Path, encoding: str = "utf-16") -> Path:
     """Write *links* as an Ahrefs backlinks export (UTF-16 LE + BOM, tab-separated by default)."""
     out = pd.DataFrame({v: links[k] for k, v in AHREFS_COLUMNS.items()})
-    out["First seen"] = links[S.FIRST_SEEN].dt.strftime("%Y-%m-%d %H:%M:%S")
+    for col in (S.FIRST_SEEN, S.LAST_SEEN):
+        out[AHREFS_COLUMNS[col]] = links[col].dt.strftime("%Y-%m-%d %H:%M:%S")
     out["Lost status"] = np.where(links[S.LOST].fillna(False), "lost", "")
-    out["Is spam"] = np.where(links[S.VENDOR_SPAM].fillna(False), "true", "false")
+    for col in _AHREFS_BOOLS:  # Ahrefs writes booleans as true/false, blank when unknown
+        out[AHREFS_COLUMNS[col]] = links[col].map({True: "true", False: "false"}).astype("string")
     path = Path(path)
     sep = "\t" if encoding.lower().startswith("utf-16") else ","
     # pandas' "utf-16" codec writes the BOM and little-endian code units, as Ahrefs does.

@@ -47,7 +47,8 @@ def inspect(exports: List[Path] = ExportsArg, export_format: Optional[str] = For
             if key == "path":
                 continue
             if isinstance(value, dict):
-                value = "\n".join(f"{k} <- {v}" for k, v in value.items()) or "-"
+                sep = " <- " if key == "mapped" else ": "  # canonical column <- vendor column
+                value = "\n".join(f"{k}{sep}{v}" for k, v in value.items()) or "-"
             elif isinstance(value, (list, tuple)):
                 value = ", ".join(map(str, value)) or "-"
             table.add_row(key.replace("_", " "), str(value))
