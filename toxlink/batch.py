@@ -27,7 +27,7 @@ from toxlink import schema as S
 #: Columns of links.csv, in order.
 LINK_OUTPUT_COLUMNS = list(S.COLUMNS) + [S.HOST, S.DOMAIN, S.RISK, S.BAND, S.REASONS]
 #: What the roll-up needs of each scored link (kept in memory across chunks).
-_ROLLUP_COLUMNS = [S.SOURCE_URL, S.TARGET_URL, S.ANCHOR, S.FIRST_SEEN, S.HOST, S.DOMAIN, S.RISK, S.BAND,
+ROLLUP_COLUMNS = [S.SOURCE_URL, S.TARGET_URL, S.ANCHOR, S.FIRST_SEEN, S.HOST, S.DOMAIN, S.RISK, S.BAND,
                    S.REASONS, S.DUPLICATE_OF, S.ROW_ISSUE]
 
 
@@ -68,16 +68,14 @@ def score_exports(
     import time
 
     from toxlink import exports
-    from toxlink.disavow import DisavowFile
     from toxlink.features import ProfileAccumulator
-    from toxlink.outputs import CsvSink, write_csv
+    from toxlink.outputs import CsvSink
     from toxlink.predictor import Predictor, with_hosts
 
     out_dir = Path(out_dir)
     predictor = predictor or Predictor.load(model, policy=policy)
     summary = ScoreSummary(out_dir=out_dir)
-    # Read the existing disavow file first: a parse error must stop the run before any work.
-    existing = DisavowFile.read(existing_disavow) if existing_disavow else DisavowFile()
+    existing = read_existing(existing_disavow)
 
     t0 = time.perf_counter()
     acc = ProfileAccumulator()
@@ -93,14 +91,26 @@ def score_exports(
         for chunk in exports.iter_export(paths, format=export_format, chunksize=chunksize):
             scored = predictor.score(with_hosts(chunk), profile=profile)
             sink.write(scored)
-            slim.append(scored[_ROLLUP_COLUMNS])
+            slim.append(scored[ROLLUP_COLUMNS])
             if on_chunk:
                 on_chunk("score", len(chunk))
     t2 = time.perf_counter()
 
-    links = pd.concat(slim, ignore_index=True) if slim else with_hosts(S.empty_links()).assign(
-        **{S.RISK: pd.Series(dtype="float64"), S.BAND: pd.Series(dtype="object"), S.REASONS: pd.Series(dtype="string")}
-    )[_ROLLUP_COLUMNS]
+    summary.stage_seconds = {"profile pass": t1 - t0, "score pass": t2 - t1}
+    return finish_outputs(slim, predictor, existing, out_dir, summary, report=report)
+
+
+def finish_outputs(slim: list[pd.DataFrame], predictor, existing, out_dir: Path, summary: ScoreSummary,
+                   report: bool = False) -> ScoreSummary:
+    """Roll the scored links (slim columns, in input order) up to domains and write every output
+    but ``links.csv``: ``domains.csv``, the merged and new disavow files, the diff, the report."""
+    import time
+
+    from toxlink.disavow import DisavowFile
+    from toxlink.outputs import write_csv
+
+    t2 = time.perf_counter()
+    links = pd.concat(slim, ignore_index=True) if slim else _empty_slim()
     domains = predictor.recommend(links)
     write_csv(domains, out_dir / "domains.csv")
     new = DisavowFile.from_recommendations(domains)
@@ -108,14 +118,13 @@ def score_exports(
     merged.write(out_dir / "disavow.txt")
     diff.added_file().write(out_dir / "disavow-new.txt")
     write_csv(diff.to_frame(), out_dir / "disavow-diff.csv")
-    summary.files = {name: out_dir / name for name in ("links.csv", "domains.csv", "disavow.txt", "disavow-new.txt", "disavow-diff.csv")}
+    names = ["links.csv", "domains.csv", "disavow.txt", "disavow-new.txt", "disavow-diff.csv"]
     if report:
         from toxlink.report import write_report
 
         write_report(out_dir / "report.html", links, domains, diff=diff)
-        summary.files["report.html"] = out_dir / "report.html"
-    t3 = time.perf_counter()
-
+        names.append("report.html")
+    summary.files = {name: out_dir / name for name in names}
     counted = links[links[S.DUPLICATE_OF].isna()]
     summary.rows = len(links)
     summary.duplicates = int(links[S.DUPLICATE_OF].notna().sum())
@@ -125,5 +134,23 @@ def score_exports(
     summary.disavow_added = len(diff.added)
     summary.disavow_present = len(diff.already_present)
     summary.disavow_whitelisted = len(diff.whitelisted)
-    summary.stage_seconds = {"profile pass": t1 - t0, "score pass": t2 - t1, "roll-up and outputs": t3 - t2}
+    summary.stage_seconds["roll-up and outputs"] = time.perf_counter() - t2
     return summary
+
+
+def read_existing(path):
+    """The user's existing disavow file (empty when none). Read first, so that a parse error
+    stops the run before any work is done."""
+    from toxlink.disavow import DisavowFile
+
+    return DisavowFile.read(path) if path else DisavowFile()
+
+
+def _empty_slim() -> pd.DataFrame:
+    from toxlink.predictor import with_hosts
+
+    frame = with_hosts(S.empty_links())
+    frame[S.RISK] = pd.Series(dtype="float64")
+    frame[S.BAND] = pd.Series(dtype="object")
+    frame[S.REASONS] = pd.Series(dtype="string")
+    return frame[ROLLUP_COLUMNS]

@@ -1,0 +1,308 @@
+"""Disavow policy: whitelist, thresholds, free hosts, gov/edu protection, per-site roll-up."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from toxlink import policy as P
+from toxlink import schema as S
+from toxlink.disavow import DisavowError, DisavowFile
+from toxlink.policy import Policy, Whitelist, gov_edu_hosts, recommend_domains
+from toxlink.resources import word_list
+from toxlink.urls import domains_of, hosts_of
+
+
+def scored(rows) -> pd.DataFrame:
+    """A scored links table from ``(url, risk, band[, reasons[, duplicate_of[, row_issue]]])`` tuples."""
+    rows = [tuple(r) + (None,) * (6 - len(r)) for r in rows]
+    url, risk, band, reasons, dup, issue = map(list, zip(*rows))
+    frame = pd.DataFrame(
+        {
+            S.SOURCE_URL: pd.Series(url, dtype="string"),
+            S.RISK: pd.Series(risk, dtype="float64"),
+            S.BAND: band,
+            S.REASONS: pd.Series(reasons, dtype="string"),
+            S.DUPLICATE_OF: pd.Series(dup, dtype="string"),
+            S.ROW_ISSUE: pd.Series(issue, dtype="string"),
+        }
+    )
+    frame[S.HOST] = hosts_of(frame[S.SOURCE_URL])
+    frame[S.DOMAIN] = domains_of(frame[S.HOST])
+    return frame
+
+
+def by_site(table: pd.DataFrame) -> dict:
+    return {row[P.ROLLUP_DOMAIN]: row for row in table.to_dict("records")}
+
+
+# --- whitelist -------------------------------------------------------------------------------
+WHITELIST = """# our own sites and partners
+acmetools.com
+domain:partner.org          # disavow-style line
+*.friends.net
+https://www.press.example.com/2024/acme-review
+https://www.ourshop.de/
+"""
+
+
+def test_whitelist_parses_plain_disavow_style_and_url_lines():
+    wl = Whitelist.parse(WHITELIST)
+    assert wl.domains == {"acmetools.com", "partner.org", "friends.net", "ourshop.de"}
+    assert wl.urls == {"www.press.example.com/2024/acme-review"}
+
+
+def test_whitelist_covers_domains_subdomains_and_exact_urls():
+    wl = Whitelist.parse(WHITELIST)
+    hosts = ["acmetools.com", "blog.acmetools.com", "notacmetools.com", "partner.org.evil.com", "friends.net"]
+    assert wl.covers_host(hosts).tolist() == [True, True, False, False, True]
+    urls = [
+        "http://www.press.example.com/2024/acme-review",  # scheme does not matter
+        "https://www.press.example.com/2024/other",
+        "https://press.example.com/2024/acme-review",  # a different host
+        "https://shop.acmetools.com/x",
+        None,
+    ]
+    assert wl.covers_url(urls).tolist() == [True, False, False, True, False]
+
+
+def test_whitelist_read_names_the_bad_line(tmp_path):
+    p = tmp_path / "whitelist.txt"
+    p.write_text("good.com\n# c\nftp://files.example.com/x\n", encoding="utf-8")
+    with pytest.raises(DisavowError, match=r"whitelist.txt, line 3: .*scheme ftp"):
+        Whitelist.read(p)
+    (tmp_path / "ok.txt").write_text("\ufeffgood.com\n", encoding="utf-8")
+    assert Whitelist.read(tmp_path / "ok.txt").domains == {"good.com"}
+
+
+def test_empty_whitelist_covers_nothing():
+    wl = Whitelist()
+    assert not wl and wl.covers_host(["a.com"]).tolist() == [False]
+    assert Whitelist.parse("# only comments\n\n") == Whitelist()
+
+
+# --- policy ----------------------------------------------------------------------------------
+def test_policy_thresholds_resolution_and_validation():
+    assert Policy().thresholds() == (P.FALLBACK_TOXIC, P.FALLBACK_REVIEW) == (0.7, 0.4)
+    assert Policy().thresholds({"toxic": 0.8, "review": 0.5}) == (0.8, 0.5)
+    assert Policy(toxic_threshold=0.9).thresholds({"toxic": 0.8, "review": 0.5}) == (0.9, 0.5)
+    with pytest.raises(ValueError, match="review_threshold"):
+        Policy(toxic_threshold=0.3, review_threshold=0.5)
+    with pytest.raises(ValueError, match="between 0 and 1"):
+        Policy(domain_share=1.5)
+    with pytest.raises(ValueError, match="min_links_for_domain"):
+        Policy(min_links_for_domain=0)
+
+
+def test_free_hosts_list_is_bundled():
+    hosts = word_list("free_hosts.txt")
+    for h in ("blogspot.com", "wordpress.com", "wixsite.com", "weebly.com", "tumblr.com", "github.io", "pages.dev",
+              "web.app", "netlify.app", "vercel.app", "herokuapp.com", "sites.google.com", "medium.com"):
+        assert h in hosts
+    assert all(" " not in h and "#" not in h and h == h.lower() for h in hosts)
+
+
+# --- roll-up ----------------------------------------------------------------------------------
+def test_whole_domain_mixed_domain_review_and_keep():
+    table = recommend_domains(
+        scored(
+            [
+                ("http://spam.com/a", 0.95, "toxic", "casino anchor; link-selling title"),
+                ("http://www.spam.com/b", 0.90, "toxic", "casino anchor"),
+                ("http://news.mixed.org/ok", 0.05, "ok"),
+                ("http://mixed.org/fine", 0.10, "ok"),
+                ("http://mixed.org/casino", 0.97, "toxic", "casino anchor"),
+                ("http://iffy.net/x", 0.50, "review", "thin page"),
+                ("http://good.de/", 0.02, "ok"),
+            ]
+        )
+    )
+    sites = by_site(table)
+    assert table[P.ROLLUP_DOMAIN].tolist() == ["spam.com", "mixed.org", "iffy.net", "good.de"]
+    assert sites["spam.com"][P.ACTION] == P.DISAVOW_DOMAIN
+    assert sites["spam.com"][P.DISAVOW_ENTRIES] == ["domain:spam.com"]
+    assert sites["spam.com"][P.TOP_REASONS] == "casino anchor; link-selling title"
+    assert sites["mixed.org"][P.ACTION] == P.DISAVOW_URL
+    assert sites["mixed.org"][P.DISAVOW_ENTRIES] == ["http://mixed.org/casino"]
+    assert (sites["mixed.org"][P.N_LINKS], sites["mixed.org"][P.N_TOXIC]) == (3, 1)
+    assert sites["mixed.org"][P.MAX_RISK] == pytest.approx(0.97)
+    assert sites["mixed.org"][P.MEAN_RISK] == pytest.approx((0.05 + 0.10 + 0.97) / 3)
+    assert sites["iffy.net"][P.ACTION] == P.REVIEW and sites["iffy.net"][P.DISAVOW_ENTRIES] == []
+    assert sites["good.de"][P.ACTION] == P.KEEP
+    assert list(table.columns) == list(P.ROLLUP_COLUMNS)
+
+
+def test_free_host_sites_are_disavowed_by_host_and_the_platform_never():
+    table = recommend_domains(
+        scored(
+            [
+                ("https://spammy.wordpress.com/buy-links", 0.95, "toxic"),
+                ("https://www.spammy.wordpress.com/more", 0.92, "toxic"),
+                ("https://wordpress.com/tag/casino", 0.99, "toxic"),
+                ("https://wordpress.com/read/x", 0.98, "toxic"),
+                ("https://sites.google.com/view/slot-gacor/home", 0.97, "toxic"),
+                ("https://casino.blogspot.de/p", 0.96, "toxic"),
+                ("https://nice.github.io/", 0.05, "ok"),
+            ]
+        )
+    )
+    sites = by_site(table)
+    assert sites["spammy.wordpress.com"][P.DISAVOW_ENTRIES] == ["domain:spammy.wordpress.com"]
+    assert sites["casino.blogspot.de"][P.DISAVOW_ENTRIES] == ["domain:casino.blogspot.de"]
+    # the platforms themselves: only their toxic URLs, never the domain
+    assert sites["wordpress.com"][P.ACTION] == P.DISAVOW_URL
+    assert sites["wordpress.com"][P.DISAVOW_ENTRIES] == ["https://wordpress.com/read/x", "https://wordpress.com/tag/casino"]
+    assert sites["sites.google.com"][P.DISAVOW_ENTRIES] == ["https://sites.google.com/view/slot-gacor/home"]
+    entries = [e for es in table[P.DISAVOW_ENTRIES] for e in es]
+    assert not any(e in ("domain:wordpress.com", "domain:google.com", "domain:sites.google.com", "domain:blogspot.de")
+                   for e in entries)
+    assert table[P.FREE_HOST].all()
+
+
+def test_whitelisted_domain_subdomain_and_url_are_never_disavowed():
+    links = scored(
+        [
+            ("http://partner.org/a", 0.99, "toxic"),  # whitelisted domain
+            ("http://blog.friend.com/a", 0.99, "toxic"),  # whitelisted via parent domain
+            ("http://forum.site.net/spam", 0.99, "toxic"),  # whitelisted subdomain...
+            ("http://site.net/spam", 0.99, "toxic"),  # ...so site.net only by URL
+            ("http://press.io/review", 0.99, "toxic"),  # whitelisted URL
+            ("http://press.io/spam", 0.99, "toxic"),
+        ]
+    )
+    wl = Whitelist.from_entries(["partner.org", "friend.com", "forum.site.net", "http://press.io/review"])
+    sites = by_site(recommend_domains(links, Policy(whitelist=wl)))
+    for site in ("partner.org", "friend.com"):
+        assert sites[site][P.ACTION] == P.KEEP and sites[site][P.WHITELISTED]
+        assert sites[site][P.DISAVOW_ENTRIES] == []
+    assert sites["site.net"][P.ACTION] == P.DISAVOW_URL and not sites["site.net"][P.WHITELISTED]
+    assert sites["site.net"][P.DISAVOW_ENTRIES] == ["http://site.net/spam"]
+    assert sites["press.io"][P.DISAVOW_ENTRIES] == ["http://press.io/spam"]
+    # a site whose only toxic link is whitelisted is left for review
+    only = by_site(recommend_domains(links.iloc[[4]], Policy(whitelist=wl)))
+    assert only["press.io"][P.ACTION] == P.REVIEW
+
+
+@pytest.mark.parametrize(
+    "host, protected",
+    [("www.ox.ac.uk", True), ("data.gov.uk", True), ("nasa.gov", True), ("mit.edu", True), ("x.edu.au", True),
+     ("impots.gouv.fr", True), ("sat.gob.mx", True), ("city.k12.ca.us", True), ("www.mext.go.jp", True),
+     ("army.mil", True), ("spam.ac", False), ("governor.com", False), ("edu-spam.xyz", False)],
+)
+def test_gov_edu_hosts(host, protected):
+    assert gov_edu_hosts([host]).tolist() == [protected]
+
+
+def test_gov_edu_protection_only_when_asked():
+    links = scored([("http://hacked.ac.uk/casino", 0.99, "toxic"), ("http://www.spam.ac/x", 0.99, "toxic")])
+    off = by_site(recommend_domains(links, Policy()))
+    on = by_site(recommend_domains(links, Policy(protect_gov_edu=True)))
+    assert off["hacked.ac.uk"][P.ACTION] == P.DISAVOW_DOMAIN
+    assert on["hacked.ac.uk"][P.ACTION] == P.REVIEW and on["hacked.ac.uk"][P.PROTECTED]
+    assert on["hacked.ac.uk"][P.DISAVOW_ENTRIES] == []
+    assert on["spam.ac"][P.ACTION] == P.DISAVOW_DOMAIN  # .ac is Ascension Island, not academia
+
+
+def test_thresholds_from_policy_reband_the_links():
+    links = scored([("http://a.com/1", 0.62, "ok"), ("http://b.com/1", 0.45, "ok"), ("http://c.com/1", 0.20, "ok")])
+    as_banded = by_site(recommend_domains(links, Policy()))
+    assert {s: r[P.ACTION] for s, r in as_banded.items()} == {"a.com": "keep", "b.com": "keep", "c.com": "keep"}
+    strict = by_site(recommend_domains(links, Policy(toxic_threshold=0.6, review_threshold=0.3)))
+    assert {s: r[P.ACTION] for s, r in strict.items()} == {"a.com": P.DISAVOW_DOMAIN, "b.com": P.REVIEW, "c.com": P.KEEP}
+    # a threshold the policy leaves open comes from the model metadata
+    meta = by_site(recommend_domains(links, Policy(toxic_threshold=0.6), model_thresholds={"toxic": 0.9, "review": 0.1}))
+    assert meta["c.com"][P.ACTION] == P.REVIEW
+
+
+def test_min_risk_floor_min_links_and_domain_share():
+    low = scored([("http://a.com/1", 0.45, "toxic")])
+    assert by_site(recommend_domains(low, Policy()))["a.com"][P.ACTION] == P.REVIEW  # under min_risk 0.5
+    assert by_site(recommend_domains(low, Policy(min_risk=0.4)))["a.com"][P.ACTION] == P.DISAVOW_DOMAIN
+
+    two = scored([("http://b.com/1", 0.9, "toxic"), ("http://b.com/2", 0.9, "toxic")])
+    assert by_site(recommend_domains(two, Policy(min_links_for_domain=3)))["b.com"][P.ACTION] == P.DISAVOW_URL
+    assert by_site(recommend_domains(two, Policy(min_links_for_domain=2)))["b.com"][P.ACTION] == P.DISAVOW_DOMAIN
+
+    half = scored([("http://c.com/1", 0.9, "toxic"), ("http://c.com/2", 0.1, "ok")])
+    assert by_site(recommend_domains(half, Policy()))["c.com"][P.ACTION] == P.DISAVOW_URL  # 0.5 is not above 0.5
+    assert by_site(recommend_domains(half, Policy(domain_share=0.4)))["c.com"][P.ACTION] == P.DISAVOW_DOMAIN
+    assert by_site(recommend_domains(two, Policy(domain_share=1.0)))["b.com"][P.ACTION] == P.DISAVOW_URL
+
+
+def test_duplicates_and_rejected_rows_are_not_counted():
+    links = scored(
+        [
+            ("http://d.com/1", 0.10, "ok"),
+            ("http://d.com/1", 0.10, "ok", None, "export.csv:2"),
+            ("http://d.com/2", 0.95, "toxic", "spam", "export.csv:9"),  # a duplicate
+            ("http://d.com/3", np.nan, "rejected", "not scored: no host", None, "no host"),
+            ("http://e.com/1", np.nan, "rejected"),
+            ("http://f.com/1", 0.95, "toxic", None, None, "URL longer than 2048 characters"),
+        ]
+    )
+    table = recommend_domains(links)
+    assert table[P.ROLLUP_DOMAIN].tolist() == ["d.com"]
+    row = table.iloc[0]
+    assert (row[P.N_LINKS], row[P.N_TOXIC], row[P.ACTION]) == (1, 0, P.KEEP)
+
+
+def test_sort_is_by_severity_then_risk_then_site_and_deterministic():
+    links = scored(
+        [
+            ("http://z.com/1", 0.8, "toxic"),
+            ("http://a.com/1", 0.8, "toxic"),
+            ("http://m.com/1", 0.99, "toxic"),
+            ("http://r.com/1", 0.6, "review"),
+            ("http://k.com/1", 0.1, "ok"),
+            ("http://u.com/1", 0.9, "toxic"),
+            ("http://u.com/2", 0.1, "ok"),
+        ]
+    )
+    first = recommend_domains(links)
+    assert first[P.ROLLUP_DOMAIN].tolist() == ["m.com", "a.com", "z.com", "u.com", "r.com", "k.com"]
+    shuffled = recommend_domains(links.sample(frac=1.0, random_state=3))
+    pd.testing.assert_frame_equal(first, shuffled)
+
+
+def test_top_reasons_are_the_three_most_frequent_among_toxic_and_review_links():
+    links = scored(
+        [
+            ("http://s.com/1", 0.9, "toxic", "a; b; c"),
+            ("http://s.com/2", 0.9, "toxic", "b; c"),
+            ("http://s.com/3", 0.5, "review", "c; d"),
+            ("http://s.com/4", 0.1, "ok", "e; e2; e3"),
+            ("http://s.com/5", 0.1, "ok", "e; e2; e3"),
+        ]
+    )
+    assert recommend_domains(links).iloc[0][P.TOP_REASONS] == "c; b; a"
+
+
+def test_empty_and_all_rejected_inputs_give_an_empty_table():
+    table = recommend_domains(scored([("http://x.com/", np.nan, "rejected")]))
+    assert table.empty and list(table.columns) == list(P.ROLLUP_COLUMNS)
+
+
+def test_roll_up_to_disavow_file_end_to_end():
+    links = scored(
+        [
+            ("http://spam.com/a", 0.95, "toxic", "casino anchor"),
+            ("http://mixed.org/casino", 0.97, "toxic", "casino anchor"),
+            ("http://mixed.org/fine", 0.10, "ok"),
+            ("https://bücher-spam.de/x", 0.91, "toxic", "paid link"),
+            ("https://partner.org/x", 0.99, "toxic"),
+        ]
+    )
+    wl = Whitelist.from_entries(["partner.org"])
+    table = recommend_domains(links, Policy(whitelist=wl))
+    new = DisavowFile.from_recommendations(table, date="2026-03-04")
+    existing = DisavowFile.parse("# mine\ndomain:spam.com\n")
+    merged, diff = existing.merge(new, whitelist=wl, date="2026-03-04")
+    assert merged.lines[:2] == ("# mine", "domain:spam.com")
+    assert merged.entries == {
+        ("domain", "spam.com"),
+        ("domain", "xn--bcher-spam-9db.de"),
+        ("url", "http://mixed.org/casino"),
+    }
+    assert "# toxlink 2026-03-04: 1 domain, 1 URL" in merged.lines
+    assert [r.entry for r in diff.already_present] == ["domain:spam.com"]

@@ -1,0 +1,849 @@
+"""Google disavow files: parse, validate, write, merge with the user's file, diff.
+
+Grammar (Google Search Console's disavow tool)
+-----------------------------------------------
+One entry per line: ``domain:example.com`` (the domain and all its subdomains) or a
+full URL (that exact page). Lines starting with ``#`` are comments; blank lines are
+allowed. Comments must sit on their own line. Plain text in UTF-8 or 7-bit ASCII, a
+file name ending in ``.txt``, at most :data:`MAX_LINES` lines (blank and comment lines
+count) and :data:`MAX_BYTES`, URLs at most :data:`MAX_URL_LENGTH` characters. There is
+no wildcard syntax and a sub-path cannot be disavowed as a unit. Google keeps one file
+per property and each upload *replaces* the previous one, so a new file that drops an
+old entry silently un-disavows it.
+
+What toxlink guarantees
+-----------------------
+- :meth:`DisavowFile.merge` never removes or rewrites a line of the existing file:
+  the merged file is the existing file's lines, byte for byte and in order, followed by
+  one dated block of new entries.
+- Files toxlink writes hold only valid entries, IDN hosts as punycode, and are checked
+  against Google's limits before anything touches the disk (:meth:`DisavowFile.write`
+  refuses with a :class:`DisavowError` saying by how much a limit is exceeded; see
+  :func:`split` and ``reasons=False`` for ways out). Writes are atomic.
+
+Errors and warnings when reading a file
+---------------------------------------
+Errors (the line would be rejected or do something else than intended; reading with
+``strict=True`` raises :class:`DisavowError` naming the file and line): ``domain:``
+with no host, with a URL or path (``domain:http://x.com/`` - the fix is suggested),
+with a wildcard, a port, spaces or an invalid host, a public suffix (``domain:com``),
+a comment after an entry on the same line, a URL that is not http(s), has no host or
+is longer than 2,048 characters, a file that is not UTF-8.
+
+Warnings (kept in :attr:`DisavowFile.warnings`; the line is read as Google would):
+a URL without a scheme (read as ``http://``; a bare host disavows only its home page),
+a non-lower-case ``Domain:`` prefix, an IDN not written as punycode,
+``domain:www.x.com`` (does not cover ``x.com``), duplicate or already-covered
+entries, and a file over Google's limits or not named ``*.txt``.
+
+Line endings are normalised to the file's dominant style (``\\n`` or ``\\r\\n``); a
+UTF-8 byte-order mark is kept. Line *contents* round-trip exactly.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as _dt
+import io
+import os
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Iterable, Iterator, Sequence
+
+import pandas as pd
+
+from toxlink.urls import host_table, normalise_hosts, split_urls, url_issues
+
+#: Google's limits for one disavow file.
+MAX_LINES = 100_000
+#: "2 MB": the smaller (decimal) reading, so files toxlink writes pass either reading.
+MAX_BYTES = 2_000_000
+MAX_URL_LENGTH = 2048
+
+DOMAIN = "domain"
+URL = "url"
+_COMMENT = "comment"
+_BLANK = "blank"
+_INVALID = "invalid"
+_PREFIX = "domain:"
+#: Header of each block toxlink appends; never treated as an entry's own comment.
+HEADER_PREFIX = "# toxlink "
+
+
+class DisavowError(ValueError):
+    """A disavow (or whitelist) file cannot be read or a disavow file cannot be written.
+
+    Attributes
+    ----------
+    name : str
+        File the problem is in.
+    line : int or None
+        1-based line number of the first problem (``None`` for whole-file problems).
+    issues : list of DisavowIssue
+        Every error found (a file is checked completely before raising).
+    """
+
+    def __init__(self, message: str, *, name: str = "", line: int | None = None, issues: Sequence["DisavowIssue"] = ()):
+        super().__init__(message)
+        self.name = name
+        self.line = line
+        self.issues = list(issues)
+
+
+@dataclass(frozen=True)
+class DisavowIssue:
+    """One problem found in a line: ``str()`` is ``"<file>, line <n>: <message>"``."""
+
+    name: str
+    line: int | None
+    text: str
+    message: str
+    severity: str = "error"  # "error" | "warning"
+
+    def __str__(self) -> str:
+        where = f"{self.name}, line {self.line}" if self.line else self.name
+        return f"{where}: {self.message}"
+
+
+# --- normalisation shared with toxlink.policy ----------------------------------------------
+def normalise_urls(urls: pd.Series) -> pd.Series:
+    """Canonical form of URLs as disavow entries (vectorised).
+
+    Scheme and host lower-cased, host punycoded, default port and fragment dropped, an
+    empty path written as ``/``; path and query kept as they are. ``www.`` and bare hosts,
+    ``http`` and ``https`` stay different URLs. A URL without a scheme is read as
+    ``http://``. ``NA`` where there is no usable host.
+
+    Parameters
+    ----------
+    urls : Series of str, shape (n,)
+
+    Returns
+    -------
+    Series of ``string``, shape (n,), same index.
+    """
+    parts = split_urls(urls)
+    host = normalise_hosts(parts["host"])
+    host = host.where(~host.str.contains(":", regex=False).fillna(False), "[" + host + "]")
+    scheme = parts["scheme"].fillna("http")
+    port = parts["port"].fillna("")
+    default = (port.eq("80") & scheme.eq("http")) | (port.eq("443") & scheme.eq("https")) | port.eq("")
+    port = (":" + port).where(~default, "")
+    path = parts["path"].fillna("")
+    path = path.where(path.ne(""), "/")
+    query = parts["query"].fillna("")
+    query = ("?" + query).where(query.ne(""), "")
+    out = scheme + "://" + host + port + path + query
+    return out.where(host.notna() & parts["host"].fillna("").ne("")).astype("string")
+
+
+def covering_domain(host: str, domains) -> str | None:
+    """The entry of *domains* equal to *host* or one of its parent domains, if any."""
+    if host in domains:
+        return host
+    i = host.find(".")
+    while i >= 0:
+        parent = host[i + 1 :]
+        if parent in domains:
+            return parent
+        i = host.find(".", i + 1)
+    return None
+
+
+def _url_host(url: str) -> str:
+    """Host of a normalised URL (``scheme://host[:port]/...``)."""
+    rest = url.split("://", 1)[1]
+    host = rest.split("/", 1)[0]
+    if host.startswith("["):
+        return host[1:].split("]", 1)[0]
+    return host.split(":", 1)[0]
+
+
+# --- the file -----------------------------------------------------------------------------
+class DisavowFile:
+    """An ordered disavow file: entries and comments kept verbatim.
+
+    Parameters
+    ----------
+    lines : iterable of str, optional
+        The file's lines without line terminators. Empty by default (a new file).
+    name : str
+        File name used in messages and by :meth:`write` when no path is given.
+    strict : bool
+        Raise :class:`DisavowError` on invalid lines (default); with ``False`` invalid
+        lines are kept verbatim, listed in :attr:`errors`, and contribute no entry.
+
+    Attributes
+    ----------
+    lines : tuple of str
+        Every line, verbatim, in order.
+    warnings, errors : list of DisavowIssue
+    """
+
+    def __init__(self, lines: Iterable[str] = (), name: str = "disavow.txt", *, strict: bool = True,
+                 newline: str = "\n", bom: bool = False, trailing_newline: bool = True):
+        self.lines: tuple[str, ...] = tuple(lines)
+        self.name = str(name)
+        self.newline = newline
+        self.bom = bom
+        self.trailing_newline = trailing_newline
+        self._kinds, self._values, self.errors, self.warnings = _classify(self.lines, self.name)
+        self._domains = frozenset(v for k, v in zip(self._kinds, self._values) if k == DOMAIN)
+        self._urls = frozenset(v for k, v in zip(self._kinds, self._values) if k == URL)
+        if strict and self.errors:
+            first = self.errors[0]
+            more = len(self.errors) - 1
+            msg = str(first)
+            if more:
+                others = ", ".join(str(e.line) for e in self.errors[1:6]) + (", ..." if more > 5 else "")
+                msg += f" (and {more} more invalid line{'s' if more > 1 else ''}: {others})"
+            raise DisavowError(msg, name=self.name, line=first.line, issues=self.errors)
+
+    # -- reading ----------------------------------------------------------------------------
+    @classmethod
+    def parse(cls, text: str, name: str = "disavow.txt", *, strict: bool = True) -> "DisavowFile":
+        """Parse the text of a disavow file (see the module docstring for the rules)."""
+        bom = text.startswith("\ufeff")
+        if bom:
+            text = text[1:]
+        crlf = text.count("\r\n")
+        newline = "\r\n" if crlf and crlf * 2 >= text.count("\n") else "\n"
+        raw = text.split("\n")
+        trailing = text.endswith("\n")
+        if trailing or text == "":
+            raw.pop()
+        lines = [ln[:-1] if ln.endswith("\r") else ln for ln in raw]
+        return cls(lines, name, strict=strict, newline=newline, bom=bom, trailing_newline=trailing or not lines)
+
+    @classmethod
+    def read(cls, path: str | os.PathLike, *, strict: bool = True) -> "DisavowFile":
+        """Read a disavow file; a file that is not UTF-8 or has invalid lines raises DisavowError."""
+        name = str(path)
+        data = Path(path).read_bytes()
+        try:
+            text = data.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            line = data[: exc.start].count(b"\n") + 1
+            raise DisavowError(
+                f"{name}, line {line}: not UTF-8 (byte 0x{data[exc.start]:02x}); Google accepts UTF-8 or "
+                "7-bit ASCII only: save the file as UTF-8",
+                name=name, line=line,
+            ) from None
+        out = cls.parse(text, name, strict=strict)
+        if not Path(path).name.lower().endswith(".txt"):
+            out.warnings.append(DisavowIssue(name, None, "", "Google only accepts disavow files whose name ends in .txt", "warning"))
+        for problem in out.limit_problems():
+            out.warnings.append(DisavowIssue(name, None, "", problem, "warning"))
+        return out
+
+    # -- contents ---------------------------------------------------------------------------
+    @property
+    def entries(self) -> frozenset[tuple[str, str]]:
+        """Normalised entries: ``("domain", host)`` and ``("url", url)`` pairs."""
+        return frozenset((DOMAIN, v) for v in self._domains) | frozenset((URL, v) for v in self._urls)
+
+    @property
+    def domains(self) -> frozenset[str]:
+        """Hosts of the ``domain:`` entries (punycode, lower case)."""
+        return self._domains
+
+    @property
+    def urls(self) -> frozenset[str]:
+        """The URL entries, normalised (:func:`normalise_urls`)."""
+        return self._urls
+
+    def iter_entries(self) -> Iterator[tuple[int, str, str]]:
+        """``(line number, kind, normalised value)`` of each entry, in file order."""
+        for i, (k, v) in enumerate(zip(self._kinds, self._values), start=1):
+            if k in (DOMAIN, URL):
+                yield i, k, v
+
+    def covers(self, kind: str, value: str) -> str | None:
+        """The entry of this file that already disavows *value*, or ``None``.
+
+        ``domain:x.com`` covers ``domain:sub.x.com`` and every URL on ``x.com`` or its
+        subdomains; a URL is covered by the identical (normalised) URL entry.
+        """
+        domains = self.domains
+        if kind == DOMAIN:
+            hit = covering_domain(value, domains)
+            return None if hit is None else _PREFIX + hit
+        if value in self.urls:
+            return value
+        hit = covering_domain(_url_host(value), domains)
+        return None if hit is None else _PREFIX + hit
+
+    def __len__(self) -> int:
+        return len(self.lines)
+
+    def __eq__(self, other) -> bool:
+        return isinstance(other, DisavowFile) and self.lines == other.lines
+
+    def __repr__(self) -> str:
+        n = len(self.entries)
+        return f"<DisavowFile {self.name!r}: {len(self.lines)} lines, {n} entries>"
+
+    # -- writing ----------------------------------------------------------------------------
+    def to_text(self) -> str:
+        """The file's text (its own line ending style; a trailing newline when it had one)."""
+        body = self.newline.join(self.lines)
+        if self.lines and self.trailing_newline:
+            body += self.newline
+        return ("\ufeff" if self.bom else "") + body
+
+    def to_bytes(self) -> bytes:
+        return self.to_text().encode("utf-8")
+
+    def limit_problems(self) -> list[str]:
+        """Which of Google's limits the file breaks, as sentences (empty when it is fine)."""
+        problems = []
+        n = len(self.lines)
+        if n > MAX_LINES:
+            problems.append(
+                f"{self.name} has {n:,} lines, {n - MAX_LINES:,} over Google's limit of {MAX_LINES:,} "
+                "(blank and comment lines count)"
+            )
+        size = len(self.to_bytes())
+        if size > MAX_BYTES:
+            problems.append(
+                f"{self.name} is {size:,} bytes, {size - MAX_BYTES:,} over Google's limit of {MAX_BYTES:,} bytes (2 MB)"
+            )
+        return problems
+
+    def write(self, path: str | os.PathLike | None = None) -> Path:
+        """Write the file atomically (temporary file in the same folder, then ``os.replace``).
+
+        Raises
+        ------
+        DisavowError
+            When the name does not end in ``.txt`` or the file breaks Google's line or
+            size limit; nothing is written then.
+        """
+        path = Path(path if path is not None else self.name)
+        if not path.name.lower().endswith(".txt"):
+            raise DisavowError(f"{path}: Google only accepts disavow files whose name ends in .txt", name=str(path))
+        problems = self.limit_problems()
+        if problems:
+            raise DisavowError(
+                "; ".join(problems) + ". Nothing was written. Disavow whole domains instead of many URLs, "
+                "leave out the reason comments (reasons=False), or split the file with toxlink.disavow.split() "
+                "(Google keeps one file per property).",
+                name=str(path),
+            )
+        data = self.to_bytes()
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+        try:
+            with os.fdopen(fd, "wb") as fh:
+                fh.write(data)
+                fh.flush()
+                os.fsync(fh.fileno())
+            os.replace(tmp, path)
+        except BaseException:
+            if os.path.exists(tmp):
+                os.unlink(tmp)
+            raise
+        return path
+
+    # -- building ---------------------------------------------------------------------------
+    @classmethod
+    def from_recommendations(cls, domains: pd.DataFrame, *, name: str = "disavow.txt", reasons: bool = True,
+                             date: _dt.date | str | None = None) -> "DisavowFile":
+        """A disavow file from the roll-up of :func:`toxlink.policy.recommend_domains`.
+
+        Rows whose action is ``disavow-domain`` contribute ``domain:host``, rows with
+        ``disavow-url`` their toxic URLs (the ``disavow_entries`` column), in the table's
+        order. Each domain's entries are preceded by a comment with its counts and
+        reasons (``reasons=False`` leaves them out, e.g. to stay under the line limit);
+        the file starts with a dated header ``# toxlink YYYY-MM-DD: N domains, M URLs``.
+        """
+        from toxlink import policy as P
+
+        blocks = []
+        if len(domains):
+            act = domains[P.ACTION].isin([P.DISAVOW_DOMAIN, P.DISAVOW_URL]).to_numpy()
+            rows = domains.loc[act]
+            for key, entries, n_tox, n, mx, why in zip(
+                rows[P.ROLLUP_DOMAIN], rows[P.DISAVOW_ENTRIES], rows[P.N_TOXIC], rows[P.N_LINKS],
+                rows[P.MAX_RISK], rows[P.TOP_REASONS],
+            ):
+                entries = list(entries)
+                if not entries:
+                    continue
+                note = f"# {key}: {int(n_tox)} of {int(n)} links toxic, max risk {float(mx):.2f}"
+                if reasons and isinstance(why, str) and why:
+                    note += f"; {why}"
+                blocks.append(([_one_line(note)] if reasons else [], entries))
+        return _assemble(blocks, name, date)
+
+    @classmethod
+    def from_entries(cls, entries: Iterable[str], *, name: str = "disavow.txt", date=None) -> "DisavowFile":
+        """A dated toxlink file from entry lines (``domain:host`` or URLs), validated."""
+        return _assemble([([], list(entries))], name, date)
+
+    def merge(self, new: "DisavowFile", *, whitelist=None, date: _dt.date | str | None = None,
+              reasons: bool = True) -> tuple["DisavowFile", "Diff"]:
+        """Append *new*'s entries that this file does not already cover.
+
+        Every line of this file is kept byte for byte and in order; added entries follow
+        in one block headed ``# toxlink YYYY-MM-DD: N domains, M URLs``. An entry of
+        *new* is skipped when this file already covers it (see :meth:`covers`), when
+        another entry of *new* covers it, or when *whitelist* covers it (for a
+        ``domain:`` entry: when the whitelist covers the host, a parent, or any host
+        under it). The comment lines directly above a run of entries in *new* travel with
+        them (left out with ``reasons=False``). Merging the same *new* twice adds
+        nothing the second time.
+
+        Parameters
+        ----------
+        new : DisavowFile
+        whitelist : toxlink.policy.Whitelist, optional
+        date : date or str, optional
+            For the block header; today by default.
+
+        Returns
+        -------
+        (DisavowFile, Diff)
+            The merged file (this file's name, line endings and BOM) and what happened
+            to each entry of *new*, plus existing entries the whitelist covers.
+        """
+        date = _date_str(date)
+        old_domains, old_urls = self.domains, self.urls
+        where = {}
+        for ln, k, v in self.iter_entries():
+            where.setdefault((k, v), ln)
+        rows: list[DiffRow] = []
+
+        def existing_cover(kind, value):
+            hit = self.covers(kind, value)
+            if hit is None:
+                return None
+            hk = DOMAIN if hit.startswith(_PREFIX) else URL
+            hv = hit[len(_PREFIX):] if hk == DOMAIN else hit
+            return f"{hit} (line {where[(hk, hv)]})"
+
+        groups = _groups(new)
+        # Domains that will be added decide which other new entries are redundant.
+        wl_domain = {}
+        candidates = set()
+        for _, entries in groups:
+            for kind, value in entries:
+                if kind == DOMAIN and existing_cover(kind, value) is None:
+                    rule = _whitelist_rule(whitelist, kind, value)
+                    wl_domain[value] = rule
+                    if rule is None:
+                        candidates.add(value)
+
+        added_groups = []
+        seen = set()
+        for comments, entries in groups:
+            kept = []
+            for kind, value in entries:
+                shown = _PREFIX + value if kind == DOMAIN else value
+                if (kind, value) in seen:
+                    rows.append(DiffRow(kind, shown, ALREADY_PRESENT, "duplicate entry in the new list"))
+                    continue
+                seen.add((kind, value))
+                hit = existing_cover(kind, value)
+                if hit is not None:
+                    rows.append(DiffRow(kind, shown, ALREADY_PRESENT, f"covered by {hit}"))
+                    continue
+                rule = wl_domain[value] if kind == DOMAIN else _whitelist_rule(whitelist, kind, value)
+                if rule is not None:
+                    rows.append(DiffRow(kind, shown, WHITELISTED, rule))
+                    continue
+                host = value if kind == DOMAIN else _url_host(value)
+                parent = covering_domain(host[host.find(".") + 1 :] if kind == DOMAIN else host, candidates) if (
+                    kind == URL or "." in host) else None
+                if parent is not None and parent != value:
+                    rows.append(DiffRow(kind, shown, ALREADY_PRESENT, f"covered by new entry domain:{parent}"))
+                    continue
+                rows.append(DiffRow(kind, shown, ADDED, ""))
+                kept.append(shown)
+            if kept:
+                added_groups.append((comments if reasons else [], kept))
+
+        conflicts = []
+        if whitelist is not None:
+            for ln, k, v in self.iter_entries():
+                rule = _whitelist_rule(whitelist, k, v)
+                if rule is not None:
+                    conflicts.append(DiffRow(k, _PREFIX + v if k == DOMAIN else v, EXISTING_WHITELISTED,
+                                             f"line {ln}, {rule}; kept: nothing in your file is removed"))
+
+        n_dom = sum(r.kind == DOMAIN for r in rows if r.status == ADDED)
+        n_url = sum(r.kind == URL for r in rows if r.status == ADDED)
+        lines = list(self.lines)
+        if n_dom or n_url:
+            if lines and lines[-1].strip():
+                lines.append("")
+            lines.append(_header(date, n_dom, n_url))
+            for comments, kept in added_groups:
+                lines.extend(comments)
+                lines.extend(kept)
+        merged = DisavowFile(lines, self.name, strict=False, newline=self.newline, bom=self.bom,
+                             trailing_newline=self.trailing_newline or bool(n_dom or n_url))
+        # Invalid lines of a leniently read file stay invalid; nothing new may be.
+        assert len(merged.errors) == len(self.errors)
+        diff = Diff(rows=rows + conflicts, date=date, existing_lines=len(self.lines), name=self.name,
+                    _added_groups=added_groups)
+        return merged, diff
+
+
+# --- diff ----------------------------------------------------------------------------------
+ADDED = "added"
+ALREADY_PRESENT = "already present"
+WHITELISTED = "whitelisted, skipped"
+EXISTING_WHITELISTED = "existing entry covers whitelist"
+
+
+@dataclass(frozen=True)
+class DiffRow:
+    kind: str  # "domain" | "url"
+    entry: str  # the line as written ("domain:host" or the URL)
+    status: str  # ADDED | ALREADY_PRESENT | WHITELISTED | EXISTING_WHITELISTED
+    detail: str  # which entry or whitelist rule covers it
+
+
+@dataclass
+class Diff:
+    """What a merge did with each new entry.
+
+    Attributes
+    ----------
+    rows : list of DiffRow
+        One per entry of the new list, in its order, then existing entries the
+        whitelist covers (kept anyway, listed so the user can decide).
+    date : str
+        Date of the appended block.
+    existing_lines : int
+        Lines of the existing file, all kept.
+    """
+
+    rows: list[DiffRow]
+    date: str
+    existing_lines: int = 0
+    name: str = "disavow.txt"
+    _added_groups: list = field(default_factory=list, repr=False)
+
+    def _with(self, status: str) -> list[DiffRow]:
+        return [r for r in self.rows if r.status == status]
+
+    @property
+    def added(self) -> list[DiffRow]:
+        return self._with(ADDED)
+
+    @property
+    def already_present(self) -> list[DiffRow]:
+        return self._with(ALREADY_PRESENT)
+
+    @property
+    def whitelisted(self) -> list[DiffRow]:
+        return self._with(WHITELISTED)
+
+    @property
+    def existing_whitelisted(self) -> list[DiffRow]:
+        return self._with(EXISTING_WHITELISTED)
+
+    def added_file(self, name: str = "disavow-new.txt") -> DisavowFile:
+        """Only the added entries (with their comments), as a dated toxlink file."""
+        return _assemble(self._added_groups, name, self.date)
+
+    def to_frame(self) -> pd.DataFrame:
+        """One row per diff row: ``kind, entry, status, detail``."""
+        return pd.DataFrame(
+            {
+                "kind": [r.kind for r in self.rows],
+                "entry": [r.entry for r in self.rows],
+                "status": [r.status for r in self.rows],
+                "detail": [r.detail for r in self.rows],
+            },
+            columns=["kind", "entry", "status", "detail"],
+        )
+
+    def to_csv(self, path: str | os.PathLike | None = None) -> str:
+        """The diff as CSV text (header ``kind,entry,status,detail``); also written to *path* if given."""
+        buf = io.StringIO()
+        w = csv.writer(buf, lineterminator="\n")
+        w.writerow(["kind", "entry", "status", "detail"])
+        for r in self.rows:
+            w.writerow([r.kind, r.entry, r.status, r.detail])
+        text = buf.getvalue()
+        if path is not None:
+            Path(path).write_text(text, encoding="utf-8")
+        return text
+
+    def to_text(self) -> str:
+        """A human-readable summary followed by the entries grouped by status."""
+        dom = sum(r.kind == DOMAIN for r in self.added)
+        out = [
+            f"toxlink disavow merge {self.date} into {self.name}",
+            f"  kept:             {self.existing_lines:,} existing lines (nothing removed)",
+            f"  added:            {len(self.added):,} entries ({_header('', dom, len(self.added) - dom)[len(HEADER_PREFIX) + 2:]})",
+            f"  already present:  {len(self.already_present):,}",
+            f"  whitelisted:      {len(self.whitelisted):,} skipped",
+        ]
+        if self.existing_whitelisted:
+            out.append(f"  warning:          {len(self.existing_whitelisted):,} existing entries cover whitelisted sites (kept)")
+        for status in (ADDED, ALREADY_PRESENT, WHITELISTED, EXISTING_WHITELISTED):
+            rows = self._with(status)
+            if rows:
+                out.append("")
+                out.append(f"{status}:")
+                out.extend(f"  {r.entry}" + (f"  ({r.detail})" if r.detail else "") for r in rows)
+        return "\n".join(out) + "\n"
+
+
+# --- splitting ------------------------------------------------------------------------------
+def split(file: DisavowFile, *, max_lines: int = MAX_LINES, max_bytes: int = MAX_BYTES) -> list[DisavowFile]:
+    """Split *file* into numbered files (``disavow-1.txt``, ...) that each fit the limits.
+
+    Google keeps one disavow file per property, so uploading the parts to one property
+    one after the other keeps only the last: use this only to spread entries over
+    several properties (e.g. ``http://``, ``https://`` and domain properties) or to
+    review them in pieces. Cuts are made before a comment block so an entry keeps its
+    reasons; every line of *file* is in exactly one part, in order.
+    """
+    nl = len(file.newline.encode())
+    stem = Path(file.name).stem
+    parent = str(Path(file.name).parent)
+    parts, cur, cur_bytes = [], [], (3 if file.bom else 0)
+    blocks = _cut_points(file)
+    for block in blocks:
+        b = sum(len(x.encode("utf-8")) + nl for x in block)
+        if len(block) > max_lines or b > max_bytes:
+            raise DisavowError(f"{file.name}: one entry with its comments is larger than the split limits", name=file.name)
+        if cur and (len(cur) + len(block) > max_lines or cur_bytes + b > max_bytes):
+            parts.append(cur)
+            cur, cur_bytes = [], 0
+        cur.extend(block)
+        cur_bytes += b
+    if cur or not parts:
+        parts.append(cur)
+    out = []
+    for i, lines in enumerate(parts, start=1):
+        name = os.path.join(parent, f"{stem}-{i}.txt") if parent not in ("", ".") else f"{stem}-{i}.txt"
+        out.append(DisavowFile(lines, name, strict=False, newline=file.newline, bom=file.bom and i == 1))
+    return out
+
+
+def _cut_points(file: DisavowFile) -> list[list[str]]:
+    """Lines grouped so that a comment block stays with the entries below it."""
+    blocks, cur = [], []
+    prev = None
+    for line, kind in zip(file.lines, file._kinds):
+        if kind == _COMMENT and prev not in (_COMMENT, None):
+            blocks.append(cur)
+            cur = []
+        cur.append(line)
+        prev = kind
+    if cur:
+        blocks.append(cur)
+    return blocks
+
+
+# --- internals ------------------------------------------------------------------------------
+def _date_str(date) -> str:
+    if date is None:
+        return _dt.date.today().isoformat()
+    if isinstance(date, (_dt.date, _dt.datetime)):
+        return date.strftime("%Y-%m-%d")
+    return str(date)
+
+
+def _header(date: str, n_domains: int, n_urls: int) -> str:
+    return f"{HEADER_PREFIX}{date}: {n_domains} domain{'s' if n_domains != 1 else ''}, {n_urls} URL{'s' if n_urls != 1 else ''}"
+
+
+def _one_line(text: str) -> str:
+    return " ".join(str(text).split())
+
+
+def _assemble(blocks, name, date) -> DisavowFile:
+    """A dated toxlink file from ``(comment lines, entry lines)`` blocks, validated strictly."""
+    entry_lines = [str(e).strip() for _, es in blocks for e in es]
+    probe = DisavowFile(entry_lines, name, strict=True)  # validates every entry, names the bad one
+    for i, kind in enumerate(probe._kinds):
+        if kind not in (DOMAIN, URL):
+            raise DisavowError(f"{name}: {entry_lines[i]!r} is not a disavow entry", name=name)
+    # Entries are written in canonical form (punycode hosts, lower-case scheme and host).
+    canon = iter(_PREFIX + v if k == DOMAIN else v for k, v in zip(probe._kinds, probe._values))
+    n_dom = sum(1 for k in probe._kinds if k == DOMAIN)
+    lines = [_header(_date_str(date), n_dom, len(entry_lines) - n_dom)]
+    for comments, entries in blocks:
+        if not entries:
+            continue
+        lines.append("")
+        lines.extend(_one_line(c) if c.lstrip().startswith("#") else "# " + _one_line(c) for c in comments)
+        lines.extend(next(canon) for _ in entries)
+    return DisavowFile(lines, name, strict=True)
+
+
+def _groups(file: DisavowFile) -> list[tuple[list[str], list[tuple[str, str]]]]:
+    """Runs of entries with the comment lines directly above them (no blank line between).
+
+    Toxlink block headers and comment blocks followed by a blank line (file headers)
+    are not attached to any entry.
+    """
+    groups = []
+    comments: list[str] = []
+    entries: list[tuple[str, str]] = []
+    for line, kind, value in zip(file.lines, file._kinds, file._values):
+        if kind in (DOMAIN, URL):
+            entries.append((kind, value))
+            continue
+        if entries:
+            groups.append((comments, entries))
+            comments, entries = [], []
+        if kind == _COMMENT:
+            if not line.lstrip().startswith(HEADER_PREFIX):
+                comments.append(line)
+        else:  # blank or invalid line: a comment block above it belongs to nothing
+            comments = []
+    if entries:
+        groups.append((comments, entries))
+    return groups
+
+
+def _whitelist_rule(whitelist, kind: str, value: str) -> str | None:
+    """Why *whitelist* forbids this entry, or ``None``."""
+    if whitelist is None:
+        return None
+    if kind == DOMAIN:
+        rule = whitelist.rule_for_host(value)
+        if rule is None:
+            under = whitelist.hosts_under(value)
+            if under:
+                return f"would also disavow whitelisted {under[0]}"
+        return rule
+    return whitelist.rule_for_url(value)
+
+
+def _classify(lines: Sequence[str], name: str):
+    """Kind and normalised value of every line, plus errors and warnings."""
+    n = len(lines)
+    kinds = [_BLANK] * n
+    values: list[str | None] = [None] * n
+    errors: list[DisavowIssue] = []
+    warnings: list[DisavowIssue] = []
+
+    def err(i, msg):
+        errors.append(DisavowIssue(name, i + 1, lines[i], msg))
+        kinds[i] = _INVALID
+
+    def warn(i, msg):
+        warnings.append(DisavowIssue(name, i + 1, lines[i], msg, "warning"))
+
+    dom_idx, dom_hosts, url_idx, url_text = [], [], [], []
+    for i, line in enumerate(lines):
+        s = line.strip()
+        if not s:
+            continue
+        if s.startswith("#"):
+            kinds[i] = _COMMENT
+            continue
+        if "\ufeff" in s or "\x00" in s:
+            err(i, "contains a byte-order mark or NUL character")
+            continue
+        if s[:7].lower() == _PREFIX:
+            if not s.startswith(_PREFIX):
+                warn(i, f"write the prefix in lower case: 'domain:' (found {s[:7]!r})")
+            h = s[7:].strip()
+            if not h:
+                err(i, "'domain:' has no host")
+            elif "#" in h and any(c.isspace() for c in h):
+                err(i, f"a comment must be on its own line: move '{h[h.index('#'):]}' to the line above")
+            elif "://" in h:
+                host = split_urls(pd.Series([h]))["host"].iloc[0]
+                fix = f"write 'domain:{host}'" if isinstance(host, str) and host else "write 'domain:' followed by a host"
+                err(i, f"'domain:' takes a host, not a URL: {fix}")
+            elif "*" in h:
+                rest = h.replace("*.", "").replace("*", "").strip(".")
+                err(i, f"there is no wildcard syntax: write 'domain:{rest}', which already covers its subdomains")
+            elif "/" in h or "?" in h:
+                host = h.split("/", 1)[0].split("?", 1)[0]
+                err(i, f"'domain:' takes a host, not a path (a sub-path cannot be disavowed as a unit): "
+                       f"write 'domain:{host}' or list the URLs")
+            elif any(c.isspace() for c in h):
+                err(i, "the host contains a space")
+            elif ":" in h and not h.startswith("["):
+                err(i, f"'domain:' takes a host without a port: write 'domain:{h.split(':', 1)[0]}'")
+            else:
+                kinds[i] = DOMAIN
+                dom_idx.append(i)
+                dom_hosts.append(h.lower().rstrip(".").strip("[]"))
+            continue
+        if len(s) > MAX_URL_LENGTH:
+            err(i, f"the URL is {len(s):,} characters, over Google's limit of {MAX_URL_LENGTH:,}")
+        elif any(c.isspace() for c in s):
+            if " #" in s or "\t#" in s:
+                err(i, f"a comment must be on its own line: move '{s[s.index('#'):]}' to the line above")
+            else:
+                err(i, "the URL contains a space: encode it as %20")
+        else:
+            kinds[i] = URL
+            url_idx.append(i)
+            url_text.append(s)
+
+    if dom_idx:
+        raw = pd.Series(dom_hosts, dtype="string")
+        puny = normalise_hosts(raw)
+        issues = url_issues("http://" + puny.fillna("") + "/")
+        suffix = puny.map(host_table(puny.dropna())["suffix"])
+        is_suffix = puny.eq(suffix).fillna(False).tolist()
+        for i, h, p, iss, sfx in zip(dom_idx, dom_hosts, puny.tolist(), issues.tolist(), is_suffix):
+            if p is None or p is pd.NA:
+                err(i, f"'{h}' is not a valid (international) domain name")
+            elif iss is not pd.NA and iss is not None:
+                err(i, f"'{h}' is not a valid host ({iss})")
+            elif sfx:
+                err(i, f"'{p}' is a public suffix, not a domain: disavowing it is not possible")
+            else:
+                values[i] = p
+                if p != h:
+                    warn(i, f"write international domain names as punycode: 'domain:{p}'")
+                if p.startswith("www."):
+                    warn(i, f"'domain:{p}' does not cover '{p[4:]}': write 'domain:{p[4:]}' to disavow the whole site")
+
+    if url_idx:
+        s = pd.Series(url_text, dtype="string")
+        issues = url_issues(s)
+        norm = normalise_urls(s)
+        has_scheme = s.str.contains(r"^[A-Za-z][A-Za-z0-9+.\-]*://", regex=True)
+        for i, text, iss, u, sch in zip(url_idx, url_text, issues.tolist(), norm.tolist(), has_scheme.tolist()):
+            if iss is not pd.NA and iss is not None:
+                hint = ""
+                if text.split(":", 1)[0].lower() in ("domian", "domains", "dmain", "doamin"):
+                    hint = ": did you mean 'domain:'?"
+                err(i, f"not a valid URL entry ({iss}){hint}")
+                continue
+            values[i] = u
+            if not sch:
+                host = _url_host(u)
+                if u == f"http://{host}/" and "/" not in text:
+                    warn(i, f"a bare host is read as the URL {u} (its home page only): "
+                            f"write 'domain:{host}' to disavow the whole site")
+                else:
+                    warn(i, f"no scheme: read as {u}; write the full URL")
+            elif not text.split("://", 1)[1].split("/", 1)[0].isascii():
+                warn(i, f"write international domain names as punycode: {u}")
+
+    # Redundant entries are harmless but usually a sign of a hand-edited file.
+    doms = {values[i] for i in dom_idx if kinds[i] == DOMAIN}
+    first: dict = {}
+    for i in range(n):
+        k = kinds[i]
+        if k not in (DOMAIN, URL):
+            continue
+        v = values[i]
+        if (k, v) in first:
+            warn(i, f"duplicate of line {first[(k, v)]}")
+            continue
+        first[(k, v)] = i + 1
+        host = v if k == DOMAIN else _url_host(v)
+        probe = host[host.find(".") + 1 :] if k == DOMAIN else host
+        hit = covering_domain(probe, doms) if (k == URL or "." in host) else None
+        if hit is not None:
+            warn(i, f"already covered by 'domain:{hit}'")
+    return kinds, values, errors, warnings
