@@ -1,0 +1,135 @@
+"""The command line as a user meets it: outputs, summaries, and errors without tracebacks."""
+
+from __future__ import annotations
+
+import csv
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from toxlink import schema as S
+
+ROOT = Path(__file__).resolve().parent.parent
+SAMPLE = ROOT / "data" / "sample" / "ahrefs-backlinks-sample.csv"
+EXISTING = ROOT / "data" / "sample" / "existing-disavow.txt"
+FIXTURES = ROOT / "tests" / "fixtures" / "exports"
+
+
+def toxlink(*args, cwd=None) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "toxlink.cli", *map(str, args)], capture_output=True, text=True,
+                          cwd=cwd, timeout=600)
+
+
+@pytest.fixture(scope="module")
+def sample_run(tmp_path_factory):
+    out = tmp_path_factory.mktemp("score")
+    r = toxlink("score", SAMPLE, "--existing-disavow", EXISTING, "-o", out)
+    return r, out
+
+
+def test_score_writes_every_output_and_a_summary(sample_run):
+    r, out = sample_run
+    assert r.returncode == 0, r.stderr
+    for name in ("links.csv", "domains.csv", "disavow.txt", "disavow-new.txt", "disavow-diff.csv"):
+        assert (out / name).is_file(), name
+    assert "rows read" in r.stdout and "referring domains" in r.stdout
+    assert not list(out.glob(".*.tmp")), "temporary files left behind"
+
+
+def test_links_csv_has_every_input_row_once(sample_run):
+    _, out = sample_run
+    links = pd.read_csv(out / "links.csv", dtype=str, keep_default_na=False)
+    with open(SAMPLE, encoding="utf-16") as fh:
+        data_lines = sum(1 for line in fh if line.strip()) - 1
+    assert len(links) == data_lines
+    assert links[S.SOURCE_ROW].astype(int).is_unique
+    assert set(links[S.BAND]) <= {"toxic", "review", "ok", "rejected"}
+    assert (links[S.BAND] == "rejected").sum() == 2
+
+
+def test_merged_disavow_keeps_every_existing_line(sample_run):
+    _, out = sample_run
+    existing = EXISTING.read_text(encoding="utf-8").splitlines()
+    merged = (out / "disavow.txt").read_text(encoding="utf-8").splitlines()
+    assert merged[: len(existing)] == existing
+    new = [line for line in (out / "disavow-new.txt").read_text(encoding="utf-8").splitlines()
+           if line and not line.startswith("#")]
+    assert all(line in merged for line in new)
+
+
+def test_excel_formulas_are_neutralised(tmp_path):
+    export = tmp_path / "generic.csv"
+    export.write_text("source url,anchor\nhttps://a.example/x,=HYPERLINK(\"http://evil\")\n"
+                      "https://b.example/y,@SUM(A1)\nhttps://c.example/z,plain anchor\n", encoding="utf-8")
+    r = toxlink("score", export, "-o", tmp_path / "out")
+    assert r.returncode == 0, r.stderr
+    with open(tmp_path / "out" / "links.csv", encoding="utf-8", newline="") as fh:
+        anchors = [row[S.ANCHOR] for row in csv.DictReader(fh)]
+    assert anchors == ["'=HYPERLINK(\"http://evil\")", "'@SUM(A1)", "plain anchor"]
+
+
+@pytest.mark.parametrize(
+    "content, expect",
+    [
+        (b"source url,anchor\nhttps://a.example/,x\x00y\n", "NUL"),
+        (b'source url,anchor\nhttps://a.example/,"unterminated\n', "line 2"),
+        (b"anchor,title\nfoo,bar\n", "source URL"),
+    ],
+)
+def test_bad_export_is_one_message_and_exit_2(tmp_path, content, expect):
+    bad = tmp_path / "bad.csv"
+    bad.write_bytes(content)
+    r = toxlink("score", bad, "-o", tmp_path / "out")
+    assert r.returncode == 2
+    assert "Traceback" not in r.stderr
+    assert "bad.csv" in r.stderr and expect.lower() in r.stderr.lower()
+    assert not (tmp_path / "out" / "links.csv").exists()
+
+
+def test_missing_file_and_bad_disavow_file(tmp_path):
+    r = toxlink("score", tmp_path / "nope.csv", "-o", tmp_path / "out")
+    assert r.returncode == 2 and "nope.csv" in r.stderr and "Traceback" not in r.stderr
+    bad = tmp_path / "old-disavow.txt"
+    bad.write_text("# ok\ndomain:good.example\ndomain:\n", encoding="utf-8")
+    r = toxlink("score", SAMPLE, "--existing-disavow", bad, "-o", tmp_path / "out")
+    assert r.returncode == 2 and "line 3" in r.stderr and "Traceback" not in r.stderr
+
+
+def test_failed_run_leaves_no_partial_links_csv(tmp_path):
+    # The second export breaks half-way: links.csv must not appear at all.
+    good = tmp_path / "a.csv"
+    shutil.copy(FIXTURES / "semrush_backlinks.csv", good)
+    broken = tmp_path / "b.csv"
+    lines = ["source url,anchor"] + [f"https://s{i}.example/p,a{i}" for i in range(500)] + ['https://x.example/,"open']
+    broken.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    r = toxlink("score", good, broken, "-o", tmp_path / "out", "--chunksize", "100")
+    assert r.returncode == 2
+    assert not (tmp_path / "out" / "links.csv").exists()
+    assert not list((tmp_path / "out").glob(".*.tmp")) if (tmp_path / "out").exists() else True
+
+
+def test_inspect_and_explain(sample_run):
+    r = toxlink("inspect", SAMPLE)
+    assert r.returncode == 0, r.stderr
+    assert "ahrefs" in r.stdout and "utf-16" in r.stdout.lower()
+    _, out = sample_run
+    links = pd.read_csv(out / "links.csv", dtype=str, keep_default_na=False)
+    url = links.loc[links[S.BAND] == "toxic", S.SOURCE_URL].iloc[0]
+    r = toxlink("explain", SAMPLE, "--url", url)
+    assert r.returncode == 0, r.stderr
+    assert "band toxic" in r.stdout and "signal" in r.stdout
+    r = toxlink("explain", SAMPLE, "--url", "https://absent.example/")
+    assert r.returncode == 2 and "absent.example" in r.stderr
+
+
+def test_features_command_writes_parquet(tmp_path):
+    from toxlink.features import feature_names
+
+    r = toxlink("features", FIXTURES / "semrush_backlinks.csv", "-o", tmp_path / "f.parquet")
+    assert r.returncode == 0, r.stderr
+    X = pd.read_parquet(tmp_path / "f.parquet")
+    assert list(X.columns[2:]) == feature_names()
