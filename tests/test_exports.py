@@ -442,3 +442,23 @@ def test_plain_url_shortcut_agrees_with_url_issues():
                       "https://" + "a" * 63 + "." + "b" * 63 + "." + "c" * 63 + ".com/", "https://e.com/" + "p" * 2100,
                       "", None, "example.com/x", "https://ünï.example/"], dtype="string")
     pd.testing.assert_series_equal(E._url_issues(urls), url_issues(urls))
+
+
+def test_canonical_table_round_trips_as_parquet_and_csv(tmp_path):
+    # A canonical links table saved by a pipeline (e.g. the partitions of a split export for
+    # the dask engine) reads back identically, from Parquet or from CSV with canonical names.
+    src = tmp_path / "ahrefs.csv"
+    src.write_text((FIX / "ahrefs_backlinks.csv").read_text(encoding="utf-8"), encoding="utf-8")
+    links = E.read_export([src])
+    body = links.drop(columns=[S.SOURCE_FILE, S.SOURCE_ROW, S.VENDOR, S.DUPLICATE_OF])
+    body.to_parquet(tmp_path / "part.parquet")
+    body.to_csv(tmp_path / "part.csv", index=False)
+    for name in ("part.parquet", "part.csv"):
+        back = E.read_export([tmp_path / name])
+        assert back[S.VENDOR].eq("toxlink").all(), name
+        for col in body.columns:
+            pd.testing.assert_series_equal(back[col], links[col], check_names=False, obj=f"{name}:{col}")
+    assert E.read_export([tmp_path / "part.parquet"])[S.SOURCE_ROW].tolist() == list(range(1, len(links) + 1))
+    with pytest.raises(E.ExportError, match="Parquet"):
+        pd.DataFrame({"anchor": ["x"]}).to_parquet(tmp_path / "bad.parquet")
+        E.read_export([tmp_path / "bad.parquet"])

@@ -40,7 +40,7 @@ from toxlink.urls import url_issues
 
 __all__ = ["FORMATS", "ExportError", "ExportInfo", "detect", "iter_export", "read_export", "inspect"]
 
-FORMATS = ("ahrefs", "semrush", "semrush-audit", "moz", "majestic", "gsc", "generic", "url-list")
+FORMATS = ("ahrefs", "semrush", "semrush-audit", "moz", "majestic", "gsc", "generic", "url-list", "toxlink")
 
 _BLOCK_BYTES = 4 << 20  # raw bytes read and decoded per step
 _PARSE_BYTES = 8 << 20  # decoded bytes gathered before parsing; bounds memory per block
@@ -229,6 +229,11 @@ _VENDORS["generic"] = {
     S.PAGE_RATING: ("num", ("url rating", "page authority", "ur", "pa")),
     **_COMMON,
 }
+# A canonical links table saved by toxlink or a pipeline (CSV or Parquet, e.g. the partitions
+# of a split export for the dask engine): the column names of toxlink.schema.
+_CANONICAL_KIND = {**dict.fromkeys(S.STRING, "str"), S.SOURCE_URL: "url", S.ANCHOR: "anchor",
+                   **dict.fromkeys(S.BOOL, "bool"), **dict.fromkeys(S.DATE, "date"), **dict.fromkeys(S.FLOAT, "num")}
+_VENDORS["toxlink"] = {c: (k, (c.replace("_", " "),)) for c, k in _CANONICAL_KIND.items()}
 for _v in ("ahrefs", "semrush", "semrush-audit", "moz", "majestic"):
     _VENDORS[_v] = {**_COMMON, **_VENDORS[_v]}
 
@@ -335,6 +340,8 @@ def _match(vendor: str, names: list[str]) -> dict[str, tuple[str, tuple[int, ...
 
 
 def _vendor_of(names: list[str]) -> str | None:
+    if S.SOURCE_URL in {x.strip() for x in names}:  # canonical names are snake_case, vendors' are not
+        return "toxlink"
     n = {_norm(x) for x in names}
     if "referring page url" in n or "url from" in n:
         return "ahrefs"
@@ -390,6 +397,8 @@ def detect(path, format: str | None = None) -> ExportInfo:
         raise ExportError(path, f"cannot read the file ({e.strerror or e})") from None
     if not raw.strip():
         raise ExportError(path, "the file is empty")
+    if raw[:4] == _PARQUET_MAGIC:
+        return _detect_parquet(path, format)
     encoding, bom, notes = _sniff_encoding(raw)
     text = raw[bom:].decode(encoding, errors="replace")
     lines = text.split("\n", _HEADER_SEARCH_LINES + 1)
@@ -447,6 +456,53 @@ def detect(path, format: str | None = None) -> ExportInfo:
     shown = first if len(first) <= 120 else first[:117] + "..."
     raise ExportError(path, f"unknown format: the first line ({shown!r}) is neither a known export header "
                             f"nor a URL; pass format= one of {', '.join(FORMATS)}", line=first_i + 1)
+
+
+_PARQUET_MAGIC = b"PAR1"
+
+
+def _detect_parquet(path, format: str | None) -> ExportInfo:
+    """A Parquet export: its column names are matched like a CSV header."""
+    import pyarrow.parquet as pq
+
+    try:
+        names = list(pq.ParquetFile(path).schema_arrow.names)
+    except (OSError, pa.ArrowException) as e:
+        raise ExportError(path, f"cannot read this Parquet file ({_clean_arrow(e)})") from None
+    vendor = format or _vendor_of(names) or "generic"
+    plan = _match(vendor, names)
+    if S.SOURCE_URL not in plan:
+        raise ExportError(path, f"missing required column: no source URL column in the Parquet schema (read as {vendor})")
+    info = ExportInfo(path=str(path), vendor=vendor, encoding="parquet", delimiter=None, header_line=None,
+                      header=names, notes=["Parquet file: source_row is the 1-based row number"])
+    info._plan = plan
+    info.mapping = {c: plan[c][2] for c in S.COLUMNS if c in plan}
+    used = {j for p in plan.values() for j in p[1]}
+    info.unmapped = [n for j, n in enumerate(names) if j not in used]
+    return info
+
+
+def _parquet_blocks(info: ExportInfo) -> Iterator[tuple[_Block, dict[int, pa.ChunkedArray]]]:
+    """Row batches of a Parquet export as blocks plus {field index: string array}."""
+    import pyarrow.parquet as pq
+
+    wanted = sorted({j for p in info._plan.values() for j in p[1]})
+    pf = pq.ParquetFile(info.path)
+    row = 1
+    for batch in pf.iter_batches(batch_size=_PARQUET_ROWS, columns=[info.header[j] for j in wanted], use_threads=False):
+        n = batch.num_rows
+        cols = {}
+        for k, j in enumerate(wanted):
+            col = batch.column(k)
+            if pa.types.is_timestamp(col.type) or pa.types.is_date(col.type):
+                col = pc.strftime(col, format="%Y-%m-%dT%H:%M:%S")
+            cols[j] = pa.chunked_array([pc.cast(col, pa.string())])
+        lines = np.arange(row, row + n, dtype=np.int64)
+        yield _Block(data=memoryview(b""), starts=lines, ends=lines, lines=lines, blank=0), cols
+        row += n
+
+
+_PARQUET_ROWS = 65_536
 
 
 # --- streaming records -----------------------------------------------------------------
@@ -947,16 +1003,18 @@ def _iter(paths, format, chunksize, stats: dict | None) -> Iterator[pd.DataFrame
         st = None
         if stats is not None:
             st = stats.setdefault(fidx, {"info": info, "rows": 0, "skipped_blank": 0, "flagged": {}, "duplicates": 0})
-        blocks = _records(info)
+        parquet = info.encoding == "parquet"
+        blocks = _parquet_blocks(info) if parquet else _records(info)
         while True:
             block = _guarded(info.path, None, next, blocks, None)
             if block is None:
                 break
+            block, cols = block if parquet else (block, None)
             if st is not None:
                 st["skipped_blank"] += block.blank
             if not len(block.starts):
                 continue
-            frame = _guarded(info.path, int(block.lines[0]), _frame, info, fidx, block, seen, names)
+            frame = _guarded(info.path, int(block.lines[0]), _frame, info, fidx, block, seen, names, cols)
             if st is not None:
                 st["rows"] += len(frame)
                 st["duplicates"] += int(frame[S.DUPLICATE_OF].notna().sum())
@@ -979,9 +1037,9 @@ def _guarded(path, line, func, *args, **kwargs):
         raise ExportError(path, f"unexpected {type(e).__name__} {where}: {e}", line=line) from e
 
 
-def _frame(info: ExportInfo, fidx: int, block: _Block, seen: _SeenLinks, names: np.ndarray) -> pd.DataFrame:
+def _frame(info: ExportInfo, fidx: int, block: _Block, seen: _SeenLinks, names: np.ndarray, cols=None) -> pd.DataFrame:
     """Canonical frame of one block, with duplicates marked against everything read so far."""
-    frame = S.conform(_canonical(info, block, _parse_block(info, block)))
+    frame = S.conform(_canonical(info, block, cols if cols is not None else _parse_block(info, block)))
     refs = (np.int64(fidx) << np.int64(40)) | frame[S.SOURCE_ROW].to_numpy(np.int64)
     first = seen.first_of(_link_hashes(frame), refs)
     dup = first >= 0
