@@ -123,3 +123,22 @@ def test_domain_row_lookup():
     stats = ProfileAccumulator().update(links).finish()
     assert stats.domain_row("x.org")["prf_domain_links"] == 2
     assert np.isnan(stats.domain_row("nope.org")["prf_domain_links"])
+
+
+def test_merged_partial_accumulators_equal_one_accumulator():
+    # The dask engine aggregates each partition on a worker and merges on the client.
+    from synth import synth_links
+
+    from toxlink.features import ProfileAccumulator, compute
+
+    links = synth_links(3000, seed=3)
+    whole = ProfileAccumulator()
+    parts = [links.iloc[:1000], links.iloc[1000:2200], links.iloc[2200:]]
+    for p in parts:
+        whole.update(p)
+    merged = ProfileAccumulator()
+    for p in reversed(parts):
+        merged.merge(ProfileAccumulator().update(p))
+    a = compute(links, profile=whole.finish())
+    b = compute(links, profile=merged.finish())
+    pd.testing.assert_frame_equal(a, b)

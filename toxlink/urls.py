@@ -159,8 +159,14 @@ def _host_parts(host: str) -> tuple[str, str, str, bool, bool]:
     return registrable, icann or "", r.subdomain, False, r.is_private
 
 
+_IPV4_CHARS = frozenset("0123456789.")
+
+
 @lru_cache(maxsize=1_000_000)
 def _is_ip(host: str) -> bool:
+    # Most hosts are names: skip the (slow) parser unless the host could be an IP literal.
+    if ":" not in host and not set(host) <= _IPV4_CHARS:
+        return False
     try:
         ipaddress.ip_address(host)
         return True

@@ -245,6 +245,20 @@ class ProfileAccumulator:
             self._reduce()
         return self
 
+    def merge(self, other: "ProfileAccumulator") -> "ProfileAccumulator":
+        """Add another accumulator's aggregates (e.g. one partition's, from a Dask worker).
+
+        Every aggregate is order-independent and the reference date only grows, so merging
+        partial accumulators equals updating one accumulator with all their chunks.
+        """
+        for key, parts in other._parts.items():
+            self._parts[key].extend(parts)
+        if not pd.isna(other._ref) and (pd.isna(self._ref) or other._ref > self._ref):
+            self._ref = other._ref
+        self._updates += other._updates
+        self._reduce()
+        return self
+
     def _reduce(self) -> None:
         p = self._parts
         if len(p["dom"]) > 1:
