@@ -157,7 +157,7 @@ class Predictor:
                             "family": feat.family,
                             "value": None if pd.isna(value) else float(value),
                             "contribution": float(c[j]),
-                            "reason": _sentence(feat, value) or feat.meaning,
+                            "reason": _sentence(feat, value),
                         }
                     )
             result.append(entry)
@@ -189,11 +189,27 @@ def _same_url(col: pd.Series, url: str) -> pd.Series:
     return strip(col.astype("string")).eq(strip(pd.Series([url], dtype="string"))[0]).fillna(False)
 
 
-def _sentence(feature, value) -> str | None:
+def _sentence(feature, value) -> str:
+    """The feature's own plain-language reason for *value*, else a sentence from its meaning.
+
+    A feature's ``reason`` speaks only when the value is remarkable on its own ("the domain
+    name contains 2 hyphens"); the model may still lean on an unremarkable value (a
+    country-code TLD, a missing column), and the user is owed a reason all the same.
+    """
+    v = None if pd.isna(value) else float(value)
     try:
-        return feature.reason(None if pd.isna(value) else float(value))
+        text = feature.reason(v)
     except Exception:  # a reason template must never break scoring
-        return None
+        text = None
+    if text:
+        return text
+    meaning = feature.meaning
+    if v is None:
+        return f"{meaning}: not given in the export"
+    if meaning.startswith("1 if "):
+        condition = meaning[len("1 if "):]
+        return condition if v == 1 else f"not the case: {condition}"
+    return f"{meaning}: {v:g}"
 
 
 def _reasons(X: pd.DataFrame, contrib: np.ndarray, k: int) -> np.ndarray:
