@@ -65,38 +65,41 @@ def score_exports(
 
     *on_chunk(stage, rows)* is called after each chunk of each pass (progress bars).
     """
-    import time
-
     from toxlink import exports
     from toxlink.features import ProfileAccumulator
     from toxlink.outputs import CsvSink
-    from toxlink.predictor import Predictor, with_hosts
+    from toxlink.predictor import Predictor, _Clock, with_hosts
 
     out_dir = Path(out_dir)
     predictor = predictor or Predictor.load(model, policy=policy)
     summary = ScoreSummary(out_dir=out_dir)
     existing = read_existing(existing_disavow)
 
-    t0 = time.perf_counter()
+    timings: dict[str, float] = {}
+    clock = _Clock(timings)
     acc = ProfileAccumulator()
-    for chunk in exports.iter_export(paths, format=export_format, chunksize=chunksize):
-        acc.update(with_hosts(chunk))
+    for chunk in _timed_chunks(exports.iter_export(paths, format=export_format, chunksize=chunksize), clock, "pass 1: read"):
+        chunk = with_hosts(chunk)
+        clock("pass 1: hosts")
+        acc.update(chunk)
+        clock("pass 1: profile aggregates")
         if on_chunk:
             on_chunk("profile", len(chunk))
     profile = acc.finish()
-    t1 = time.perf_counter()
+    clock("pass 1: profile aggregates")
 
     slim = []
     with CsvSink(out_dir / "links.csv", LINK_OUTPUT_COLUMNS) as sink:
-        for chunk in exports.iter_export(paths, format=export_format, chunksize=chunksize):
-            scored = predictor.score(with_hosts(chunk), profile=profile)
+        for chunk in _timed_chunks(exports.iter_export(paths, format=export_format, chunksize=chunksize), clock, "pass 2: read"):
+            scored = predictor.score(chunk, profile=profile, timings=timings)
+            clock.reset()
             sink.write(scored)
             slim.append(scored[ROLLUP_COLUMNS])
+            clock("pass 2: write links.csv")
             if on_chunk:
                 on_chunk("score", len(chunk))
-    t2 = time.perf_counter()
-
-    summary.stage_seconds = {"profile pass": t1 - t0, "score pass": t2 - t1}
+    clock("pass 2: write links.csv")
+    summary.stage_seconds = timings
     return finish_outputs(slim, predictor, existing, out_dir, summary, report=report)
 
 
@@ -104,26 +107,28 @@ def finish_outputs(slim: list[pd.DataFrame], predictor, existing, out_dir: Path,
                    report: bool = False) -> ScoreSummary:
     """Roll the scored links (slim columns, in input order) up to domains and write every output
     but ``links.csv``: ``domains.csv``, the merged and new disavow files, the diff, the report."""
-    import time
-
     from toxlink.disavow import DisavowFile
     from toxlink.outputs import write_csv
+    from toxlink.predictor import _Clock
 
-    t2 = time.perf_counter()
+    clock = _Clock(summary.stage_seconds)
     links = pd.concat(slim, ignore_index=True) if slim else _empty_slim()
     domains = predictor.recommend(links)
+    clock("domain roll-up")
     write_csv(domains, out_dir / "domains.csv")
     new = DisavowFile.from_recommendations(domains)
     merged, diff = existing.merge(new, whitelist=predictor.policy.whitelist)
     merged.write(out_dir / "disavow.txt")
     diff.added_file().write(out_dir / "disavow-new.txt")
     write_csv(diff.to_frame(), out_dir / "disavow-diff.csv")
+    clock("domains.csv and disavow files")
     names = ["links.csv", "domains.csv", "disavow.txt", "disavow-new.txt", "disavow-diff.csv"]
     if report:
         from toxlink.report import write_report
 
         write_report(out_dir / "report.html", links, domains, diff=diff)
         names.append("report.html")
+        clock("report")
     summary.files = {name: out_dir / name for name in names}
     counted = links[links[S.DUPLICATE_OF].isna()]
     summary.rows = len(links)
@@ -134,8 +139,16 @@ def finish_outputs(slim: list[pd.DataFrame], predictor, existing, out_dir: Path,
     summary.disavow_added = len(diff.added)
     summary.disavow_present = len(diff.already_present)
     summary.disavow_whitelisted = len(diff.whitelisted)
-    summary.stage_seconds["roll-up and outputs"] = time.perf_counter() - t2
     return summary
+
+
+def _timed_chunks(chunks, clock, stage: str):
+    """Iterate *chunks*, charging the time spent producing each one to *stage*."""
+    clock.reset()
+    for chunk in chunks:
+        clock(stage)
+        yield chunk
+        clock.reset()
 
 
 def read_existing(path):
