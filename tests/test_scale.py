@@ -42,6 +42,7 @@ def test_dask_engine_equals_embedded_row_for_row(partitions, tmp_path):
     embedded = score_exports(partitions, tmp_path / "embedded", chunksize=250)
     with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cluster, \
             Client(cluster) as client:
+        client.wait_for_workers(2, timeout=120)
         assert len(client.scheduler_info()["workers"]) == 2
         dask = score_exports_dask(partitions, tmp_path / "dask", client=client, chunksize=250)
     a = pd.read_csv(tmp_path / "embedded" / "links.csv", dtype=str, keep_default_na=False)

@@ -46,6 +46,7 @@ class ScoreSummary:
     disavow_whitelisted: int = 0
     files: dict = field(default_factory=dict)
     stage_seconds: dict = field(default_factory=dict)
+    notes: list = field(default_factory=list)
 
 
 def score_exports(
@@ -118,6 +119,13 @@ def finish_outputs(slim: list[pd.DataFrame], predictor, existing, out_dir: Path,
     write_csv(domains, out_dir / "domains.csv")
     new = DisavowFile.from_recommendations(domains)
     merged, diff = existing.merge(new, whitelist=predictor.policy.whitelist)
+    if merged.limit_problems():
+        # Reason comments are a convenience (domains.csv has the reasons); an uploadable
+        # file is not. Without them, if the file still breaks a limit, write() refuses.
+        new = DisavowFile.from_recommendations(domains, reasons=False)
+        merged, diff = existing.merge(new, whitelist=predictor.policy.whitelist, reasons=False)
+        summary.notes.append("reason comments were left out of disavow.txt to stay within Google's limits "
+                             "(2 MB, 100,000 lines); domains.csv has every reason")
     merged.write(out_dir / "disavow.txt")
     diff.added_file().write(out_dir / "disavow-new.txt")
     write_csv(diff.to_frame(), out_dir / "disavow-diff.csv")

@@ -92,6 +92,7 @@ def score(
     chunksize: int = typer.Option(100_000, help="Rows per chunk when streaming the exports."),
     engine: str = typer.Option("embedded", help="embedded (one process, streaming) or dask (needs toxlink[scale])."),
     scheduler: Optional[str] = typer.Option(None, help="Dask scheduler address (default: a local cluster)."),
+    timings: Optional[Path] = typer.Option(None, "--timings", help="Write the seconds spent per stage to this JSON file."),
 ) -> None:
     """Score backlink exports and write disavow recommendations."""
     from toxlink.batch import score_exports
@@ -115,6 +116,10 @@ def score(
         else:
             raise typer.BadParameter(f"unknown engine {engine!r}: use embedded or dask", param_hint="--engine")
     _print_summary(summary)
+    if timings:
+        import json
+
+        timings.write_text(json.dumps(summary.stage_seconds, indent=2) + "\n", encoding="utf-8")
 
 
 @app.command()
@@ -226,6 +231,8 @@ def _print_summary(s) -> None:
     for name, path in s.files.items():
         table.add_row(name, str(path))
     out.print(table)
+    for note in s.notes:
+        out.print(f"note: {note}")
 
 
 def _user_errors() -> tuple[type[BaseException], ...]:

@@ -14,6 +14,9 @@ from pathlib import Path
 from typing import IO, Iterator
 
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.csv as pacsv
 
 # Spreadsheet apps run a cell that starts with one of these as a formula (CSV injection).
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
@@ -63,6 +66,42 @@ def excel_safe(frame: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
+def _safe_text(arr: pa.Array) -> pa.Array:
+    risky = pc.starts_with(arr, _FORMULA_START[0])
+    for prefix in _FORMULA_START[1:]:
+        risky = pc.or_(risky, pc.starts_with(arr, prefix))
+    quote, empty = pa.scalar("'", arr.type), pa.scalar("", arr.type)
+    return pc.if_else(pc.fill_null(risky, False), pc.binary_join_element_wise(quote, arr, empty), arr)
+
+
+def arrow_csv_table(frame: pd.DataFrame) -> pa.Table:
+    """*frame* as an Arrow table ready for CSV: dates as ``YYYY-MM-DD``, text spreadsheet-safe,
+    every column typed from its pandas dtype (so every chunk of a file writes the same way)."""
+    arrays, names = [], []
+    for col in frame.columns:
+        s = frame[col]
+        if pd.api.types.is_datetime64_any_dtype(s.dtype):
+            arr = pc.strftime(pa.array(s, type=pa.timestamp("ns")), format="%Y-%m-%d")
+        elif pd.api.types.is_bool_dtype(s.dtype):
+            arr = pa.array(s, type=pa.bool_(), from_pandas=True)
+        elif pd.api.types.is_integer_dtype(s.dtype):
+            arr = pa.array(s, type=pa.int64(), from_pandas=True)
+        elif pd.api.types.is_float_dtype(s.dtype):
+            arr = pa.array(s, type=pa.float64(), from_pandas=True)
+        else:
+            arr = _safe_text(pa.array(s.astype("string"), type=pa.large_string(), from_pandas=True))
+        if isinstance(arr, pa.ChunkedArray):
+            arr = arr.combine_chunks()
+        arrays.append(arr)
+        names.append(str(col))
+    return pa.Table.from_arrays(arrays, names=names)
+
+
+def write_csv_chunk(frame: pd.DataFrame, fh: IO[bytes], header: bool) -> None:
+    """Append *frame* to the binary file *fh* as UTF-8 CSV (see :func:`arrow_csv_table`)."""
+    pacsv.write_csv(arrow_csv_table(frame), fh, write_options=pacsv.WriteOptions(include_header=header))
+
+
 class CsvSink:
     """Append DataFrame chunks to one CSV that only appears at *path* when :meth:`close` succeeds.
 
@@ -72,7 +111,7 @@ class CsvSink:
     def __init__(self, path: str | os.PathLike, columns: list[str] | None = None):
         self.path = Path(path)
         self.columns = columns
-        self._cm = atomic_write(self.path, newline="")
+        self._cm = atomic_write(self.path, "wb")
         self._fh = self._cm.__enter__()
         self._header = True
         self.rows = 0
@@ -80,13 +119,13 @@ class CsvSink:
     def write(self, chunk: pd.DataFrame) -> None:
         if self.columns is not None:
             chunk = chunk.reindex(columns=self.columns)
-        excel_safe(chunk).to_csv(self._fh, index=False, header=self._header, date_format="%Y-%m-%d")
+        write_csv_chunk(chunk, self._fh, self._header)
         self._header = False
         self.rows += len(chunk)
 
     def close(self) -> None:
         if self._header and self.columns is not None:  # no chunk at all: still write the header
-            pd.DataFrame(columns=self.columns).to_csv(self._fh, index=False)
+            self._fh.write((",".join(f'"{c}"' for c in self.columns) + "\n").encode())
         self._cm.__exit__(None, None, None)
 
     def abort(self, exc: BaseException) -> None:
@@ -104,7 +143,10 @@ class CsvSink:
 
 
 def write_csv(frame: pd.DataFrame, path: str | os.PathLike) -> Path:
-    """Write *frame* to *path* atomically, spreadsheet-safe, without the index."""
-    with CsvSink(path, list(frame.columns)) as sink:
-        sink.write(frame)
+    """Write *frame* to *path* atomically, spreadsheet-safe, without the index.
+
+    For small tables of any column types (lists included), via pandas.
+    """
+    with atomic_write(path, newline="") as fh:
+        excel_safe(frame).to_csv(fh, index=False, date_format="%Y-%m-%d")
     return Path(path)

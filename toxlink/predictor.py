@@ -123,7 +123,10 @@ class Predictor:
             self._paths = PathAttributions(self.bundle.booster)
         from toxlink.model import _threads
 
-        M = self.bundle._matrix(X)
+        if list(X.columns) == self.bundle.feature_names:
+            M = X.to_numpy(np.float32)  # features are float32 already: no float64 copy
+        else:
+            M = self.bundle._matrix(X)
         leaves = self.bundle.booster.predict(M, pred_leaf=True, num_threads=_threads())
         clock("model")
         contrib = self._paths.contributions(leaves)

@@ -97,15 +97,15 @@ def _profile_task(path: str, dup_of: dict, *, export_format, chunksize: int):
 
 def _score_task(path: str, dup_of: dict, part_file: str, *, export_format, chunksize: int, profile, model, policy):
     from toxlink.batch import LINK_OUTPUT_COLUMNS, ROLLUP_COLUMNS
-    from toxlink.outputs import excel_safe
+    from toxlink.outputs import write_csv_chunk
     from toxlink.predictor import Predictor
 
     predictor = Predictor(_bundle(model), policy=policy)
     slim = []
-    with open(part_file, "w", encoding="utf-8", newline="") as fh:
+    with open(part_file, "wb") as fh:
         for chunk in _chunks(path, export_format, chunksize, dup_of):
             scored = predictor.score(chunk, profile=profile)
-            excel_safe(scored.reindex(columns=LINK_OUTPUT_COLUMNS)).to_csv(fh, index=False, header=False, date_format="%Y-%m-%d")
+            write_csv_chunk(scored.reindex(columns=LINK_OUTPUT_COLUMNS), fh, header=False)
             slim.append(scored[ROLLUP_COLUMNS])
     return pd.concat(slim, ignore_index=True) if slim else None
 
@@ -203,10 +203,10 @@ def score_exports_dask(
         profile_f = client.scatter(profile, broadcast=True)
         slim = client.gather(client.map(_score_task, files, dups, part_files, export_format=export_format,
                                         chunksize=chunksize, profile=profile_f, model=model, policy=policy, pure=False))
-        with atomic_write(out_dir / "links.csv", newline="") as fh:
-            pd.DataFrame(columns=LINK_OUTPUT_COLUMNS).to_csv(fh, index=False)
+        with atomic_write(out_dir / "links.csv", "wb") as fh:
+            fh.write((",".join(f'"{c}"' for c in LINK_OUTPUT_COLUMNS) + "\n").encode())
             for part in part_files:
-                with open(part, encoding="utf-8", newline="") as src:
+                with open(part, "rb") as src:
                     shutil.copyfileobj(src, fh, 1 << 20)
         t2 = time.perf_counter()
     finally:

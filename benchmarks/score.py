@@ -1,0 +1,83 @@
+"""End-to-end scoring benchmark: ``toxlink score`` on seeded Ahrefs-style exports.
+
+Generates exports of 100k and 1M links (UTF-16 LE, tab-separated, as Ahrefs writes them;
+benchmarks/synth.py, seed 0) into benchmarks/out/ (git-ignored), then runs
+``toxlink score EXPORT -o OUT --timings`` in a fresh process per size and prints links/s,
+peak RSS of that process, and the seconds per stage.
+
+    python benchmarks/score.py              # 100k and 1M
+    python benchmarks/score.py 20000 50000  # other sizes
+
+Targets (issue 6, on a 2-core machine): >= 100k links/s at 1M links end to end, peak RSS
+<= 1 GiB, and RSS at 1M within 1.2x of RSS at 100k.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import resource
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+OUT = HERE / "out"
+
+_RUN = r"""
+import json, resource, sys, time
+from toxlink.cli import main
+t = time.perf_counter()
+code = main(["score", sys.argv[1], "-o", sys.argv[2], "--timings", sys.argv[3]])
+wall = time.perf_counter() - t
+print(json.dumps({"code": code, "wall": wall, "rss_kib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss}))
+"""
+
+
+def export_for(n: int) -> Path:
+    OUT.mkdir(parents=True, exist_ok=True)
+    path = OUT / f"score-ahrefs-{n}-seed0.csv"
+    if not path.exists():
+        sys.path.insert(0, str(HERE))
+        from synth import synth_links, write_ahrefs_export
+
+        tmp = path.with_suffix(".tmp")
+        write_ahrefs_export(synth_links(n, seed=0), tmp)
+        os.replace(tmp, path)
+    return path
+
+
+def run(n: int) -> dict:
+    export = export_for(n)
+    out_dir = OUT / f"score-{n}"
+    timings = OUT / f"score-{n}-timings.json"
+    # A fresh process per size: ru_maxrss is per process, and generation must not count.
+    proc = subprocess.run([sys.executable, "-c", _RUN, str(export), str(out_dir), str(timings)],
+                          capture_output=True, text=True, check=False)
+    if proc.returncode != 0:
+        raise SystemExit(f"toxlink score failed on {export}:\n{proc.stderr}")
+    result = json.loads(proc.stdout.strip().splitlines()[-1])
+    result["stages"] = json.loads(timings.read_text())
+    result["n"] = n
+    return result
+
+
+def main(sizes: list[int]) -> None:
+    print(f"toxlink score benchmark on {os.cpu_count()} cores")
+    results = []
+    for n in sizes:
+        r = run(n)
+        results.append(r)
+        rss = r["rss_kib"] / 1024
+        print(f"\n{n:>9,} links: {r['wall']:.1f} s  ->  {n / r['wall']:,.0f} links/s,  peak RSS {rss:,.0f} MiB")
+        total = sum(r["stages"].values())
+        for stage, sec in r["stages"].items():
+            print(f"    {stage:<34} {sec:7.2f} s  {sec / total:6.1%}")
+    if len(results) >= 2:
+        a, b = results[0], results[-1]
+        print(f"\nRSS at {b['n']:,} / RSS at {a['n']:,}: {b['rss_kib'] / a['rss_kib']:.2f}x")
+
+
+if __name__ == "__main__":
+    main([int(x) for x in sys.argv[1:]] or [100_000, 1_000_000])
