@@ -166,9 +166,13 @@ def train(
         raise typer.BadParameter("give the export(s) your labels refer to", param_hint="--export")
     if labels is None and disavow is None and whitelist is None:
         raise typer.BadParameter("give --labels, or --disavow and/or --whitelist")
-    result = retrain(export, labels=labels, disavow=disavow, whitelist=whitelist, with_base=with_base,
-                     user_weight=user_weight, out_dir=output, tracking_uri=tracking_uri)
-    out.print(result if isinstance(result, str) else _as_table(result, "training run"))
+    try:
+        with err.status("training (features, LightGBM, calibration, evaluation)...", spinner="dots"):
+            result = retrain(export, labels=labels, disavow=disavow, whitelist=whitelist, with_base=with_base,
+                             user_weight=user_weight, out_dir=output, tracking_uri=tracking_uri)
+    except ValueError as exc:  # retrain's own checks on what the user gave (no labels matched, ...)
+        raise _UserError(str(exc)) from None
+    out.print("\n".join(result.lines()), markup=False, highlight=False)
 
 
 @app.command()
@@ -207,13 +211,6 @@ class _progress:
 
     def __exit__(self, *exc):
         return self._p.__exit__(*exc)
-
-
-def _as_table(data: dict, title: str) -> Table:
-    table = Table(title=title, show_header=False, title_justify="left")
-    for key, value in data.items():
-        table.add_row(str(key), f"{value:.4g}" if isinstance(value, float) else str(value))
-    return table
 
 
 def _print_summary(s) -> None:
