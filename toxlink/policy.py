@@ -532,22 +532,33 @@ def _top_reasons(reasons: pd.Series, g: np.ndarray, mask: np.ndarray, n_sites: i
     sel = mask & reasons.notna().to_numpy()
     if not sel.any():
         return out
-    s = reasons[sel].astype("string").str.split("; ")
-    long = pd.DataFrame({"g": np.repeat(g[sel], s.str.len().to_numpy()), "r": np.concatenate(s.to_numpy())})
-    long["r"] = long["r"].str.strip()
-    long = long[long["r"].ne("")]
-    if not len(long):
+    # A large export repeats the same reasons cell many times: split each distinct cell once.
+    codes, cells = pd.factorize(reasons[sel].astype("string"))
+    parts = [[p.strip() for p in str(c).split("; ") if p.strip()] for c in cells]
+    vocab_codes, vocab = pd.factorize(pd.Series([p for ps in parts for p in ps], dtype=object))
+    lens = np.array([len(ps) for ps in parts], dtype=np.int64)
+    starts = np.concatenate(([0], np.cumsum(lens)[:-1]))
+    row_lens = lens[codes]
+    total = int(row_lens.sum())
+    if total == 0:
         return out
-    counts = long.groupby(["g", "r"], sort=False).size().rename("n").reset_index()
-    counts = counts.sort_values(["g", "n", "r"], ascending=[True, False, True], kind="stable")
-    top = counts.groupby("g", sort=False).head(k).copy()
-    top["rank"] = top.groupby("g", sort=False).cumcount()
-    wide = top.pivot(index="g", columns="rank", values="r")
-    joined = wide[0].astype(object)
-    for c in wide.columns[1:]:
-        nxt = wide[c]
-        joined = joined.where(nxt.isna(), joined + "; " + nxt.astype(object))
-    out[wide.index.to_numpy()] = joined.to_numpy(dtype=object)
+    # every (row, sentence) pair, through the distinct cells' sentence lists
+    ends = np.cumsum(row_lens)
+    pos = np.arange(total) - np.repeat(ends - row_lens, row_lens) + np.repeat(starts[codes], row_lens)
+    site = np.repeat(g[sel].astype(np.int64), row_lens)
+    sentence = vocab_codes[pos].astype(np.int64)
+    pairs, n = np.unique(site * len(vocab) + sentence, return_counts=True)
+    p_site, p_sentence = pairs // len(vocab), pairs % len(vocab)
+    alpha = np.empty(len(vocab), dtype=np.int64)
+    alpha[np.argsort(np.asarray(vocab, dtype=str), kind="stable")] = np.arange(len(vocab))
+    order = np.lexsort((alpha[p_sentence], -n, p_site))  # per site: most frequent, then A-Z
+    p_site, p_sentence = p_site[order], p_sentence[order]
+    first = np.concatenate(([True], p_site[1:] != p_site[:-1]))
+    rank = np.arange(len(p_site)) - np.maximum.accumulate(np.where(first, np.arange(len(p_site)), 0))
+    keep = rank < k
+    texts = np.asarray(vocab, dtype=object)[p_sentence[keep]]
+    for site_id, text in zip(p_site[keep], texts):
+        out[site_id] = text if not out[site_id] else out[site_id] + "; " + text
     return out
 
 
