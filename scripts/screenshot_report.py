@@ -149,6 +149,7 @@ def screenshot(html_path: Path, png_path: Path, width: int = 1280, height: int |
 
 def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--scored-dir", help="output folder of `toxlink score` (links.csv, domains.csv, disavow-diff.csv)")
     ap.add_argument("--links", help="scored links CSV (with host, domain, risk, band, reasons)")
     ap.add_argument("--domains", help="per-domain roll-up CSV")
     ap.add_argument("--disavow-diff", help='JSON {"added": [...], "already_present": [...], "whitelisted": [...], "existing_entries": N}')
@@ -160,6 +161,13 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--height", type=int, help="fixed viewport height (default: whole page)")
     args = ap.parse_args(argv)
 
+    if args.scored_dir:
+        with tempfile.TemporaryDirectory(prefix="toxlink-report-") as tmp:
+            html_path = Path(args.html) if args.html else Path(tmp) / "report.html"
+            report.report_from_dir(args.scored_dir, html_path)
+            png = screenshot(html_path, Path(args.out), width=args.width, height=args.height)
+        print(f"wrote {png} ({os.path.getsize(png):,} bytes)")
+        return
     if args.links or args.domains:
         if not (args.links and args.domains):
             ap.error("--links and --domains go together")
