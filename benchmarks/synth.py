@@ -26,8 +26,10 @@ _WORDS = np.array(
     "local family green blue north media works studio shop review guide learn world city "
     "home life tech data health sport book film art design maker open lab".split()
 )
-_SPAM = np.array("casino slot gacor bet loan pharma viagra essay backlinks seo cheap pills poker".split())
-_TLDS = np.array(["com", "com", "com", "org", "net", "de", "co.uk", "fr", "io", "xyz", "top", "info", "ru", "nl"])
+_SPAM = np.array("casino gacor bet loan pharma viagra essay backlinks seo pills poker".split())
+# Shares of referring domains per TLD, roughly as in a real backlink profile of an English site.
+_TLDS = np.array(["com", "org", "net", "de", "co.uk", "fr", "nl", "io", "info", "ru", "it", "es", "xyz", "top"])
+_TLD_SHARE = np.array([50, 8, 6, 5, 5, 3, 3, 2, 3, 3, 3, 3, 1, 1], dtype=float)
 _ANCHORS = np.array(
     ["click here", "website", "", "Acme Tools", "acmetools.com", "https://acmetools.com/",
      "best cheap tools", "buy tools online", "read more", "this article", "tools review"]
@@ -38,16 +40,20 @@ def synth_links(n: int, seed: int = 0, n_domains: int | None = None) -> pd.DataF
     """A canonical links table of *n* rows, deterministic for a given *seed*."""
     rng = np.random.default_rng(seed)
     n_domains = n_domains or max(10, n // 8)
-    # Domain names: two words + optional digits; ~5% spam-lexicon domains.
-    w1 = rng.choice(_WORDS, n_domains)
-    w2 = rng.choice(_WORDS, n_domains)
+    # Domain names: the domain's number written in words (unique), ~5% with a spam word in
+    # front, ~5% with digits after, a few hyphenated.
+    n_digits = max(2, int(np.ceil(np.log(max(n_domains, 2)) / np.log(len(_WORDS)))))
+    idx = np.arange(n_domains)
+    name = pd.Series("", index=idx)
+    for k in range(n_digits):
+        part = pd.Series(_WORDS[(idx // len(_WORDS) ** k) % len(_WORDS)])
+        hyphen = np.where((rng.random(n_domains) < 0.05) & (k > 0), "-", "")
+        name = part + pd.Series(hyphen) + name if k else part
     spammy = rng.random(n_domains) < 0.05
-    w1 = np.where(spammy, rng.choice(_SPAM, n_domains), w1)
-    digits = np.where(rng.random(n_domains) < 0.15, rng.integers(1, 999, n_domains).astype(str), "")
-    tld = rng.choice(_TLDS, n_domains)
-    idx = np.arange(n_domains).astype(str)
-    domains = pd.Series(w1).str.cat([pd.Series(w2), pd.Series(digits), pd.Series(idx)], sep="")
-    domains = domains + "." + tld
+    name = name.where(~spammy, pd.Series(rng.choice(_SPAM, n_domains)) + "-" + name)
+    digits = np.where(rng.random(n_domains) < 0.05, rng.integers(1, 999, n_domains).astype(str), "")
+    tld = rng.choice(_TLDS, n_domains, p=_TLD_SHARE / _TLD_SHARE.sum())
+    domains = name + pd.Series(digits) + "." + pd.Series(tld)
     free = rng.random(n_domains) < 0.04
     domains = domains.where(~free, domains.str.replace(r"\..*$", "", regex=True) + ".blogspot.com")
 
@@ -56,7 +62,7 @@ def synth_links(n: int, seed: int = 0, n_domains: int | None = None) -> pd.DataF
     weights /= weights.sum()
     d = rng.choice(n_domains, size=n, p=weights)
     www = np.where(rng.random(n) < 0.5, "www.", "")
-    path_kind = rng.integers(0, 4, n)
+    path_kind = rng.choice(4, n, p=[0.45, 0.05, 0.05, 0.45])  # blog post, templated, forum profile, page
     page = rng.integers(1, 5000, n).astype(str)
     paths = np.select(
         [path_kind == 0, path_kind == 1, path_kind == 2],

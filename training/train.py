@@ -14,9 +14,10 @@ Steps
    sides); weights re-balanced per side with ``assign_weights``; features computed per side.
 3. ``toxlink.train.fit``: LightGBM with early stopping on a grouped validation fold,
    isotonic calibration and thresholds on a grouped calibration fold. Training weights are
-   the dataset's, re-balanced so that spam and clean weigh the same inside each suffix kind
-   (``balance_suffix_kinds``; ``--no-suffix-balance`` turns it off): the lists' suffix mix
-   is an artefact of their compilation. The alternative is trained too, for the card.
+   the dataset's, re-balanced so that spam and clean weigh the same inside each TLD x
+   name-length cell (``balance_within``; ``--no-suffix-balance`` turns it off): the lists'
+   suffix and name-length mix is an artefact of their compilation. The alternative is
+   trained too, for the card.
 4. Evaluation on the held-out domains, three ways (see the model card for why):
    all rows, *real rows only* (the honest figure for domain signals: no simulated attribute
    exists there), and the *masked view* (every simulated attribute blanked).
@@ -71,13 +72,35 @@ def suffix_kind(X: pd.DataFrame) -> np.ndarray:
     return kind
 
 
-def balance_suffix_kinds(w: np.ndarray, y: np.ndarray, kind: np.ndarray, cap: float = 4.0) -> np.ndarray:
-    """Reweight so that inside each suffix kind spam and clean carry equal weight.
+#: Registrable-label length bins for balancing (characters): short famous names vs long ones.
+LENGTH_BINS = (0, 8, 12, 16, np.inf)
 
-    The lists' suffix mix is an artefact of how they were compiled (US institutions and
-    famous .com sites on the clean side, ccTLD and new-gTLD hosts on the spam side); without
-    this the model learns "country code = spam". Factors are capped to [1/cap, cap] so a
-    kind with almost no rows of one class (institutional spam) is not blown up.
+
+def balance_cells(frame: pd.DataFrame, X: pd.DataFrame) -> np.ndarray:
+    """The balancing cell of each row: its TLD (last label of the public suffix) x label-length bin.
+
+    Both are artefacts of how the lists were compiled: the spam lists are full of expired
+    European domains with long names (``bezirkslandfrauen-fmtk.de``), the clean lists of
+    famous short .com/.org names and US institutions. Left alone, the model learns ".de =
+    spam" and "long name = spam", i.e. "obscure = spam", and flags most of an ordinary
+    German site's backlinks.
+    """
+    from toxlink import schema as S
+    from toxlink import urls
+
+    hosts = T.with_hosts(frame)[S.HOST]
+    suffix = hosts.map(urls.host_table(hosts)["suffix"]).fillna("").astype(str)
+    tld = suffix.str.rsplit(".", n=1).str[-1].to_numpy(dtype=object)
+    length = np.digitize(X["dom_label_length"].fillna(0).to_numpy(), LENGTH_BINS[1:-1])
+    return tld + "|" + length.astype(str)
+
+
+def balance_within(w: np.ndarray, y: np.ndarray, kind: np.ndarray, cap: float = 4.0) -> np.ndarray:
+    """Reweight so that inside each cell (:func:`balance_cells`) spam and clean carry equal weight.
+
+    The model then has to find evidence beyond the TLD and the name's length. Factors are
+    capped to [1/cap, cap] so a cell with almost no rows of one class (institutional spam)
+    is not blown up; a cell with one class only (.xyz spam) keeps its weight.
     """
     w = np.asarray(w, float).copy()
     for k in np.unique(kind):
@@ -141,7 +164,7 @@ def main(argv=None) -> int:
     ap.add_argument("--no-mlflow", action="store_true", help="do not log or register")
     ap.add_argument("--no-ablation", action="store_true")
     ap.add_argument("--quick", action="store_true", help="few trees: a smoke run, not the shipped model")
-    ap.add_argument("--no-suffix-balance", action="store_true", help="keep the lists' suffix mix (see balance_suffix_kinds)")
+    ap.add_argument("--no-suffix-balance", action="store_true", help="keep the lists' TLD and name-length mix (see balance_within)")
     args = ap.parse_args(argv)
 
     t_start = time.perf_counter()
@@ -172,12 +195,12 @@ def main(argv=None) -> int:
 
     # 3. fit ------------------------------------------------------------------------------------
     balance = not args.no_suffix_balance
-    kind_train = suffix_kind(X_train)
+    cells_train = balance_cells(train_df, X_train)
     y_train = train_df[B.LABEL].to_numpy(int)
 
     def weights(balanced: bool) -> np.ndarray:
         w = train_df[B.WEIGHT].to_numpy(float)
-        return balance_suffix_kinds(w, y_train, kind_train) if balanced else w
+        return balance_within(w, y_train, cells_train) if balanced else w
 
     log("training")
     fitted = T.fit(train_df, X=X_train, w=weights(balance), config=cfg, data_hash_=B.dataset_hash(train_df))
@@ -224,7 +247,7 @@ def main(argv=None) -> int:
         for balanced, dest in ((balance, source_split), (not balance, alt_source_split)):
             ws_tr = s_tr[B.WEIGHT].to_numpy(float)
             if balanced:
-                ws_tr = balance_suffix_kinds(ws_tr, s_tr[B.LABEL].to_numpy(int), suffix_kind(Xs_tr))
+                ws_tr = balance_within(ws_tr, s_tr[B.LABEL].to_numpy(int), balance_cells(s_tr, Xs_tr))
             sf = T.fit(s_tr, X=Xs_tr, w=ws_tr, config=cfg)
             dest[key] = {
                 "real rows": T.evaluate(sf.bundle, Xs_masked[rs], ys[rs]),
@@ -471,11 +494,13 @@ def model_card(*, bundle, fitted, base, counts, noise, base_hash, train_df, test
         md_table(src_all.to_dict("records"), ["source", "n", "toxic_share", "flagged_toxic", "flagged_review_or_toxic", "mean_risk", "auc_vs_other_class"],
                  ["list", "rows", "labelled toxic", "flagged toxic", "flagged review or toxic", "mean risk", "AUC vs other class"]),
         "",
-        "### Choice: balancing suffix kinds",
+        "### Choice: balancing TLD and name length",
         "",
-        "The lists' suffix mix is an artefact of how they were compiled, so the shipped model is trained with "
-        "`balance_suffix_kinds` (inside each suffix kind, spam and clean carry equal weight; factors capped at 4): "
-        "it then has to find evidence beyond \"this is a country-code domain\". The alternative, trained on the same "
+        "The lists' suffix and name-length mix is an artefact of how they were compiled (expired European domains "
+        "with long names on the spam side, famous short .com/.org names and US institutions on the clean side), so "
+        "the shipped model is trained with `balance_within` (inside each TLD x registrable-label-length cell, spam "
+        "and clean carry equal weight; factors capped at 4): it then has to find evidence beyond \"this is a .de "
+        "domain with a long name\". The alternative, trained on the same "
         "folds without it, scores better on these lists (which share the artefact) and worse on clean "
         "country-code sites. Held-out real rows:",
         "",
