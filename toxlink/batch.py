@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Sequence
 
+import numpy as np
 import pandas as pd
 
 from toxlink import schema as S
@@ -117,15 +118,7 @@ def finish_outputs(slim: list[pd.DataFrame], predictor, existing, out_dir: Path,
     domains = predictor.recommend(links)
     clock("domain roll-up")
     write_csv(domains, out_dir / "domains.csv")
-    new = DisavowFile.from_recommendations(domains)
-    merged, diff = existing.merge(new, whitelist=predictor.policy.whitelist)
-    if merged.limit_problems():
-        # Reason comments are a convenience (domains.csv has the reasons); an uploadable
-        # file is not. Without them, if the file still breaks a limit, write() refuses.
-        new = DisavowFile.from_recommendations(domains, reasons=False)
-        merged, diff = existing.merge(new, whitelist=predictor.policy.whitelist, reasons=False)
-        summary.notes.append("reason comments were left out of disavow.txt to stay within Google's limits "
-                             "(2 MB, 100,000 lines); domains.csv has every reason")
+    merged, diff = _merge_within_limits(existing, domains, predictor.policy.whitelist, out_dir, summary)
     merged.write(out_dir / "disavow.txt")
     diff.added_file().write(out_dir / "disavow-new.txt")
     write_csv(diff.to_frame(), out_dir / "disavow-diff.csv")
@@ -137,7 +130,7 @@ def finish_outputs(slim: list[pd.DataFrame], predictor, existing, out_dir: Path,
         write_report(out_dir / "report.html", links, domains, diff=diff)
         names.append("report.html")
         clock("report")
-    summary.files = {name: out_dir / name for name in names}
+    summary.files = {**{name: out_dir / name for name in names}, **summary.files}
     counted = links[links[S.DUPLICATE_OF].isna()]
     summary.rows = len(links)
     summary.duplicates = int(links[S.DUPLICATE_OF].notna().sum())
@@ -148,6 +141,54 @@ def finish_outputs(slim: list[pd.DataFrame], predictor, existing, out_dir: Path,
     summary.disavow_present = len(diff.already_present)
     summary.disavow_whitelisted = len(diff.whitelisted)
     return summary
+
+
+def _merge_within_limits(existing, domains: pd.DataFrame, whitelist, out_dir: Path, summary: ScoreSummary):
+    """Merge the recommendations into *existing*, keeping the result uploadable.
+
+    Google takes at most 100,000 lines and 2 MB. First the per-site reason comments go
+    (domains.csv has every reason); if the new entries still do not fit, the riskiest
+    sites' entries that fit go into ``disavow.txt`` (``domains`` is sorted by action,
+    then risk) and the rest into ``disavow-overflow.txt``, with a note in the summary.
+    Nothing of the existing file is ever dropped.
+    """
+    from toxlink import disavow as D
+    from toxlink import policy as P
+    from toxlink.outputs import atomic_write
+
+    new = D.DisavowFile.from_recommendations(domains)
+    merged, diff = existing.merge(new, whitelist=whitelist)
+    if not merged.limit_problems():
+        return merged, diff
+    new = D.DisavowFile.from_recommendations(domains, reasons=False)
+    merged, diff = existing.merge(new, whitelist=whitelist, reasons=False)
+    summary.notes.append("reason comments were left out of disavow.txt to stay within Google's limits "
+                         "(2 MB, 100,000 lines); domains.csv has every reason")
+    if not merged.limit_problems():
+        return merged, diff
+    act = domains[P.ACTION].isin([P.DISAVOW_DOMAIN, P.DISAVOW_URL]).to_numpy()
+    entries = domains[P.DISAVOW_ENTRIES].where(act, None)
+    lines = entries.map(lambda e: len(e) if e is not None else 0).to_numpy()
+    size = entries.map(lambda e: sum(len(x.encode()) + 1 for x in e) if e is not None else 0).to_numpy()
+    # Room left after the existing file, a blank line and the dated header (with margin).
+    room_lines = D.MAX_LINES - len(existing.lines) - 2
+    room_bytes = D.MAX_BYTES - len(existing.to_bytes()) - 200
+    fits = (lines.cumsum() <= room_lines) & (size.cumsum() <= room_bytes)
+    k = int(fits.sum()) if fits.all() else int(np.argmin(fits))
+    if k == 0:
+        raise D.DisavowError(f"{existing.name}: your existing disavow file leaves no room under Google's limits "
+                             "(100,000 lines, 2 MB) for new entries; consolidate URL entries into domain: entries")
+    merged, diff = existing.merge(D.DisavowFile.from_recommendations(domains.iloc[:k], reasons=False),
+                                  whitelist=whitelist, reasons=False)
+    overflow = D.DisavowFile.from_recommendations(domains.iloc[k:], reasons=False, name="disavow-overflow.txt")
+    with atomic_write(out_dir / "disavow-overflow.txt") as fh:  # not for upload: no limit check
+        fh.write(overflow.to_text())
+    summary.files["disavow-overflow.txt"] = out_dir / "disavow-overflow.txt"
+    n_over = int(lines[k:].sum())
+    summary.notes.append(f"Google's limits leave room for the {int(lines[:k].sum()):,} entries of the riskiest "
+                         f"{k:,} sites; {n_over:,} more entries are in disavow-overflow.txt: review them, "
+                         "then replace URL entries by domain: entries or drop low-risk sites to make room")
+    return merged, diff
 
 
 def _timed_chunks(chunks, clock, stage: str):

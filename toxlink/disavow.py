@@ -668,7 +668,8 @@ def _assemble(blocks, name, date) -> DisavowFile:
     for comments, entries in blocks:
         if not entries:
             continue
-        lines.append("")
+        if comments:  # a blank line sets a commented site apart; bare entries run on (line limit)
+            lines.append("")
         lines.extend(_one_line(c) if c.lstrip().startswith("#") else "# " + _one_line(c) for c in comments)
         lines.extend(next(canon) for _ in entries)
     return DisavowFile(lines, name, strict=True)
