@@ -58,6 +58,8 @@ def run(n: int) -> dict:
     if proc.returncode != 0:
         raise SystemExit(f"toxlink score failed on {export}:\n{proc.stderr}")
     result = json.loads(proc.stdout.strip().splitlines()[-1])
+    if result["code"] != 0:
+        raise SystemExit(f"toxlink score exited {result['code']} on {export}:\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}")
     result["stages"] = json.loads(timings.read_text())
     result["n"] = n
     return result

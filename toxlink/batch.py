@@ -15,6 +15,7 @@ Outputs (each written atomically: complete or absent):
 
 from __future__ import annotations
 
+import contextlib
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -79,28 +80,35 @@ def score_exports(
 
     timings: dict[str, float] = {}
     clock = _Clock(timings)
-    acc = ProfileAccumulator()
-    for chunk in _timed_chunks(exports.iter_export(paths, format=export_format, chunksize=chunksize), clock, "pass 1: read"):
-        chunk = with_hosts(chunk)
-        clock("pass 1: hosts")
-        acc.update(chunk)
-        clock("pass 1: profile aggregates")
-        if on_chunk:
-            on_chunk("profile", len(chunk))
-    profile = acc.finish()
-    clock("pass 1: profile aggregates")
-
-    slim = []
-    with CsvSink(out_dir / "links.csv", LINK_OUTPUT_COLUMNS) as sink:
-        for chunk in _timed_chunks(exports.iter_export(paths, format=export_format, chunksize=chunksize), clock, "pass 2: read"):
-            scored = predictor.score(chunk, profile=profile, timings=timings)
-            clock.reset()
-            sink.write(scored)
-            slim.append(scored[ROLLUP_COLUMNS])
-            clock("pass 2: write links.csv")
+    out_dir.mkdir(parents=True, exist_ok=True)
+    cache = _ChunkCache(out_dir)
+    try:
+        acc = ProfileAccumulator()
+        for chunk in _timed_chunks(exports.iter_export(paths, format=export_format, chunksize=chunksize), clock, "pass 1: read"):
+            chunk = with_hosts(chunk)
+            clock("pass 1: hosts")
+            acc.update(chunk)
+            clock("pass 1: profile aggregates")
+            cache.append(chunk)
+            clock("pass 1: cache chunk")
             if on_chunk:
-                on_chunk("score", len(chunk))
-    clock("pass 2: write links.csv")
+                on_chunk("profile", len(chunk))
+        profile = acc.finish()
+        clock("pass 1: profile aggregates")
+
+        slim = []
+        with CsvSink(out_dir / "links.csv", LINK_OUTPUT_COLUMNS) as sink:
+            for chunk in _timed_chunks(cache.chunks(), clock, "pass 2: read cache"):
+                scored = predictor.score(chunk, profile=profile, timings=timings)
+                clock.reset()
+                sink.write(scored)
+                slim.append(_slim(scored))
+                clock("pass 2: write links.csv")
+                if on_chunk:
+                    on_chunk("score", len(chunk))
+        clock("pass 2: write links.csv")
+    finally:
+        cache.close()
     summary.stage_seconds = timings
     return finish_outputs(slim, predictor, existing, out_dir, summary, report=report)
 
@@ -114,7 +122,7 @@ def finish_outputs(slim: list[pd.DataFrame], predictor, existing, out_dir: Path,
     from toxlink.predictor import _Clock
 
     clock = _Clock(summary.stage_seconds)
-    links = pd.concat(slim, ignore_index=True) if slim else _empty_slim()
+    links = _concat_slim(slim) if slim else _empty_slim()
     domains = predictor.recommend(links)
     clock("domain roll-up")
     write_csv(domains, out_dir / "domains.csv")
@@ -200,12 +208,80 @@ def _timed_chunks(chunks, clock, stage: str):
         clock.reset()
 
 
+class _ChunkCache:
+    """Pass 1's canonical chunks (hosts included) in an Arrow IPC stream beside the outputs.
+
+    Pass 2 reads them back instead of parsing the exports again: decoding a UTF-16 CSV
+    and parsing its URLs costs ~100x more than reading Arrow. The file is removed when the
+    run ends, whatever happens.
+    """
+
+    def __init__(self, out_dir: Path):
+        import tempfile
+
+        fd, name = tempfile.mkstemp(prefix=".toxlink-pass1-", suffix=".arrow", dir=out_dir)
+        os.close(fd)
+        self.path = Path(name)
+        self._sink = None
+        self._writer = None
+
+    def append(self, chunk: pd.DataFrame) -> None:
+        import pyarrow as pa
+        import pyarrow.ipc as ipc
+
+        if self._writer is None:
+            table = pa.Table.from_pandas(chunk, preserve_index=False)
+            self._schema = table.schema
+            self._sink = pa.OSFile(str(self.path), "wb")
+            self._writer = ipc.new_stream(self._sink, self._schema)
+        else:
+            # canonical dtypes make every chunk's schema the same (an all-missing column too)
+            table = pa.Table.from_pandas(chunk, schema=self._schema, preserve_index=False)
+        self._writer.write_table(table)
+
+    def chunks(self):
+        import pyarrow as pa
+        import pyarrow.ipc as ipc
+
+        if self._writer is None:
+            return
+        self._writer.close()
+        self._sink.close()
+        with pa.memory_map(str(self.path)) as source:
+            for batch in ipc.open_stream(source):
+                yield batch.to_pandas()  # the schema carries the pandas dtypes: a lossless round trip
+
+    def close(self) -> None:
+        for closer in (self._writer, self._sink):
+            with contextlib.suppress(Exception):
+                closer.close()
+        with contextlib.suppress(FileNotFoundError):
+            self.path.unlink()
+
+
+def _slim(scored: pd.DataFrame) -> pd.DataFrame:
+    """What the roll-up and the report need of each scored link, kept small: the reasons
+    text repeats across a site's links, so it is stored once per distinct value."""
+    out = scored[ROLLUP_COLUMNS].copy()
+    out[S.REASONS] = out[S.REASONS].astype("category")
+    return out
+
+
 def read_existing(path):
     """The user's existing disavow file (empty when none). Read first, so that a parse error
     stops the run before any work is done."""
     from toxlink.disavow import DisavowFile
 
     return DisavowFile.read(path) if path else DisavowFile()
+
+
+def _concat_slim(slim: list[pd.DataFrame]) -> pd.DataFrame:
+    from pandas.api.types import union_categoricals
+
+    reasons = union_categoricals([s[S.REASONS] for s in slim])
+    links = pd.concat([s.drop(columns=[S.REASONS]) for s in slim], ignore_index=True)
+    links[S.REASONS] = reasons
+    return links[ROLLUP_COLUMNS]
 
 
 def _empty_slim() -> pd.DataFrame:

@@ -282,8 +282,9 @@ def _sentence(feature, value) -> str:
 def _reasons(X: pd.DataFrame, contrib: np.ndarray, k: int) -> np.ndarray:
     """The sentences of the *k* largest positive contributions of each row, "; "-joined.
 
-    Sentences are built once per distinct (feature, value) pair, because a large export
-    repeats the same values (a domain's 500 links share their domain features).
+    Text is built once per distinct (feature, value) pair and once per distinct
+    combination of sentences, never per row: a large export repeats the same values
+    (a site's 500 links share their domain features and mostly their reasons).
     """
     from toxlink.features import FEATURES
 
@@ -298,23 +299,16 @@ def _reasons(X: pd.DataFrame, contrib: np.ndarray, k: int) -> np.ndarray:
     order = np.argsort(-top_c, axis=1)
     top = np.take_along_axis(top, order, axis=1)
     top_c = np.take_along_axis(top_c, order, axis=1)
-    # float32 features never reach 1e300, so it can stand for NaN in the (feature, value) keys.
-    values = np.nan_to_num(X.to_numpy(dtype=np.float64), nan=_NAN_KEY)
+    values = np.ascontiguousarray(X.to_numpy(dtype=np.float32))
+    bits = values.view(np.uint32).astype(np.int64)
     rows = np.arange(n)
-    joined = None
-    for s in range(k):
-        j = top[:, s]
-        pairs = pd.DataFrame({"j": j, "v": values[rows, j]})
-        uniq = pairs.drop_duplicates()
-        text = [
-            _sentence(by_name[names[jj]], np.nan if vv == _NAN_KEY else vv) for jj, vv in zip(uniq["j"], uniq["v"])
-        ]
-        lookup = pd.Series(text, index=pd.MultiIndex.from_frame(uniq), dtype="string")
-        sentence = pd.Series(lookup.reindex(pd.MultiIndex.from_frame(pairs)).to_numpy(), dtype="string")
-        sentence = sentence.mask(top_c[:, s] <= 0)
-        if joined is None:
-            joined = sentence
-        else:
-            both = joined.notna() & sentence.notna()
-            joined = joined.where(~both, joined + "; " + sentence).fillna(sentence)
-    return joined.fillna("").to_numpy(dtype=object)
+    # (feature, value) -> sentence id, through one int64 key per pair: feature << 32 | float bits
+    keys = (top.astype(np.int64) << 32) | bits[rows[:, None], top]
+    codes, uniq = pd.factorize(keys.ravel())
+    texts = [_sentence(by_name[names[int(key >> 32)]], np.uint32(key & 0xFFFFFFFF).view(np.float32)) for key in uniq]
+    sid = codes.reshape(n, k).astype(np.int64)
+    sid[top_c <= 0] = -1  # only contributions that raised the risk are reasons
+    # each distinct combination of sentence ids is joined once
+    ccodes, combos = pd.MultiIndex.from_arrays([sid[:, j] for j in range(k)]).factorize()
+    joined = np.array(["; ".join(texts[d] for d in combo if d >= 0) for combo in combos], dtype=object)
+    return joined[ccodes]

@@ -96,7 +96,7 @@ def _profile_task(path: str, dup_of: dict, *, export_format, chunksize: int):
 
 
 def _score_task(path: str, dup_of: dict, part_file: str, *, export_format, chunksize: int, profile, model, policy):
-    from toxlink.batch import LINK_OUTPUT_COLUMNS, ROLLUP_COLUMNS
+    from toxlink.batch import LINK_OUTPUT_COLUMNS, _slim
     from toxlink.outputs import write_csv_chunk
     from toxlink.predictor import Predictor
 
@@ -106,8 +106,12 @@ def _score_task(path: str, dup_of: dict, part_file: str, *, export_format, chunk
         for chunk in _chunks(path, export_format, chunksize, dup_of):
             scored = predictor.score(chunk, profile=profile)
             write_csv_chunk(scored.reindex(columns=LINK_OUTPUT_COLUMNS), fh, header=False)
-            slim.append(scored[ROLLUP_COLUMNS])
-    return pd.concat(slim, ignore_index=True) if slim else None
+            slim.append(_slim(scored))
+    if not slim:
+        return None
+    from toxlink.batch import _concat_slim
+
+    return _concat_slim(slim)
 
 
 # -- the client side --------------------------------------------------------------------------
