@@ -164,16 +164,6 @@ def _merge_within_limits(existing, domains: pd.DataFrame, whitelist, out_dir: Pa
     from toxlink import policy as P
     from toxlink.outputs import atomic_write
 
-    new = D.DisavowFile.from_recommendations(domains)
-    merged, diff = existing.merge(new, whitelist=whitelist)
-    if not merged.limit_problems():
-        return merged, diff
-    new = D.DisavowFile.from_recommendations(domains, reasons=False)
-    merged, diff = existing.merge(new, whitelist=whitelist, reasons=False)
-    summary.notes.append("reason comments were left out of disavow.txt to stay within Google's limits "
-                         "(2 MB, 100,000 lines); domains.csv has every reason")
-    if not merged.limit_problems():
-        return merged, diff
     act = domains[P.ACTION].isin([P.DISAVOW_DOMAIN, P.DISAVOW_URL]).to_numpy()
     entries = domains[P.DISAVOW_ENTRIES].where(act, None)
     lines = entries.map(lambda e: len(e) if e is not None else 0).to_numpy()
@@ -181,6 +171,20 @@ def _merge_within_limits(existing, domains: pd.DataFrame, whitelist, out_dir: Pa
     # Room left after the existing file, a blank line and the dated header (with margin).
     room_lines = D.MAX_LINES - len(existing.lines) - 2
     room_bytes = D.MAX_BYTES - len(existing.to_bytes()) - 200
+    # Sizes are known before any file is built, so only the variant that fits is built:
+    # with a reason comment per site (~2 more lines and ~150 bytes each), without, or trimmed.
+    sites = int((lines > 0).sum())
+    if lines.sum() + 2 * sites <= room_lines and size.sum() + 150 * sites <= room_bytes:
+        merged, diff = existing.merge(D.DisavowFile.from_recommendations(domains), whitelist=whitelist)
+        if not merged.limit_problems():
+            return merged, diff
+    summary.notes.append("reason comments were left out of disavow.txt to stay within Google's limits "
+                         "(2 MB, 100,000 lines); domains.csv has every reason")
+    if lines.sum() <= room_lines and size.sum() <= room_bytes:
+        merged, diff = existing.merge(D.DisavowFile.from_recommendations(domains, reasons=False),
+                                      whitelist=whitelist, reasons=False)
+        if not merged.limit_problems():
+            return merged, diff
     fits = (lines.cumsum() <= room_lines) & (size.cumsum() <= room_bytes)
     k = int(fits.sum()) if fits.all() else int(np.argmin(fits))
     if k == 0:
