@@ -367,3 +367,16 @@ def test_docs_features_md_is_up_to_date():
 
     path = Path(__file__).resolve().parent.parent / "docs" / "features.md"
     assert path.read_text(encoding="utf-8") == markdown(), "run: python -m toxlink.features.registry > docs/features.md"
+
+
+def test_hosts_of_equals_the_full_url_split():
+    # hosts_of is the fast path for the host alone; it must agree with split_urls everywhere.
+    from toxlink import urls
+
+    s = pd.Series(["https://User:pw@Foo.Example.co.uk.:8080/a/b?x=1#f", "example.com/x", "ftp://x.com",
+                   "http://[::1]:80/", "http://bücher.de/", "", None, "http://exa mple.com", "http://192.168.0.1/p",
+                   "mailto:a@b.com", "http://a..b.com", "javascript:void(0)", "example.com:8080/x",
+                   "HTTP://EXAMPLE.COM", "  http://x.com ", "http://a.com?q", "http://a.com#f", "//cdn.x.com/p"],
+                  index=range(100, 118))
+    full = urls.normalise_hosts(urls.split_urls(s)["host"])
+    pd.testing.assert_series_equal(urls.hosts_of(s), full)
