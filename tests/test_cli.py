@@ -122,6 +122,9 @@ def test_inspect_and_explain(sample_run):
     r = toxlink("explain", SAMPLE, "--url", url)
     assert r.returncode == 0, r.stderr
     assert "band toxic" in r.stdout and "signal" in r.stdout
+    r = toxlink("explain", SAMPLE, "--url", url, "--shap")
+    assert r.returncode == 0, r.stderr
+    assert "band toxic" in r.stdout
     r = toxlink("explain", SAMPLE, "--url", "https://absent.example/")
     assert r.returncode == 2 and "absent.example" in r.stderr
 
@@ -133,3 +136,15 @@ def test_features_command_writes_parquet(tmp_path):
     assert r.returncode == 0, r.stderr
     X = pd.read_parquet(tmp_path / "f.parquet")
     assert list(X.columns[2:]) == feature_names()
+
+
+def test_report_command_rebuilds_the_report_from_a_run(sample_run, tmp_path):
+    _, out = sample_run
+    r = toxlink("report", out, "-o", tmp_path / "again.html")
+    assert r.returncode == 0, r.stderr
+    html = (tmp_path / "again.html").read_text(encoding="utf-8")
+    domains = pd.read_csv(out / "domains.csv")
+    assert f'id="n-domains" data-value="{len(domains)}"' in html
+    assert "<script src=" not in html
+    r = toxlink("report", tmp_path)  # not a scoring run's folder
+    assert r.returncode == 2 and "links.csv" in r.stderr and "Traceback" not in r.stderr

@@ -297,6 +297,11 @@ def test_merge_marks_duplicates_across_files():
     stats = E.inspect([a, s])
     assert [x["duplicates"] for x in stats] == [0, 1]
     assert [x["vendor"] for x in stats] == ["ahrefs", "semrush"]
+    # collapsed: one row per distinct link, remembering every file and line it came from
+    one = E.collapse_duplicates(df)
+    assert len(one) == 5
+    assert one[E.SEEN_IN].tolist()[0] == f"{a}:2; {s}:2"
+    assert one[E.SEEN_IN].drop(index=0).str.count(";").eq(0).all()
 
 
 def test_chunked_equals_whole_and_blocks_are_seamless(tmp_path, monkeypatch):

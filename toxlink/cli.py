@@ -128,19 +128,22 @@ def explain(
     url: str = typer.Option(..., "--url", help="Source (referring page) URL of the link to explain."),
     model: Optional[str] = typer.Option(None, "--model", "-m"),
     export_format: Optional[str] = FormatOpt,
+    shap: bool = typer.Option(False, "--shap", help="Show LightGBM's TreeSHAP values instead of the path attributions the reasons come from."),
 ) -> None:
     """Print one link's score and every signal behind it."""
     import toxlink
 
     predictor = toxlink.Predictor.load(model)
     try:
-        entries = predictor.explain(toxlink.read_export([export], format=export_format), url)
+        entries = predictor.explain(toxlink.read_export([export], format=export_format), url,
+                                    method="shap" if shap else "paths")
     except KeyError as exc:
         raise _UserError(f"{export}: {exc.args[0]}") from None
     for e in entries:
         risk = "not scored" if e["risk"] is None else f"{e['risk']:.3f}"
         out.print(f"[bold]{e['source_url']}[/bold] -> {e['target_url']}  anchor: {e['anchor']!r}")
-        out.print(f"risk {risk}  band [bold]{e['band']}[/bold]" + (f"  ({e['row_issue']})" if e["row_issue"] else ""))
+        out.print(f"risk {risk}  band [bold]{e['band']}[/bold]" + (f"  ({e['row_issue']})" if e["row_issue"] else "")
+                  + (f"  base score {e['bias']:+.3f} (raw score = base + effects)" if e["bias"] is not None else ""))
         table = Table("signal", "family", "value", "effect", "reason")
         for s in e["signals"]:
             value = "missing" if s["value"] is None else f"{s['value']:g}"

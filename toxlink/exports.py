@@ -1088,6 +1088,34 @@ def read_export(paths, *, format: str | None = None) -> pd.DataFrame:
     return pd.concat(chunks, ignore_index=True) if len(chunks) > 1 else chunks[0]
 
 
+#: Column added by :func:`collapse_duplicates`: every "file:line" a link was read from.
+SEEN_IN = "seen_in"
+
+
+def collapse_duplicates(links: pd.DataFrame) -> pd.DataFrame:
+    """One row per distinct link, keeping which files (and lines) each came from.
+
+    The readers keep every input row and mark a repeat with ``duplicate_of``; this folds the
+    repeats into their first occurrence and adds :data:`SEEN_IN`, the ``"file:line"`` of
+    every row of that link (first occurrence first, ``"; "``-joined).
+
+    Parameters
+    ----------
+    links : DataFrame, shape (n, ...)
+        From :func:`read_export` (several exports read together).
+
+    Returns
+    -------
+    DataFrame, shape (distinct links, ... + 1)
+    """
+    ref = links[S.SOURCE_FILE].astype("string") + ":" + links[S.SOURCE_ROW].astype("string")
+    first = links[S.DUPLICATE_OF].astype("string").fillna(ref)
+    seen = ref.groupby(first.to_numpy(), sort=False).agg("; ".join)
+    out = links[links[S.DUPLICATE_OF].isna()].copy()
+    out[SEEN_IN] = ref[out.index].map(seen).astype("string")
+    return out.reset_index(drop=True)
+
+
 def inspect(paths, format: str | None = None) -> list[dict]:
     """Per file, what ``toxlink inspect`` prints: detection, mapping and row statistics.
 
