@@ -262,21 +262,29 @@ def _sentence(feature, value) -> str:
     name contains 2 hyphens"); the model may still lean on an unremarkable value (a
     country-code TLD, a missing column), and the user is owed a reason all the same.
     """
+    return _described(feature, value)[0]
+
+
+def _described(feature, value) -> tuple[str, bool]:
+    """``(sentence, says_something)``: the second is False for the absence of a signal
+    (a missing column, a 0 of a yes/no feature) with no reason of the feature's own. Such
+    a sentence is true and shown by :meth:`Predictor.explain`, but a link's short list of
+    reasons skips it for the next signal ("not a .gov site" explains nothing to a user)."""
     v = None if pd.isna(value) else float(value)
     try:
         text = feature.reason(v)
     except Exception:  # a reason template must never break scoring
         text = None
     if text:
-        return text.replace(";", ",")  # "; " separates reasons in a cell
+        return text.replace(";", ","), True  # "; " separates reasons in a cell
     # The meaning's first clause; later clauses describe missing values and caveats.
     meaning = feature.meaning.split(";")[0].strip()
     if v is None:
-        return f"{meaning}: not given in the export"
+        return f"{meaning}: not given in the export", False
     if meaning.startswith("1 if "):
         condition = meaning[len("1 if "):]
-        return condition if v == 1 else f"not the case: {condition}"
-    return f"{meaning}: {v:g}"
+        return (condition, True) if v == 1 else (f"not the case: {condition}", False)
+    return f"{meaning}: {v:.3g}", True
 
 
 def _reasons(X: pd.DataFrame, contrib: np.ndarray, k: int) -> np.ndarray:
@@ -291,12 +299,13 @@ def _reasons(X: pd.DataFrame, contrib: np.ndarray, k: int) -> np.ndarray:
     by_name = {f.name: f for f in FEATURES}
     names = list(X.columns)
     n, f = contrib.shape
-    k = min(k, f)
     if n == 0:
         return np.array([], dtype=object)
-    top = np.argpartition(-contrib, k - 1, axis=1)[:, :k]
+    # Candidates: the 4k strongest, room for the absence-of-signal sentences that are skipped.
+    m = min(f, 4 * k)
+    top = np.argpartition(-contrib, m - 1, axis=1)[:, :m]
     top_c = np.take_along_axis(contrib, top, axis=1)
-    order = np.argsort(-top_c, axis=1)
+    order = np.argsort(-top_c, axis=1, kind="stable")
     top = np.take_along_axis(top, order, axis=1)
     top_c = np.take_along_axis(top_c, order, axis=1)
     values = np.ascontiguousarray(X.to_numpy(dtype=np.float32))
@@ -305,10 +314,15 @@ def _reasons(X: pd.DataFrame, contrib: np.ndarray, k: int) -> np.ndarray:
     # (feature, value) -> sentence id, through one int64 key per pair: feature << 32 | float bits
     keys = (top.astype(np.int64) << 32) | bits[rows[:, None], top]
     codes, uniq = pd.factorize(keys.ravel())
-    texts = [_sentence(by_name[names[int(key >> 32)]], np.uint32(key & 0xFFFFFFFF).view(np.float32)) for key in uniq]
-    sid = codes.reshape(n, k).astype(np.int64)
-    sid[top_c <= 0] = -1  # only contributions that raised the risk are reasons
+    described = [_described(by_name[names[int(key >> 32)]], np.uint32(key & 0xFFFFFFFF).view(np.float32)) for key in uniq]
+    texts = [t for t, _ in described]
+    telling = np.array([ok for _, ok in described], dtype=bool)
+    sid = codes.reshape(n, m).astype(np.int64)
+    # only contributions that raised the risk and say something, the k strongest of them
+    keep = (top_c > 0) & telling[sid]
+    keep &= np.cumsum(keep, axis=1) <= k
+    sid[~keep] = -1
     # each distinct combination of sentence ids is joined once
-    ccodes, combos = pd.MultiIndex.from_arrays([sid[:, j] for j in range(k)]).factorize()
+    ccodes, combos = pd.MultiIndex.from_arrays([sid[:, j] for j in range(m)]).factorize()
     joined = np.array(["; ".join(texts[d] for d in combo if d >= 0) for combo in combos], dtype=object)
     return joined[ccodes]
