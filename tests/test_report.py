@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime
 import json
 import os
 import re
@@ -10,6 +11,7 @@ import shutil
 import subprocess
 import tempfile
 import time
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -417,3 +419,192 @@ def test_report_renders_in_headless_chromium(tmp_path):
         assert nums[band]["value"] == int((counted[S.BAND] == band).sum())
     assert nums["links"] == {"value": 9, "text": "9"}
     assert nums["diff-total"]["value"] == 43
+
+
+# --- streaming: ReportAccumulator ----------------------------------------------------------
+GENERATED = datetime.datetime(2026, 1, 2, 3, 4, tzinfo=datetime.timezone.utc)
+
+
+def _synth_scored(n: int, seed: int = 0) -> pd.DataFrame:
+    """A synthetic scored table: benchmarks/synth.py links plus deterministic fake risk, band
+    and reasons, with ~5% duplicates, ~3% rejected rows, some missing dates and anchors."""
+    from synth import synth_links
+
+    from toxlink import urls
+
+    f = synth_links(n, seed)
+    rng = np.random.default_rng(seed + 1)
+    f[S.HOST] = urls.hosts_of(f[S.SOURCE_URL])
+    f[S.DOMAIN] = urls.domains_of(f[S.HOST])
+    risk = rng.beta(0.7, 2.0, n)
+    band = np.where(risk >= 0.7, "toxic", np.where(risk >= 0.4, "review", "ok")).astype(object)
+    rejected = rng.random(n) < 0.03
+    band[rejected], risk[rejected] = "rejected", np.nan
+    f[S.RISK] = risk
+    f[S.BAND] = pd.Series(band, dtype="string")
+    f[S.ROW_ISSUE] = pd.Series(np.where(rejected, "bad url", None), dtype="string")
+    f[S.DUPLICATE_OF] = pd.Series(np.where(rng.random(n) < 0.05, "synthetic:2", None), dtype="string")
+    f.loc[rng.random(n) < 0.02, S.FIRST_SEEN] = pd.NaT
+    f.loc[rng.random(n) < 0.02, S.ANCHOR] = pd.NA
+    f[S.REASONS] = pd.Series(np.where(band == "toxic", "spammy; odd", ""), dtype="string")
+    return f
+
+
+def _chunks(frame: pd.DataFrame, bounds) -> list[pd.DataFrame]:
+    edges = [0, *bounds, len(frame)]
+    return [frame.iloc[a:b] for a, b in zip(edges[:-1], edges[1:])]
+
+
+def _accumulate(chunks) -> R.ReportAccumulator:
+    acc = R.ReportAccumulator()
+    for c in chunks:
+        assert acc.update(c) is acc
+    return acc
+
+
+@pytest.fixture(scope="module")
+def synth_scored() -> pd.DataFrame:
+    return _synth_scored(6000, seed=7)
+
+
+@pytest.fixture(scope="module")
+def sample_scored():
+    import toxlink
+
+    p = toxlink.Predictor.load()
+    scored = p.score(toxlink.read_export([str(Path(R.__file__).parent.parent / "data/sample/ahrefs-backlinks-sample.csv")]))
+    return scored, p.recommend(scored)
+
+
+
+def _uneven_bounds(n: int) -> list[int]:
+    """Four cut points giving 5 chunks of very different sizes (one of them a single row)."""
+    return [n // 50, n // 50 + 1, n // 3, n - 7]
+
+
+@pytest.mark.parametrize("which", ["synthetic", "sample"])
+def test_accumulator_html_equals_build_report_for_any_chunking(which, synth_scored, sample_scored):
+    scored, domains = (synth_scored, _domains()) if which == "synthetic" else sample_scored
+    whole = R.build_report(scored, domains, generated=GENERATED)
+    for bounds in ([], _uneven_bounds(len(scored))):
+        acc = _accumulate(_chunks(scored, bounds))
+        assert acc.n_rows == len(scored)
+        assert acc.build(domains, generated=GENERATED) == whole
+    # The report does show the data: numbers from the whole table, not from one chunk.
+    counted = scored[scored[S.DUPLICATE_OF].isna()]
+    assert _value(whole, "links") == len(counted) and _value(whole, "duplicates") == len(scored) - len(counted)
+    assert _value(whole, "toxic") == int((counted[S.BAND] == "toxic").sum()) > 0
+
+
+def test_accumulator_aggregates_known_answers():
+    s = _scored()
+    acc = _accumulate([s.iloc[[i]] for i in range(len(s))])  # one row per chunk
+    assert (acc.n_rows, acc.n_counted) == (10, 9)
+    assert acc.bands == {"toxic": 3, "ok": 4, "review": 1, "rejected": 1}
+    assert acc.tlds == {(".xyz", "toxic"): 2, (".com", "ok"): 2, (".org", "review"): 1, (".org", "ok"): 1,
+                        (".ru", "toxic"): 1, (".co.uk", "ok"): 1}
+    assert acc.anchors[("commercial", "toxic")] == 2 and acc.anchors[("unknown", "rejected")] == 1
+    assert sum(acc.days.values()) == 8  # the rejected row has no date, the duplicate is not counted
+    # toxic 0.80, 0.90, 0.95 all in the top four 5-point bins; ok 0.05, 0.10, 0.20, 0.30 below 35%
+    assert acc.risk_bins["toxic"].sum() == acc.risk_bins["toxic"][16:].sum() == 3
+    assert acc.risk_bins["ok"].sum() == acc.risk_bins["ok"][:7].sum() == 4 and acc.risk_bins["review"][10] == 1
+    assert acc.targets == {"www.acmetools.com": 9}
+    doc = acc.build(_domains(), diff=DIFF, generated=GENERATED)
+    assert "<h1>Backlink audit — www.acmetools.com</h1>" in doc
+    assert "Links first seen 06 Jan 2025 – 03 Mar 2025" in doc
+    assert doc == R.build_report(s, _domains(), diff=DIFF, generated=GENERATED)
+
+
+def test_period_and_bursts_are_decided_on_the_whole_date_range():
+    # Each chunk alone spans < 160 weeks (weekly); together they span 7 years (monthly).
+    s = _scored().iloc[[0, 1, 2, 3, 4]].copy()
+    early, late = s.copy(), s.copy()
+    early[S.FIRST_SEEN] = pd.to_datetime(["2018-01-01", "2018-01-09", "2018-02-01", "2018-03-01", "2018-03-02"])
+    late[S.FIRST_SEEN] = pd.to_datetime(["2024-12-01"] * 5)
+    both = pd.concat([early, late], ignore_index=True)
+    acc = _accumulate([early, late])
+    assert "New links per week" in R.ReportAccumulator().update(early).build(_domains(), generated=GENERATED)
+    doc = acc.build(_domains(), generated=GENERATED)
+    assert "New links per month" in doc and "Links first seen 01 Jan 2018 – 01 Dec 2024" in doc
+    assert doc == R.build_report(both, _domains(), generated=GENERATED)
+    tl = R._timeline_from_days(acc.days, with_bands=True)
+    assert tl.attrs["freq"] == "M" and len(tl) == 84 and tl["count"].sum() == 10
+    assert tl.index[tl["burst"]].tolist() == [pd.Timestamp("2024-12-01")]  # 5 links vs a median of 0
+
+
+def test_title_names_the_most_linked_target_ties_to_the_first_seen():
+    s = _scored().iloc[[0, 1, 2, 3]].copy()
+    s[S.TARGET_URL] = pd.array(["https://b.example/", "https://a.example/x", "https://a.example/y", "https://b.example/z"],
+                               dtype="string")
+    for acc in (_accumulate([s]), _accumulate([s.iloc[:1], s.iloc[1:]]),
+                _accumulate([s.iloc[:1]]).merge(_accumulate([s.iloc[1:]]))):
+        assert acc.targets == {"b.example": 2, "a.example": 2}
+        assert acc.title() == "Backlink audit — b.example"
+    assert "<h1>Backlink audit — b.example</h1>" in R.build_report(s, _domains(), generated=GENERATED)
+    assert _accumulate([s.iloc[1:]]).merge(_accumulate([s.iloc[:1]])).title() == "Backlink audit — a.example"
+
+
+def test_merge_of_partitions_equals_one_accumulator(synth_scored):
+    import pickle
+
+    parts = _chunks(synth_scored, [1000, 1001, 4500])
+    one = _accumulate(parts)
+    # Partitions accumulated apart (and shipped between processes, as Dask does), merged in order.
+    partials = [pickle.loads(pickle.dumps(_accumulate([p]))) for p in parts]
+    merged = R.ReportAccumulator()
+    for p in partials:
+        assert merged.merge(p) is merged
+    assert (merged.n_rows, merged.n_counted, merged.bands) == (one.n_rows, one.n_counted, one.bands)
+    for name in ("tlds", "anchors", "days"):
+        assert getattr(merged, name) == getattr(one, name)
+    assert list(merged.targets.items()) == list(one.targets.items())
+    assert {b: v.tolist() for b, v in merged.risk_bins.items()} == {b: v.tolist() for b, v in one.risk_bins.items()}
+    assert merged.build(_domains(), generated=GENERATED) == R.build_report(synth_scored, _domains(), generated=GENERATED)
+    with pytest.raises(TypeError):
+        merged.merge(synth_scored)
+
+
+def test_accumulator_size_is_bounded_by_the_aggregates(synth_scored):
+    chunk = synth_scored.iloc[:2000]
+    acc = R.ReportAccumulator().update(chunk)
+    sizes = acc.sizes()
+    counted = chunk[chunk[S.DUPLICATE_OF].isna()]
+    # One entry per distinct (day, band), (TLD, band), ..., whatever the number of rows.
+    dated = counted[counted[S.FIRST_SEEN].notna()]
+    assert sizes["days"] == len(dated.groupby([dated[S.FIRST_SEEN].dt.normalize(), dated[S.BAND]]))
+    assert sizes["targets"] == 1 and sizes["bands"] == 4 and sizes["risk_bins"] == 60
+    assert sizes["days"] < len(counted)
+    for _ in range(40):
+        acc.update(chunk)
+    assert acc.sizes() == sizes
+    assert acc.n_rows == 41 * len(chunk) and sum(acc.bands.values()) == 41 * len(counted)
+    assert sum(acc.days.values()) == 41 * len(dated)
+    # More rows over the same days and TLDs: a bigger table, same state size.
+    shuffled = chunk.sample(frac=1.0, random_state=1)
+    assert R.ReportAccumulator().update(shuffled).sizes() == sizes
+
+
+def test_write_report_from_accumulator_is_atomic_and_equal(tmp_path, monkeypatch):
+    acc = _accumulate(_chunks(_scored(), [3, 4]))
+    dest = R.write_report_from(acc, tmp_path / "r.html", _domains(), diff=DIFF, generated=GENERATED)
+    assert dest.read_text(encoding="utf-8") == R.build_report(_scored(), _domains(), diff=DIFF, generated=GENERATED)
+
+    def boom(*a, **k):
+        raise RuntimeError("disk full")
+
+    monkeypatch.setattr(R.os, "replace", boom)
+    with pytest.raises(RuntimeError):
+        R.write_report_from(acc, dest, _domains(), title="second")
+    assert _value(dest.read_text(encoding="utf-8"), "links") == 9
+    assert [p.name for p in tmp_path.iterdir()] == ["r.html"]
+
+
+def test_report_from_dir_streams_links_csv(tmp_path):
+    scored = _scored()
+    scored.to_csv(tmp_path / "links.csv", index=False)
+    _domains().to_csv(tmp_path / "domains.csv", index=False)
+    stamp = re.compile(r"generated \d\d \w+ \d{4} \d\d:\d\d UTC")
+    docs = [stamp.sub("", R.report_from_dir(tmp_path, tmp_path / f"r{k}.html", chunksize=k).read_text(encoding="utf-8"))
+            for k in (2, 1000)]
+    assert docs[0] == docs[1]
+    assert [_value(docs[0], k) for k in ("links", "duplicates", "toxic", "review", "ok", "rejected")] == [9, 1, 3, 1, 4, 1]

@@ -3,6 +3,13 @@
 >>> html = build_report(scored, domains, diff=DisavowDiff(added=[...], existing_entries=120))  # doctest: +SKIP
 >>> write_report("audit.html", scored, domains, diff=diff)                                   # doctest: +SKIP
 
+Streamed, for an export too big to hold (memory bounded by the aggregates, not the links):
+
+>>> acc = ReportAccumulator()                                                                # doctest: +SKIP
+>>> for chunk in scored_chunks:                                                              # doctest: +SKIP
+...     acc.update(chunk)
+>>> write_report_from(acc, "audit.html", domains, diff=diff)                                 # doctest: +SKIP
+
 The file has no external references: plotly.js is inlined once in ``<head>``, styles are
 inlined, fonts are the reader's system fonts, and plotly's "send to cloud" links are off,
 so the report opens offline and leaks nothing when a client opens it.
@@ -10,7 +17,10 @@ so the report opens offline and leaks nothing when a client opens it.
 Every number is aggregated here in pandas/numpy and only the aggregates go into the
 charts, so the file size depends on the number of periods / TLDs / bins, not on the
 number of links (a 1M-link export gives the same ~5 MB file as a 1k-link one, almost all
-of it plotly.js).
+of it plotly.js). The aggregates are kept by :class:`ReportAccumulator` (counts per band,
+risk bin, TLD, anchor category, first-seen day and target host), which adds chunks and
+merges partitions; :func:`build_report` is that accumulator over one chunk, so there is a
+single rendering path.
 
 Sections
 --------
@@ -31,7 +41,7 @@ import datetime as _dt
 import html as _html
 import os
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -312,27 +322,53 @@ def first_seen_timeline(first_seen: pd.Series, bands: pd.Series | None = None, f
     ``count``, ``threshold`` (same on every row), ``burst`` (bool), ``ratio`` (count /
     median, inf for a zero median) and, with *bands*, one column per band.
     """
+    return _timeline_from_days(_day_counts(first_seen, bands), bands is not None, freq)
+
+
+# Band key of a dated row without a band: counted in ``count``, in no band column.
+_NO_BAND = ""
+
+
+def _day_counts(first_seen: pd.Series, bands: pd.Series | None = None) -> dict[tuple[int, str], int]:
+    """Dated rows per (day, band), the day as days since 1970-01-01 (wall-clock date of a
+    tz-aware timestamp). Days are the finest grain the timeline needs: weeks or months, and
+    which of the two, are only decided once every day is known."""
     dates = pd.to_datetime(first_seen, errors="coerce")
     ok = dates.notna().to_numpy()
+    if not ok.any():
+        return {}
     dates = dates[ok].dt.tz_localize(None) if getattr(dates.dt, "tz", None) is not None else dates[ok]
-    cols = ["count", "threshold", "burst", "ratio"] + (list(S.BANDS) if bands is not None else [])
-    if dates.empty:
+    day = dates.dt.normalize().to_numpy().astype("datetime64[D]").astype(np.int64)
+    if bands is None:
+        band = np.full(len(day), _NO_BAND, dtype=object)
+    else:
+        band = pd.Series(bands.to_numpy()[ok]).astype("string").fillna(_NO_BAND).to_numpy(dtype=object)
+    return dict(_pair_counts(day, band))
+
+
+def _timeline_from_days(days: Mapping[tuple[int, str], int], with_bands: bool, freq: str | None = None) -> pd.DataFrame:
+    """:func:`first_seen_timeline` from per-(day, band) counts (:func:`_day_counts`)."""
+    cols = ["count", "threshold", "burst", "ratio"] + (list(S.BANDS) if with_bands else [])
+    if not days:
         return pd.DataFrame(columns=cols, index=pd.DatetimeIndex([], name="period"))
-    day = dates.dt.normalize()
+    keys = list(days)
+    day = pd.DatetimeIndex(np.fromiter((k[0] for k in keys), np.int64, len(keys)).astype("datetime64[D]")).as_unit("ns")
+    band = np.array([k[1] for k in keys], dtype=object)
+    n = np.fromiter(days.values(), np.int64, len(keys))
     if freq is None:
         weeks = (day.max() - day.min()).days / 7 + 1
         freq = "W" if weeks <= WEEKLY_MAX_PERIODS else "M"
     if freq == "W":
-        start = day - pd.to_timedelta(day.dt.day_of_week, unit="D")
+        start = day - pd.to_timedelta(day.day_of_week, unit="D")
         index = pd.date_range(start.min(), start.max(), freq="W-MON")
     elif freq == "M":
-        start = day.dt.to_period("M").dt.start_time
+        start = day.to_period("M").start_time
         index = pd.date_range(start.min(), start.max(), freq="MS")
     else:
         raise ValueError(f"freq must be 'W' or 'M', not {freq!r}")
     index = pd.DatetimeIndex(index, name="period").as_unit("ns")
-    start = start.astype("datetime64[ns]")
-    counts = start.value_counts().reindex(index, fill_value=0).astype(np.int64)
+    start = pd.DatetimeIndex(start).as_unit("ns")
+    counts = pd.Series(n).groupby(start).sum().reindex(index, fill_value=0).astype(np.int64)
     values = counts.to_numpy(float)
     median = float(np.median(values))
     mad = float(np.median(np.abs(values - median)))
@@ -342,13 +378,63 @@ def first_seen_timeline(first_seen: pd.Series, bands: pd.Series | None = None, f
     out["burst"] = (values > threshold) & (values >= MIN_BURST_LINKS) & (values >= BURST_MIN_RATIO * median)
     with np.errstate(divide="ignore", invalid="ignore"):
         out["ratio"] = np.where(median > 0, values / median if median else 0.0, np.inf)
-    if bands is not None:
-        b = pd.Series(bands.to_numpy()[ok], index=start.index).astype("string")
-        table = pd.crosstab(start, b).reindex(index=index, columns=list(S.BANDS), fill_value=0)
-        for band in S.BANDS:
-            out[band] = table[band].to_numpy(np.int64)
+    if with_bands:
+        table = pd.Series(n).groupby([start, band]).sum().unstack(fill_value=0)
+        table = table.reindex(index=index, columns=list(S.BANDS), fill_value=0)
+        for b in S.BANDS:
+            out[b] = table[b].to_numpy(np.int64)
     out.attrs["freq"] = freq
     return out
+
+
+def _pair_counts(keys, bands) -> Iterator[tuple[tuple, int]]:
+    """``((key, band), count)`` for every distinct pair of two aligned arrays, shape (n,).
+
+    Keys and bands come back as Python scalars so aggregates pickle small (Dask)."""
+    kc, ku = pd.factorize(np.asarray(keys))
+    bc, bu = pd.factorize(np.asarray(bands, dtype=object))
+    if not len(kc):
+        return iter(())
+    combo = kc.astype(np.int64) * len(bu) + bc
+    uniq, n = np.unique(combo, return_counts=True)
+    k = np.asarray(ku)[uniq // len(bu)].tolist()
+    b = np.asarray(bu, dtype=object)[uniq % len(bu)].tolist()
+    return zip(zip(k, b), n.tolist())
+
+
+def _tld_counts(scored: pd.DataFrame) -> Iterator[tuple[tuple[str, str], int]]:
+    """``((tld, band), count)`` over the counted, scored (not rejected) rows of *scored*."""
+    rows = counted_links(scored)
+    band = _band_of(rows)
+    keep = band.ne(REJECTED).to_numpy(bool)
+    if not keep.any():
+        return iter(())
+    domain = rows[S.DOMAIN] if S.DOMAIN in rows.columns else urls.domains_of(rows[S.HOST])
+    # Suffixes per unique domain; only the two needed columns are filtered, never the frame.
+    codes, uniq = pd.factorize(domain.astype("string")[keep], use_na_sentinel=True)
+    table = urls.host_table(pd.Series(uniq, dtype="string"))
+    suffix = table["suffix"].where(~table["is_ip"], "(IP address)").replace("", "(none)")
+    label = suffix.where(suffix.str.startswith("("), "." + suffix).to_numpy(dtype=object)
+    tld = np.where(codes >= 0, label[np.maximum(codes, 0)] if len(label) else "(none)", "(none)")
+    return _pair_counts(tld.astype(object), band.to_numpy(dtype=object)[keep])
+
+
+def _crosstab(counts: Mapping[tuple, int]) -> pd.DataFrame:
+    """The ``pd.crosstab`` of the rows that *counts* tallies: keys x bands, both sorted, int64."""
+    s = pd.Series(list(counts.values()), index=pd.MultiIndex.from_tuples(list(counts)), dtype=np.int64)
+    return s.unstack(fill_value=0).sort_index().sort_index(axis=1).astype(np.int64)
+
+
+def _tld_frame(counts: Mapping[tuple[str, str], int], top: int) -> pd.DataFrame:
+    cols = ["links", TOXIC, REVIEW, OK, "toxic_share"]
+    if not counts:
+        return pd.DataFrame(columns=cols, index=pd.Index([], name="tld"))
+    ct = _crosstab(counts).reindex(columns=[TOXIC, REVIEW, OK], fill_value=0)
+    ct.index.name = "tld"
+    ct.columns.name = None
+    ct.insert(0, "links", ct.sum(axis=1))
+    ct["toxic_share"] = ct[TOXIC] / ct["links"].where(ct["links"] > 0)
+    return ct.sort_values(["links", "toxic_share"], ascending=[False, False]).head(top)
 
 
 def tld_table(scored: pd.DataFrame, top: int = 12) -> pd.DataFrame:
@@ -362,21 +448,7 @@ def tld_table(scored: pd.DataFrame, top: int = 12) -> pd.DataFrame:
     DataFrame indexed by ``tld`` with ``links``, one count column per scored band
     (toxic, review, ok) and ``toxic_share`` (toxic / links), sorted by ``links`` descending.
     """
-    rows = counted_links(scored)
-    rows = rows[_band_of(rows).ne(REJECTED).to_numpy(bool)]
-    cols = ["links", TOXIC, REVIEW, OK, "toxic_share"]
-    if rows.empty:
-        return pd.DataFrame(columns=cols, index=pd.Index([], name="tld"))
-    domain = rows[S.DOMAIN].astype("string") if S.DOMAIN in rows.columns else urls.domains_of(rows[S.HOST])
-    table = urls.host_table(domain)
-    suffix = table["suffix"].where(~table["is_ip"], "(IP address)").replace("", "(none)")
-    tld = domain.map(suffix).fillna("(none)")
-    tld = tld.where(tld.str.startswith("(").fillna(False), "." + tld)
-    ct = pd.crosstab(tld.to_numpy(), _band_of(rows).to_numpy()).reindex(columns=[TOXIC, REVIEW, OK], fill_value=0)
-    ct.index.name = "tld"
-    ct.insert(0, "links", ct.sum(axis=1))
-    ct["toxic_share"] = ct[TOXIC] / ct["links"].where(ct["links"] > 0)
-    return ct.sort_values(["links", "toxic_share"], ascending=[False, False]).head(top)
+    return _tld_frame(dict(_tld_counts(scored)), top)
 
 
 def top_toxic_domains(domains: pd.DataFrame, top: int = 30) -> pd.DataFrame:
@@ -406,16 +478,21 @@ def headline_numbers(scored: pd.DataFrame, domains: pd.DataFrame, diff: DisavowD
     number of rows of the roll-up; the ``disavow_*``/``review_domains`` counts come from its
     ``action`` column; ``diff_*`` only with a *diff*.
     """
-    domains = rollup_frame(domains)
     counted = counted_links(scored)
-    bands = band_counts(counted)
+    return _headline(len(scored), len(counted), band_counts(counted), domains, diff)
+
+
+def _headline(n_rows: int, n_counted: int, bands: Mapping[str, int], domains: pd.DataFrame,
+              diff: DisavowDiff | None) -> dict[str, int]:
+    """:func:`headline_numbers` from the row counts and the links per band."""
+    domains = rollup_frame(domains)
     action = domains[D_ACTION].astype("string").value_counts() if D_ACTION in domains.columns else pd.Series(dtype=int)
     white = sum(map(_truthy, domains[D_WHITELISTED])) if D_WHITELISTED in domains.columns else 0
     out = {
-        "links": int(len(counted)),
-        "duplicates": int(len(scored) - len(counted)),
+        "links": int(n_counted),
+        "duplicates": int(n_rows - n_counted),
         "domains": int(len(domains)),
-        **{b: bands[b] for b in S.BANDS},
+        **{b: int(bands.get(b, 0)) for b in S.BANDS},
         "disavow-domains": int(action.get("disavow-domain", 0)),
         "disavow-urls": int(action.get("disavow-url", 0)),
         "review-domains": int(action.get("review", 0)),
@@ -461,19 +538,32 @@ def _figure_html(fig, div_id: str) -> str:
     return pio.to_html(fig, include_plotlyjs=False, full_html=False, config=_PLOT_CONFIG, div_id=div_id, default_height=f"{fig.layout.height}px")
 
 
-def _risk_histogram(scored: pd.DataFrame):
+#: Risk histogram bins: 20 bins of width 0.05 (the last one closed: risk 1.0 is counted).
+_RISK_EDGES = np.linspace(0.0, 1.0, 21)
+_HIST_BANDS = (OK, REVIEW, TOXIC)  # stacking order, bottom up
+
+
+def _risk_bins(rows: pd.DataFrame) -> dict[str, np.ndarray]:
+    """Links per risk bin for each scored band, shape (20,) int64 each, on *rows* as given
+    (already de-duplicated). Histogram counts add up across chunks."""
+    risk = (pd.to_numeric(rows[S.RISK], errors="coerce").to_numpy(float, na_value=np.nan) if S.RISK in rows.columns
+            else np.full(len(rows), np.nan))
+    band = _band_of(rows)
+    out = {}
+    for b in _HIST_BANDS:
+        r = risk[band.eq(b).to_numpy(bool) & np.isfinite(risk)]
+        out[b] = np.histogram(np.clip(r, 0, 1), bins=_RISK_EDGES)[0].astype(np.int64)
+    return out
+
+
+def _risk_histogram(bins: Mapping[str, np.ndarray]):
     import plotly.graph_objects as go
 
-    rows = counted_links(scored)
-    risk = pd.to_numeric(rows[S.RISK], errors="coerce").to_numpy(float)
-    band = _band_of(rows)
-    edges = np.linspace(0.0, 1.0, 21)
+    edges = _RISK_EDGES
     fig = go.Figure()
-    for b in (OK, REVIEW, TOXIC):
-        r = risk[band.eq(b).to_numpy(bool) & np.isfinite(risk)]
-        counts, _ = np.histogram(np.clip(r, 0, 1), bins=edges)
+    for b in _HIST_BANDS:
         fig.add_bar(
-            x=(edges[:-1] + edges[1:]) / 2, y=counts, width=0.05, name=BAND_LABELS[b], legendrank=_LEGEND_RANK[b],
+            x=(edges[:-1] + edges[1:]) / 2, y=bins[b], width=0.05, name=BAND_LABELS[b], legendrank=_LEGEND_RANK[b],
             marker_color=BAND_COLOURS[b], customdata=np.c_[edges[:-1], edges[1:]],
             hovertemplate="risk %{customdata[0]:.0%}–%{customdata[1]:.0%}<br>%{y:,} links<extra>" + BAND_LABELS[b] + "</extra>",
         )
@@ -666,10 +756,22 @@ def anchor_mix(scored: pd.DataFrame) -> pd.DataFrame:
 
     Categories (:func:`anchor_categories`) with no links are dropped.
     """
-    rows = counted_links(scored)
-    cats = _classify(rows)
-    ct = pd.crosstab(cats.to_numpy(), _band_of(rows).to_numpy())
-    ct = ct.reindex(columns=list(S.BANDS), fill_value=0)
+    return _anchor_frame(dict(_anchor_counts(counted_links(scored))))
+
+
+def _anchor_counts(rows: pd.DataFrame) -> Iterator[tuple[tuple[str, str], int]]:
+    """``((category, band), count)`` over *rows* as given (already de-duplicated). A table
+    without an anchor column counts as all ``unknown``."""
+    if rows.empty:
+        return iter(())
+    return _pair_counts(_classify(rows).to_numpy(dtype=object), _band_of(rows).to_numpy(dtype=object))
+
+
+def _anchor_frame(counts: Mapping[tuple[str, str], int]) -> pd.DataFrame:
+    if not counts:
+        return pd.DataFrame(columns=["links", *S.BANDS], index=pd.Index([], name="category"), dtype=np.int64)
+    ct = _crosstab(counts).reindex(columns=list(S.BANDS), fill_value=0)
+    ct.columns.name = None
     ct.insert(0, "links", ct.sum(axis=1))
     ct.index.name = "category"
     return ct[ct["links"] > 0].sort_values("links", ascending=False)
@@ -677,7 +779,8 @@ def anchor_mix(scored: pd.DataFrame) -> pd.DataFrame:
 
 def _classify(rows: pd.DataFrame) -> pd.Series:
     target = rows[S.TARGET_URL] if S.TARGET_URL in rows.columns else None
-    return anchor_categories(rows[S.ANCHOR], target)
+    anchors = rows[S.ANCHOR] if S.ANCHOR in rows.columns else pd.Series(pd.NA, index=rows.index, dtype="string")
+    return anchor_categories(anchors, target)
 
 
 _REPORT_COLUMNS = (S.DUPLICATE_OF, S.ROW_ISSUE, S.SOURCE_URL, S.TARGET_URL, S.ANCHOR, S.FIRST_SEEN,
@@ -703,9 +806,136 @@ def _summary_sentence(numbers: dict, scored_n: int, diff: DisavowDiff | None) ->
     return " ".join(parts)
 
 
+class ReportAccumulator:
+    """Everything the report shows about the links, aggregated chunk by chunk.
+
+    The report only shows aggregates of the links table, so a 1M-link export never has to
+    be held in memory: feed the scored links in chunks (any chunking, in row order), or
+    accumulate partitions separately (e.g. one per Dask worker) and :meth:`merge` them,
+    then :meth:`build` the report. :func:`build_report` is exactly
+    ``ReportAccumulator().update(scored).build(domains, ...)``, so the HTML is the same
+    byte for byte whichever way the rows arrived.
+
+    >>> acc = ReportAccumulator()                                   # doctest: +SKIP
+    >>> for chunk in scored_chunks:                                 # doctest: +SKIP
+    ...     acc.update(chunk)
+    >>> html = acc.build(domains, diff=diff)                        # doctest: +SKIP
+
+    The state grows with the number of distinct days, TLDs, bands and target hosts, never
+    with the number of links (:meth:`sizes`):
+
+    Attributes
+    ----------
+    n_rows : int
+        Rows seen, duplicates included.
+    n_counted : int
+        Rows counted (not a duplicate of an earlier row).
+    bands : dict of str to int
+        Counted links per band (a missing band is ``rejected``).
+    risk_bins : dict of str to ndarray, shape (20,)
+        Counted links per risk bin of width 0.05, for each scored band (ok, review, toxic).
+    tlds : dict of (str, str) to int
+        Counted, scored links per (TLD of the referring domain, band).
+    anchors : dict of (str, str) to int
+        Counted links per (anchor category, band) (:func:`anchor_categories`).
+    days : dict of (int, str) to int
+        Counted links with a first-seen date per (day as days since 1970-01-01, band):
+        weekly or monthly periods and bursts depend on the whole date range, so they are
+        derived from days at build time.
+    targets : dict of str to int
+        Counted links per target host, in order of first appearance (the title names the
+        most linked one; ties go to the first seen, as ``value_counts`` orders them).
+    """
+
+    def __init__(self):
+        self.n_rows = 0
+        self.n_counted = 0
+        self.bands: dict[str, int] = {}
+        self.risk_bins: dict[str, np.ndarray] = {b: np.zeros(len(_RISK_EDGES) - 1, np.int64) for b in _HIST_BANDS}
+        self.tlds: dict[tuple[str, str], int] = {}
+        self.anchors: dict[tuple[str, str], int] = {}
+        self.days: dict[tuple[int, str], int] = {}
+        self.targets: dict[str, int] = {}
+
+    def __repr__(self) -> str:
+        return f"ReportAccumulator(n_rows={self.n_rows}, n_counted={self.n_counted}, sizes={self.sizes()})"
+
+    def update(self, scored: pd.DataFrame) -> "ReportAccumulator":
+        """Add a chunk of scored links (same columns as :func:`build_report`'s *scored*).
+
+        Chunks must arrive in row order only for the title's tie-break between equally
+        linked target hosts; every count is order-free. Returns *self*.
+        """
+        # Only these columns are read; filtering a 45-column frame costs more than the counting.
+        rows = counted_links(scored[[c for c in _REPORT_COLUMNS if c in scored.columns]])
+        self.n_rows += len(scored)
+        if rows.empty:
+            return self
+        self.n_counted += len(rows)
+        band = _band_of(rows)
+        _add_counts(self.bands, band.value_counts().items())
+        for b, counts in _risk_bins(rows).items():
+            self.risk_bins[b] += counts
+        _add_counts(self.tlds, _tld_counts(rows))
+        _add_counts(self.anchors, _anchor_counts(rows))
+        if S.FIRST_SEEN in rows.columns:
+            _add_counts(self.days, _day_counts(rows[S.FIRST_SEEN], band).items())
+        if S.TARGET_URL in rows.columns:
+            codes, uniq = pd.factorize(_hosts_of_few(rows[S.TARGET_URL]), use_na_sentinel=True)
+            n = np.bincount(codes[codes >= 0], minlength=len(uniq))
+            _add_counts(self.targets, zip(np.asarray(uniq, dtype=object).tolist(), n.tolist()))
+        return self
+
+    def merge(self, other: "ReportAccumulator") -> "ReportAccumulator":
+        """Add *other*'s aggregates to this one, *other*'s rows taken as following this
+        one's (only the title's tie-break depends on it). Returns *self*."""
+        if not isinstance(other, ReportAccumulator):
+            raise TypeError(f"can only merge a ReportAccumulator, not {type(other).__name__}")
+        self.n_rows += other.n_rows
+        self.n_counted += other.n_counted
+        for b, counts in other.risk_bins.items():
+            self.risk_bins[b] = self.risk_bins[b] + counts
+        for name in ("bands", "tlds", "anchors", "days", "targets"):
+            _add_counts(getattr(self, name), getattr(other, name).items())
+        return self
+
+    def sizes(self) -> dict[str, int]:
+        """Number of stored entries per aggregate (what the memory used depends on)."""
+        return {
+            "bands": len(self.bands),
+            "risk_bins": sum(len(v) for v in self.risk_bins.values()),
+            "tlds": len(self.tlds),
+            "anchors": len(self.anchors),
+            "days": len(self.days),
+            "targets": len(self.targets),
+        }
+
+    def title(self) -> str:
+        """The default title: "Backlink audit — <most linked target host>"."""
+        if not self.targets:
+            return "Backlink audit"
+        return f"Backlink audit — {max(self.targets.items(), key=lambda kv: kv[1])[0]}"
+
+    def build(self, domains: pd.DataFrame, diff=None, title: str | None = None, *,
+              top_domains: int = 30, top_tlds: int = 12, generated: _dt.datetime | None = None) -> str:
+        """Render the report from the aggregates; arguments as in :func:`build_report`."""
+        return _render(self, domains, diff=diff, title=title, top_domains=top_domains, top_tlds=top_tlds,
+                       generated=generated)
+
+
+def _add_counts(into: dict, counts) -> None:
+    """Add ``(key, count)`` pairs into *into* (new keys appended, so insertion order is
+    order of first appearance)."""
+    for k, n in counts:
+        into[k] = into.get(k, 0) + int(n)
+
+
 def build_report(scored: pd.DataFrame, domains: pd.DataFrame, diff=None, title: str | None = None, *,
                  top_domains: int = 30, top_tlds: int = 12, generated: _dt.datetime | None = None) -> str:
     """Render the audit report as one self-contained HTML document.
+
+    Same as ``ReportAccumulator().update(scored).build(domains, ...)``; for an export too
+    big to hold, feed a :class:`ReportAccumulator` chunk by chunk instead.
 
     Parameters
     ----------
@@ -731,39 +961,44 @@ def build_report(scored: pd.DataFrame, domains: pd.DataFrame, diff=None, title: 
     str
         The HTML document (UTF-8 text; plotly.js inlined, ~5 MB).
     """
+    return ReportAccumulator().update(scored).build(domains, diff=diff, title=title, top_domains=top_domains,
+                                                    top_tlds=top_tlds, generated=generated)
+
+
+def _render(acc: ReportAccumulator, domains: pd.DataFrame, diff=None, title: str | None = None, *,
+            top_domains: int = 30, top_tlds: int = 12, generated: _dt.datetime | None = None) -> str:
+    """The HTML of :meth:`ReportAccumulator.build`: the one place the report is rendered."""
     from plotly.offline import get_plotlyjs
 
     from toxlink import __version__
 
     diff = DisavowDiff.coerce(diff)
     domains = rollup_frame(domains)
-    numbers = headline_numbers(scored, domains, diff)
-    # Only these columns are read; filtering a 45-column frame of 1M rows costs seconds.
-    rows = counted_links(scored[[c for c in _REPORT_COLUMNS if c in scored.columns]])
-    scored = rows  # every helper below re-applies counted_links, a no-op on this frame
+    numbers = _headline(acc.n_rows, acc.n_counted, acc.bands, domains, diff)
     generated = generated or _dt.datetime.now(_dt.timezone.utc)
 
     if title is None:
-        target_hosts = _hosts_of_few(rows[S.TARGET_URL]).dropna() if S.TARGET_URL in rows.columns and len(rows) else pd.Series(dtype="string")
-        title = f"Backlink audit — {target_hosts.value_counts().index[0]}" if len(target_hosts) else "Backlink audit"
-    dates = pd.to_datetime(rows[S.FIRST_SEEN], errors="coerce").dropna() if S.FIRST_SEEN in rows.columns else pd.Series(dtype="datetime64[ns]")
-    period = f"Links first seen {dates.min():%d %b %Y} – {dates.max():%d %b %Y}" if len(dates) else "No first-seen dates in the export"
+        title = acc.title()
+    if acc.days:
+        first, last = (pd.Timestamp(np.datetime64(f(d for d, _ in acc.days), "D")) for f in (min, max))
+        period = f"Links first seen {first:%d %b %Y} – {last:%d %b %Y}"
+    else:
+        period = "No first-seen dates in the export"
     scored_n = numbers[TOXIC] + numbers[REVIEW] + numbers[OK]
 
     # --- charts -------------------------------------------------------------------------
     if scored_n:
-        risk_html = _figure_html(_risk_histogram(scored), "chart-risk")
+        risk_html = _figure_html(_risk_histogram(acc.risk_bins), "chart-risk")
     else:
         risk_html = _empty("No link could be scored.")
-    tlds = tld_table(scored, top=top_tlds)
+    tlds = _tld_frame(acc.tlds, top_tlds)
     tld_html = _figure_html(_tld_chart(tlds), "chart-tld") if len(tlds) else _empty("No scored links.")
-    mix = anchor_mix(scored) if len(rows) else pd.DataFrame()
+    mix = _anchor_frame(acc.anchors) if acc.n_counted else pd.DataFrame()
     if len(mix) and not (mix.index == UNKNOWN).all():
         anchor_html = _figure_html(_anchor_chart(mix), "chart-anchors")
     else:
         anchor_html = _empty("The export has no anchor texts.")
-    band_col = _band_of(rows)
-    tl = first_seen_timeline(rows[S.FIRST_SEEN], band_col) if len(dates) else None
+    tl = _timeline_from_days(acc.days, with_bands=True) if acc.days else None
     if tl is not None and len(tl):
         time_html = _figure_html(_timeline_chart(tl), "chart-timeline") + _bursts_table(tl)
         unit = "week" if tl.attrs.get("freq") == "W" else "month"
@@ -871,9 +1106,18 @@ def write_report(path: str | os.PathLike, scored: pd.DataFrame, domains: pd.Data
     Either the complete report is at *path* or the previous file is untouched.
     Keyword arguments go to :func:`build_report`. Returns the path written.
     """
+    return write_report_from(ReportAccumulator().update(scored), path, domains, diff=diff, title=title, **kwargs)
+
+
+def write_report_from(acc: ReportAccumulator, path: str | os.PathLike, domains: pd.DataFrame, diff=None,
+                      title: str | None = None, **kwargs) -> Path:
+    """Write the report of an accumulator to *path* atomically, as :func:`write_report` does.
+
+    Keyword arguments go to :meth:`ReportAccumulator.build`. Returns the path written.
+    """
     from toxlink.outputs import atomic_write
 
-    text = build_report(scored, domains, diff=diff, title=title, **kwargs)
+    text = acc.build(domains, diff=diff, title=title, **kwargs)
     path = Path(path)
     with atomic_write(path, newline="\n") as fh:
         fh.write(text)
@@ -941,11 +1185,13 @@ footer { color:var(--muted); font-size:12px; text-align:center; margin-top:24px;
 """
 
 
-def report_from_dir(scored_dir: str | os.PathLike, output: str | os.PathLike | None = None, title: str | None = None) -> Path:
+def report_from_dir(scored_dir: str | os.PathLike, output: str | os.PathLike | None = None, title: str | None = None,
+                    *, chunksize: int = 200_000) -> Path:
     """Rebuild the report of a ``toxlink score`` run from its output folder.
 
-    Reads ``links.csv`` and ``domains.csv`` (and ``disavow-diff.csv`` and ``disavow.txt`` when
-    present) and writes ``report.html`` there, or to *output*.
+    Reads ``links.csv`` (*chunksize* rows at a time, into a :class:`ReportAccumulator`) and
+    ``domains.csv`` (and ``disavow-diff.csv`` and ``disavow.txt`` when present) and writes
+    ``report.html`` there, or to *output*.
     """
     from toxlink import schema as S
     from toxlink.disavow import ADDED, ALREADY_PRESENT, WHITELISTED
@@ -956,11 +1202,15 @@ def report_from_dir(scored_dir: str | os.PathLike, output: str | os.PathLike | N
             raise FileNotFoundError(2, f"no {name} here: is this the output folder of `toxlink score`?", str(d / name))
     cols = [S.SOURCE_URL, S.TARGET_URL, S.ANCHOR, S.FIRST_SEEN, S.HOST, S.DOMAIN, S.RISK, S.BAND, S.REASONS,
             S.DUPLICATE_OF, S.ROW_ISSUE]
-    scored = pd.read_csv(d / "links.csv", usecols=lambda c: c in cols, dtype="string", keep_default_na=False,
-                         na_values=[""])
-    scored[S.RISK] = pd.to_numeric(scored[S.RISK], errors="coerce")
-    scored[S.FIRST_SEEN] = pd.to_datetime(scored[S.FIRST_SEEN], errors="coerce")
-    scored[S.ANCHOR] = scored[S.ANCHOR].str.removeprefix("'")  # undo the spreadsheet neutralisation
+    # Streamed: the report only needs aggregates, so links.csv is never held whole.
+    acc = ReportAccumulator()
+    with pd.read_csv(d / "links.csv", usecols=lambda c: c in cols, dtype="string", keep_default_na=False,
+                     na_values=[""], chunksize=chunksize) as reader:
+        for scored in reader:
+            scored[S.RISK] = pd.to_numeric(scored[S.RISK], errors="coerce")
+            scored[S.FIRST_SEEN] = pd.to_datetime(scored[S.FIRST_SEEN], errors="coerce")
+            scored[S.ANCHOR] = scored[S.ANCHOR].str.removeprefix("'")  # undo the spreadsheet neutralisation
+            acc.update(scored)
     domains = pd.read_csv(d / "domains.csv", keep_default_na=False, na_values=[""])
     diff = None
     if (d / "disavow-diff.csv").is_file():
@@ -978,7 +1228,7 @@ def report_from_dir(scored_dir: str | os.PathLike, output: str | os.PathLike | N
             existing_entries=existing,
             unit="lines",
         )
-    return write_report(Path(output) if output else d / "report.html", scored, domains, diff=diff, title=title)
+    return write_report_from(acc, Path(output) if output else d / "report.html", domains, diff=diff, title=title)
 
 
 def _added_block(lines: list[str]) -> list[str]:
