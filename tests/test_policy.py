@@ -306,3 +306,186 @@ def test_roll_up_to_disavow_file_end_to_end():
     }
     assert "# toxlink 2026-03-04: 1 domain, 1 URL" in merged.lines
     assert [r.entry for r in diff.already_present] == ["domain:spam.com"]
+
+
+# --- streaming roll-up ------------------------------------------------------------------------
+SENTENCES = np.array(["casino anchor", "link-selling title", "thin page", "sitewide footer link",
+                      "page in a link network", "new domain", "spammy TLD"], dtype=object)
+WL_STREAM = Whitelist.from_entries(["partner.org", "http://press.io/review"])
+EDGE_ROWS = [
+    ("https://x.wordpress.com/buy-links", 0.95, "toxic", "casino anchor"),  # a free-host site...
+    ("https://www.x.wordpress.com/more", 0.92, "toxic", "casino anchor; thin page"),
+    ("https://x.wordpress.com/fine", 0.10, "ok"),
+    ("https://y.blogspot.com/a", 0.97, "toxic", "spammy TLD"),
+    ("https://wordpress.com/tag/casino", 0.99, "toxic", "casino anchor"),  # ...and the platform itself
+    ("http://hacked.ac.uk/casino", 0.99, "toxic", "casino anchor"),  # protected gov/edu
+    ("https://www.city.gov/spam", 0.80, "toxic", "thin page"),
+    ("http://mit.edu/x", 0.05, "ok"),
+    ("http://partner.org/a", 0.99, "toxic", "casino anchor"),  # whitelisted domain
+    ("http://press.io/review", 0.99, "toxic", "thin page"),  # whitelisted URL...
+    ("http://press.io/spam", 0.98, "toxic", "thin page"),  # ...so press.io only by URL
+    ("http://press.io/spam", 0.98, "toxic", "thin page", "synthetic:9"),  # a duplicate
+    ("http://gone.com/x", np.nan, "rejected", None, None, "no host"),  # rejected
+]
+
+
+@pytest.fixture(scope="module")
+def synth_scored() -> pd.DataFrame:
+    """synth_links plus deterministic fake scores, duplicates, rejected rows and edge sites, shuffled."""
+    from synth import synth_links
+
+    links = synth_links(3000, seed=5)
+    n = len(links)
+    rng = np.random.default_rng(5)
+    links[S.HOST] = hosts_of(links[S.SOURCE_URL])
+    links[S.DOMAIN] = domains_of(links[S.HOST])
+    links[S.RISK] = rng.beta(0.6, 1.5, n)
+    links[S.BAND] = np.where(links[S.RISK] >= 0.7, "toxic", np.where(links[S.RISK] >= 0.4, "review", "ok")).astype(object)
+    cells = ["; ".join(SENTENCES[(i * 3 + np.arange(i % 4)) % len(SENTENCES)]) for i in range(40)]
+    links[S.REASONS] = np.asarray(cells, dtype=object)[rng.integers(0, 40, n)]
+    links.loc[links.index[::37], S.DUPLICATE_OF] = "synthetic:2"
+    rejected = links.index[5::53]
+    links.loc[rejected, S.ROW_ISSUE] = "unparseable URL"
+    links.loc[rejected, S.RISK] = np.nan
+    links.loc[rejected, S.BAND] = "rejected"
+    edges = scored(EDGE_ROWS * 3)
+    frame = pd.concat([links, edges], ignore_index=True).sample(frac=1.0, random_state=11).reset_index(drop=True)
+    frame[S.REASONS] = frame[S.REASONS].astype("category")  # as a scored parquet may hold it
+    return frame
+
+
+@pytest.fixture(scope="module")
+def sample_scored() -> pd.DataFrame:
+    """The shipped Ahrefs sample scored with the shipped model."""
+    import toxlink
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parents[1] / "data" / "sample" / "ahrefs-backlinks-sample.csv"
+    return toxlink.Predictor.load().score(toxlink.read_export([path]))
+
+
+def _bounds(n: int, kind: str, frame: pd.DataFrame) -> list[int]:
+    if kind == "one":
+        return [0, n]
+    if kind == "uneven7":
+        return [0, 1, n // 9, n // 9 + 2, n // 3, n // 2 + 7, n - 5, n]
+    # cut through the middle of the 6 largest sites of a table sorted by domain
+    runs = frame[S.DOMAIN].fillna("").to_numpy(dtype=object)
+    starts = np.flatnonzero(np.concatenate(([True], runs[1:] != runs[:-1])))
+    lens = np.diff(np.append(starts, n))
+    big = np.argsort(-lens, kind="stable")[:6]
+    return sorted({0, n, *(starts[big] + lens[big] // 2).tolist()})
+
+
+def _chunks(frame: pd.DataFrame, kind: str) -> list[pd.DataFrame]:
+    b = _bounds(len(frame), kind, frame)
+    return [frame.iloc[a:z] for a, z in zip(b[:-1], b[1:])]
+
+
+STREAM_POLICIES = {
+    "default": (Policy(), None),
+    "protect+whitelist": (Policy(protect_gov_edu=True, whitelist=WL_STREAM), None),
+    "reband": (Policy(toxic_threshold=0.6, whitelist=WL_STREAM, min_links_for_domain=2), {"toxic": 0.9, "review": 0.3}),
+}
+
+
+def _table(request, which: str, split: str) -> pd.DataFrame:
+    frame = request.getfixturevalue(which)
+    if split == "sites-split":
+        frame = frame.sort_values(S.DOMAIN, kind="stable").reset_index(drop=True)
+    return frame
+
+
+@pytest.mark.parametrize("which", ["synth_scored", "sample_scored"])
+@pytest.mark.parametrize("split", ["one", "uneven7", "sites-split"])
+@pytest.mark.parametrize("pol", list(STREAM_POLICIES))
+def test_accumulator_over_any_chunking_equals_the_whole_table_roll_up(request, which, split, pol):
+    frame = _table(request, which, split)
+    policy, thresholds = STREAM_POLICIES[pol]
+    chunks = _chunks(frame, split)
+    assert len(chunks) == {"one": 1, "uneven7": 7, "sites-split": 7}[split]
+    if split == "sites-split":  # some site really has links on both sides of a cut
+        per_chunk = [set(c[S.DOMAIN].dropna()) for c in chunks]
+        assert any(a & b for a, b in zip(per_chunk[:-1], per_chunk[1:]))
+    acc = P.RollupAccumulator(policy, model_thresholds=thresholds)
+    for c in chunks:
+        assert acc.update(c) is acc
+    got = acc.finish()
+    want = recommend_domains(frame, policy, model_thresholds=thresholds)
+    pd.testing.assert_frame_equal(got, want, check_exact=True)
+    assert len(want) > 50 and set(want[P.ACTION]) == set(P.ACTIONS)
+    if which == "synth_scored":  # the edge sites are in the table and decided as intended
+        sites = by_site(want)
+        assert sites["x.wordpress.com"][P.FREE_HOST] and sites["wordpress.com"][P.ACTION] == P.DISAVOW_URL
+        assert sites["press.io"][P.DISAVOW_ENTRIES] == ["http://press.io/spam"] or pol == "default"
+        assert sites["hacked.ac.uk"][P.PROTECTED] == (pol == "protect+whitelist")
+        assert sites["partner.org"][P.WHITELISTED] == (pol != "default")
+        assert "gone.com" not in sites
+
+
+def test_merged_partition_accumulators_equal_one_accumulator(synth_scored):
+    policy, thresholds = STREAM_POLICIES["protect+whitelist"]
+    chunks = _chunks(synth_scored, "uneven7")
+
+    def acc_of(parts):
+        acc = P.RollupAccumulator(policy, model_thresholds=thresholds)
+        for c in parts:
+            acc.update(c)
+        return acc
+
+    one = acc_of(chunks).finish()
+    pd.testing.assert_frame_equal(one, recommend_domains(synth_scored, policy), check_exact=True)
+    # partitions of 1, 3, 1 and 2 chunks, merged left to right and as a tree (Dask's reduction)
+    parts = [chunks[:1], chunks[1:4], chunks[4:5], chunks[5:]]
+    linear = acc_of(parts[0])
+    for p in parts[1:]:
+        linear.merge(acc_of(p))
+    pd.testing.assert_frame_equal(linear.finish(), one, check_exact=True)
+    tree = acc_of(parts[0]).merge(acc_of(parts[1])).merge(acc_of(parts[2]).merge(acc_of(parts[3])))
+    pd.testing.assert_frame_equal(tree.finish(), one, check_exact=True)
+    # an empty partition (or one with only rejected rows) changes nothing
+    rejected = synth_scored[synth_scored[S.BAND].eq("rejected")]
+    padded = acc_of([]).merge(acc_of(chunks)).merge(acc_of([rejected]))
+    pd.testing.assert_frame_equal(padded.finish(), one, check_exact=True)
+    with pytest.raises(ValueError, match="different policies"):
+        acc_of([]).merge(P.RollupAccumulator(Policy()))
+
+
+def test_accumulator_memory_does_not_grow_with_chunks_of_the_same_sites(synth_scored):
+    chunk = synth_scored.iloc[:1500]
+    acc = P.RollupAccumulator(Policy(whitelist=WL_STREAM))
+    sizes, capacity = [], []
+    for _ in range(48):
+        acc.update(chunk)
+        sizes.append(acc.stored_rows())
+        capacity.append(acc._max.shape[0])
+    base = sizes[0]
+    assert base < len(chunk)  # aggregates, not rows: fewer stored rows than one chunk's links
+    assert max(sizes) <= P._REDUCE_EVERY * base  # partials of at most the last few updates
+    assert sizes[P._REDUCE_EVERY - 1] == sizes[-1] == base  # re-reduced: back to the aggregates of one chunk
+    assert len(set(capacity)) == 1 and acc.n_sites == len(acc.finish())
+    # ... while the counts do add up
+    one = by_site(P.RollupAccumulator(Policy(whitelist=WL_STREAM)).update(chunk).finish())
+    many = by_site(acc.finish())
+    assert many.keys() == one.keys()
+    assert all(many[s][P.N_LINKS] == 48 * one[s][P.N_LINKS] for s in one)
+    assert all(many[s][P.DISAVOW_ENTRIES] == one[s][P.DISAVOW_ENTRIES] for s in one if one[s][P.ACTION] == many[s][P.ACTION])
+
+
+def test_mean_risk_is_exact_whatever_the_order_and_chunking():
+    import math
+
+    rng = np.random.default_rng(0)
+    risk = np.concatenate([rng.random(5000), [1.0, 0.0, 1e-9, 0.3]])
+    total = P._limbs_total(np.stack(list(P._risk_limbs(risk))).sum(axis=1, keepdims=True))[0]
+    assert total == pytest.approx(math.fsum(risk), rel=1e-15)
+    shuffled = rng.permutation(risk)
+    parts = sum(np.stack(list(P._risk_limbs(p))).sum(axis=1, keepdims=True) for p in np.array_split(shuffled, 7))
+    assert P._limbs_total(parts)[0] == total
+    links = scored([(f"http://a.com/{i}", r, "ok") for i, r in enumerate(risk[:300])])
+    acc = P.RollupAccumulator()
+    for c in np.array_split(np.arange(300), 13):
+        acc.update(links.iloc[c])
+    assert acc.finish()[P.MEAN_RISK].iloc[0] == recommend_domains(links)[P.MEAN_RISK].iloc[0] == pytest.approx(risk[:300].mean(), rel=1e-14)
+    # a non-finite risk poisons the mean as a float sum would
+    assert np.isnan(recommend_domains(scored([("http://b.com/1", np.inf, "toxic"), ("http://b.com/2", -np.inf, "ok")]))[P.MEAN_RISK].iloc[0])

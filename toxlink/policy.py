@@ -14,6 +14,11 @@ of ``data/free_hosts.txt``: there the site is the platform's subdomain
 (``foo.wordpress.com``, ``bar.netlify.app``) and the platform itself (``wordpress.com``,
 ``sites.google.com``, whose users publish as paths) is never disavowed as a whole, only
 URL by URL - ``domain:wordpress.com`` would disavow every blog on it.
+
+:class:`RollupAccumulator` computes the same roll-up chunk by chunk (``update`` per
+chunk, ``merge`` across partitions, ``finish``), keeping per-site aggregates and the toxic
+URLs only, so a large export is rolled up in memory bounded by its sites, not its links;
+:func:`recommend_domains` is one ``update`` of the whole table.
 """
 
 from __future__ import annotations
@@ -22,7 +27,7 @@ import os
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
-from typing import Iterable, Mapping
+from typing import Iterable, Iterator, Mapping
 
 import numpy as np
 import pandas as pd
@@ -376,6 +381,9 @@ def recommend_domains(scored: pd.DataFrame, policy: Policy | None = None, *,
                       model_thresholds: Mapping[str, float] | None = None) -> pd.DataFrame:
     """Roll scored links up to referring sites and decide an action for each.
 
+    The whole table in one :class:`RollupAccumulator` update; use the accumulator
+    directly to roll up an export chunk by chunk in memory bounded by its sites.
+
     Parameters
     ----------
     scored : DataFrame, shape (n, >=8)
@@ -405,161 +413,400 @@ def recommend_domains(scored: pd.DataFrame, policy: Policy | None = None, *,
     platform itself and has no whitelisted host or URL below it, else ``disavow-url``;
     review links (or toxic links all whitelisted) -> ``review``; else ``keep``.
     """
-    policy = policy or Policy()
-    frame = scored
-    host = frame[S.HOST] if S.HOST in frame.columns else hosts_of(frame[S.SOURCE_URL])
-    domain = frame[S.DOMAIN] if S.DOMAIN in frame.columns else domains_of(host)
-    risk_all = pd.to_numeric(frame[S.RISK], errors="coerce").to_numpy(dtype="float64", na_value=np.nan)
-    band_all = frame[S.BAND].astype("string").fillna("rejected")
-
-    valid = (
-        frame[S.DUPLICATE_OF].isna().to_numpy()
-        & frame[S.ROW_ISSUE].isna().to_numpy()
-        & band_all.ne("rejected").to_numpy(dtype=bool)
-        & ~np.isnan(risk_all)
-        & host.notna().to_numpy()
-    )
-    idx = np.flatnonzero(valid)
-    if not len(idx):
-        return _empty_rollup()
-    risk = risk_all[idx]
-    if policy.toxic_threshold is not None or policy.review_threshold is not None:
-        t_toxic, t_review = policy.thresholds(model_thresholds)
-        is_toxic = risk >= t_toxic
-        is_review = (risk >= t_review) & ~is_toxic
-    else:
-        band = band_all.to_numpy(dtype=object)[idx]
-        is_toxic = band == "toxic"
-        is_review = band == "review"
-    # Toxic-band links under the floor are only worth a look.
-    below = is_toxic & (risk < policy.min_risk)
-    is_toxic = is_toxic & ~below
-    is_review = is_review | below
-
-    # Sites, computed once per unique host.
-    h_codes, h_uniq = pd.factorize(host.iloc[idx], use_na_sentinel=True)
-    _, first = np.unique(h_codes, return_index=True)
-    dom_first = domain.iloc[idx].to_numpy(dtype=object)[first]
-    platforms = policy.platforms()
-    sites = [site_of(h, d if isinstance(d, str) else h, platforms) for h, d in zip(h_uniq, dom_first)]
-    host_site = np.array([s for s, _ in sites], dtype=object)
-    host_root = np.array([r for _, r in sites], dtype=bool)
-    row_site = host_site[h_codes]
-    g, site_names = pd.factorize(row_site)
-    n_sites = len(site_names)
-    site_root = np.zeros(n_sites, dtype=bool)
-    np.logical_or.at(site_root, g, host_root[h_codes])
-    on_platform = np.array([covering_domain(s, platforms) is not None for s in site_names], dtype=bool)
-
-    wl = policy.whitelist
-    if len(wl):
-        row_wl = wl.covers_links(frame[S.SOURCE_URL].iloc[idx], host.iloc[idx])
-        parents = wl._parents
-        site_wl = wl.covers_host(pd.Series(site_names, dtype="string"))
-        wl_inside = np.array([s in parents for s in site_names], dtype=bool)
-        wl_inside |= np.bincount(g, weights=row_wl, minlength=n_sites) > 0
-    else:
-        row_wl = np.zeros(len(idx), dtype=bool)
-        site_wl = wl_inside = np.zeros(n_sites, dtype=bool)
-    protected = gov_edu_hosts(pd.Series(site_names, dtype="string")) if policy.protect_gov_edu else np.zeros(n_sites, dtype=bool)
-
-    n = np.bincount(g, minlength=n_sites)
-    n_toxic = np.bincount(g, weights=is_toxic, minlength=n_sites).astype(np.int64)
-    n_review = np.bincount(g, weights=is_review, minlength=n_sites).astype(np.int64)
-    toxic_ok = is_toxic & ~row_wl
-    n_toxic_ok = np.bincount(g, weights=toxic_ok, minlength=n_sites).astype(np.int64)
-    mean = np.bincount(g, weights=risk, minlength=n_sites) / n
-    mx = np.full(n_sites, -np.inf)
-    np.maximum.at(mx, g, risk)
-    share = n_toxic / n
-
-    whole = (~site_root) & (~wl_inside) & (n >= int(policy.min_links_for_domain)) & (share > policy.domain_share)
-    suspicious = (n_toxic + n_review) > 0
-    action = np.select(
-        [site_wl, protected & suspicious, protected, (n_toxic_ok > 0) & whole, n_toxic_ok > 0, suspicious],
-        [KEEP, REVIEW, KEEP, DISAVOW_DOMAIN, DISAVOW_URL, REVIEW],
-        KEEP,
-    ).astype(object)
-
-    entries = np.empty(n_sites, dtype=object)
-    entries[:] = [[] for _ in range(n_sites)]
-    for i in np.flatnonzero(action == DISAVOW_DOMAIN):
-        entries[i] = ["domain:" + site_names[i]]
-    url_sites = action == DISAVOW_URL
-    pick = toxic_ok & url_sites[g]
-    if pick.any():
-        rows = idx[pick]
-        urls = normalise_urls(frame[S.SOURCE_URL].iloc[rows].astype("string"))
-        per = pd.DataFrame({"g": g[pick], "u": urls.to_numpy(dtype=object)}).dropna().drop_duplicates()
-        per = per.sort_values(["g", "u"], kind="stable")
-        for gi, us in per.groupby("g", sort=False)["u"]:
-            entries[gi] = us.tolist()
-        # A site whose toxic URLs cannot be written as entries is left for review.
-        empty = url_sites & np.array([len(e) == 0 for e in entries], dtype=bool)
-        action[empty] = REVIEW
-
-    reasons = _top_reasons(frame[S.REASONS].iloc[idx], g, is_toxic | is_review, n_sites) if S.REASONS in frame.columns else np.full(n_sites, "", dtype=object)
-
-    out = pd.DataFrame(
-        {
-            ROLLUP_DOMAIN: pd.array(site_names, dtype="string"),
-            ACTION: action,
-            N_LINKS: n.astype(np.int64),
-            N_TOXIC: n_toxic,
-            N_REVIEW: n_review,
-            TOXIC_SHARE: share,
-            MAX_RISK: mx,
-            MEAN_RISK: mean,
-            TOP_REASONS: pd.array(reasons, dtype="string"),
-            WHITELISTED: site_wl,
-            PROTECTED: protected,
-            FREE_HOST: on_platform,
-            DISAVOW_ENTRIES: entries,
-        },
-        columns=list(ROLLUP_COLUMNS),
-    )
-    severity = pd.Series(action).map({a: i for i, a in enumerate(ACTIONS)}).to_numpy()
-    order = np.lexsort((np.asarray(site_names, dtype=object).astype(str), -mx, severity))
-    return out.iloc[order].reset_index(drop=True)
+    return RollupAccumulator(policy, model_thresholds=model_thresholds).update(scored).finish()
 
 
-def _top_reasons(reasons: pd.Series, g: np.ndarray, mask: np.ndarray, n_sites: int, k: int = 3) -> np.ndarray:
-    """The *k* most frequent reason sentences per site among masked links, ``"; "``-joined.
+# Partial (site, sentence) counts and (site, toxic URL) pairs are re-reduced every this many updates.
+_REDUCE_EVERY = 8
+# Risks are summed as integer multiples of 2**-84, split into 4 limbs of 21 bits: each limb
+# sum is an exact integer in float64 up to 2**32 links per site, so the mean risk does not
+# depend on how the links were chunked (a float sum would, in its last bits).
+_LIMB_BITS = 21
+_N_LIMBS = 4
+# RollupAccumulator._counts rows: links, toxic, review, toxic and not whitelisted;
+# ._flags rows: a platform host itself was seen, a whitelisted URL was seen.
+_F_ROOT, _F_WL_ROW = range(2)
+_SITE_SHIFT = np.int64(32)  # (site, sentence) pair key: site << 32 | sentence
+_SENTENCE_MASK = np.int64((1 << 32) - 1)
 
-    Ties are broken alphabetically so the result is deterministic.
+
+class RollupAccumulator:
+    """:func:`recommend_domains` one chunk at a time, in memory bounded by the sites.
+
+    ``acc = RollupAccumulator(policy); acc.update(chunk)`` for every chunk of a scored
+    links table (any sizes, in input order), then ``acc.finish()`` returns exactly what
+    :func:`recommend_domains` returns on the concatenated chunks.
+
+    Only aggregates are kept: per site the link counts, the exact risk sum (as integer
+    limbs, see ``_LIMB_BITS``) and maximum and two flags (a platform host seen, a
+    whitelisted URL seen); the site of every host seen (a cache: ``site_of`` runs once per
+    host, and the first row of a host decides its site as in the whole-table roll-up);
+    per-(site, reason sentence) counts among toxic and review links; and the distinct
+    normalised URLs of toxic, non-whitelisted links (the ``disavow-url`` entries: which
+    sites end up ``disavow-url`` is only known at the end). Per-chunk partials of the last
+    two are re-reduced every few updates, so memory grows with the number of sites, hosts,
+    sentences per site and toxic URLs, not with the number of links.
+
+    Parameters
+    ----------
+    policy : Policy, optional
+    model_thresholds : mapping, optional
+        As for :func:`recommend_domains`.
+
+    Notes
+    -----
+    :meth:`merge` combines accumulators built on different partitions (e.g. Dask
+    workers); merging them in input order equals one accumulator updated with all the
+    chunks in that order. It assumes, as toxlink's scored tables guarantee, that a host
+    has one ``domain`` throughout: a host seen by both accumulators keeps the site the
+    first one gave it, but the second one's links from it stay on its own site.
     """
-    out = np.full(n_sites, "", dtype=object)
-    sel = mask & reasons.notna().to_numpy()
-    if not sel.any():
+
+    def __init__(self, policy: Policy | None = None, *, model_thresholds: Mapping[str, float] | None = None):
+        self.policy = policy or Policy()
+        self.model_thresholds = dict(model_thresholds) if model_thresholds else None
+        self._platforms = self.policy.platforms()
+        self._host_site: dict[str, int] = {}
+        self._site_id: dict[str, int] = {}
+        self._site_names: list[str] = []
+        self._sentence_id: dict[str, int] = {}
+        self._sentences: list[str] = []
+        self._counts = np.zeros((4, 0), dtype=np.int64)
+        self._limbs = np.zeros((_N_LIMBS + 1, 0), dtype=np.float64)  # last row: non-finite risks
+        self._max = np.zeros(0, dtype=np.float64)
+        self._flags = np.zeros((2, 0), dtype=bool)
+        self._reasons: list[pd.Series] = []  # int64 (site, sentence) key -> count
+        self._urls: list[pd.DataFrame] = []  # columns "site" (int64), "url" (str)
+        self._updates = 0
+
+    # -- sites ------------------------------------------------------------------------------
+    @property
+    def n_sites(self) -> int:
+        """Referring sites seen so far (with at least one counted link)."""
+        return len(self._site_names)
+
+    def _site(self, name: str) -> int:
+        """The id of site *name*, registering it (and growing the per-site arrays) if new."""
+        sid = self._site_id.get(name)
+        if sid is None:
+            sid = self._site_id[name] = len(self._site_names)
+            self._site_names.append(name)
+            if sid >= self._max.shape[0]:
+                self._grow(max(1024, 2 * self._max.shape[0]))
+        return sid
+
+    def _grow(self, cap: int) -> None:
+        old = self._max.shape[0]
+
+        def grown(a, fill):
+            out = np.full(a.shape[:-1] + (cap,), fill, dtype=a.dtype)
+            out[..., :old] = a
+            return out
+
+        self._counts = grown(self._counts, 0)
+        self._limbs = grown(self._limbs, 0.0)
+        self._max = grown(self._max, -np.inf)
+        self._flags = grown(self._flags, False)
+
+    def _sentence(self, text: str) -> int:
+        sid = self._sentence_id.get(text)
+        if sid is None:
+            sid = self._sentence_id[text] = len(self._sentences)
+            self._sentences.append(text)
+        return sid
+
+    def _host_sites(self, host: pd.Series, domain: pd.Series) -> np.ndarray:
+        """Site id per row of the counted *host* / *domain* rows, shape (n,)."""
+        h_codes, h_uniq = pd.factorize(host, use_na_sentinel=True)
+        h_uniq = np.asarray(h_uniq, dtype=object)
+        cache = self._host_site
+        ids = np.fromiter((cache.get(h, -1) for h in h_uniq), dtype=np.int64, count=len(h_uniq))
+        new = np.flatnonzero(ids < 0)
+        if len(new):
+            # As in one pass over the whole table: a host's site comes from its first row.
+            # Codes are numbered in order of first appearance, so a row is a host's first
+            # exactly when its code exceeds every code before it.
+            seen = np.maximum.accumulate(h_codes)
+            first = np.flatnonzero(np.concatenate(([True], h_codes[1:] > seen[:-1])))
+            dom_first = domain.take(first[new]).to_numpy(dtype=object)
+            for k, d in zip(new.tolist(), dom_first):
+                h = h_uniq[k]
+                site, root = site_of(h, d if isinstance(d, str) else h, self._platforms)
+                ids[k] = cache[h] = sid = self._site(site)
+                self._flags[_F_ROOT, sid] |= root
+        return ids[h_codes]
+
+    # -- accumulation -------------------------------------------------------------------------
+    def update(self, scored: pd.DataFrame) -> "RollupAccumulator":
+        """Add one chunk of a scored links table (see :func:`recommend_domains`); returns ``self``.
+
+        Parameters
+        ----------
+        scored : DataFrame, shape (n, >=8)
+            The next rows of the table, in input order.
+        """
+        frame = scored
+        host = frame[S.HOST] if S.HOST in frame.columns else hosts_of(frame[S.SOURCE_URL])
+        domain = frame[S.DOMAIN] if S.DOMAIN in frame.columns else domains_of(host)
+        risk_all = pd.to_numeric(frame[S.RISK], errors="coerce").to_numpy(dtype="float64", na_value=np.nan)
+        band_all = frame[S.BAND].astype("string").fillna("rejected")
+        valid = (
+            frame[S.DUPLICATE_OF].isna().to_numpy()
+            & frame[S.ROW_ISSUE].isna().to_numpy()
+            & band_all.ne("rejected").to_numpy(dtype=bool)
+            & ~np.isnan(risk_all)
+            & host.notna().to_numpy()
+        )
+        idx = np.flatnonzero(valid)
+        self._updates += 1
+        if len(idx):
+            self._add(frame, idx, host.iloc[idx], domain.iloc[idx], risk_all[idx], band_all)
+        if self._updates % _REDUCE_EVERY == 0:
+            self._reduce()
+        return self
+
+    def _add(self, frame, idx, host, domain, risk, band_all) -> None:
+        policy = self.policy
+        if policy.toxic_threshold is not None or policy.review_threshold is not None:
+            t_toxic, t_review = policy.thresholds(self.model_thresholds)
+            is_toxic = risk >= t_toxic
+            is_review = (risk >= t_review) & ~is_toxic
+        else:
+            band = band_all.to_numpy(dtype=object)[idx]
+            is_toxic = band == "toxic"
+            is_review = band == "review"
+        # Toxic-band links under the floor are only worth a look.
+        below = is_toxic & (risk < policy.min_risk)
+        is_toxic = is_toxic & ~below
+        is_review = is_review | below
+
+        row_site = self._host_sites(host, domain)
+        g, sites = pd.factorize(row_site)  # the chunk's sites, numbered 0..k-1
+        sites = np.asarray(sites, dtype=np.int64)
+        k = len(sites)
+
+        wl = policy.whitelist
+        row_wl = wl.covers_links(frame[S.SOURCE_URL].iloc[idx], host) if len(wl) else np.zeros(len(idx), dtype=bool)
+        toxic_ok = is_toxic & ~row_wl
+
+        def count(mask=None):
+            return np.bincount(g if mask is None else g[mask], minlength=k)
+
+        self._counts[:, sites] += np.stack([count(), count(is_toxic), count(is_review), count(toxic_ok)])
+        for i, limb in enumerate(_risk_limbs(risk)):  # one limb at a time: small temporaries
+            self._limbs[i, sites] += np.bincount(g, weights=limb, minlength=k)
+        mx = np.full(k, -np.inf)
+        np.maximum.at(mx, g, risk)
+        self._max[sites] = np.maximum(self._max[sites], mx)
+        if row_wl.any():
+            self._flags[_F_WL_ROW, sites] |= np.bincount(g[row_wl], minlength=k) > 0
+
+        if toxic_ok.any():
+            urls = normalise_urls(frame[S.SOURCE_URL].iloc[idx[toxic_ok]].astype("string"))
+            part = pd.DataFrame({"site": row_site[toxic_ok], "url": urls.to_numpy(dtype=object)})
+            self._urls.append(part.dropna().drop_duplicates(ignore_index=True))
+
+        if S.REASONS in frame.columns:
+            reasons = frame[S.REASONS].iloc[idx]
+            sel = (is_toxic | is_review) & reasons.notna().to_numpy()
+            if sel.any():
+                counts = self._sentence_counts(reasons[sel], row_site[sel])
+                if len(counts):
+                    self._reasons.append(counts)
+
+    def _sentence_counts(self, reasons: pd.Series, site: np.ndarray) -> pd.Series:
+        """Occurrences of each (site, reason sentence) pair, keyed ``site << 32 | sentence``."""
+        # A large export repeats the same reasons cell many times: split each distinct cell once.
+        codes, cells = pd.factorize(reasons.astype("string"))
+        parts = [[p.strip() for p in str(c).split("; ") if p.strip()] for c in cells]
+        flat = np.array([self._sentence(p) for ps in parts for p in ps], dtype=np.int64)
+        lens = np.array([len(ps) for ps in parts], dtype=np.int64)
+        starts = np.concatenate(([0], np.cumsum(lens)[:-1]))
+        row_lens = lens[codes]
+        total = int(row_lens.sum())
+        if total == 0:
+            return pd.Series(dtype=np.int64)
+        # every (row, sentence) pair, through the distinct cells' sentence lists
+        ends = np.cumsum(row_lens)
+        pos = np.arange(total) - np.repeat(ends - row_lens, row_lens) + np.repeat(starts[codes], row_lens)
+        keys = (np.repeat(site, row_lens) << _SITE_SHIFT) | flat[pos]
+        keys, n = np.unique(keys, return_counts=True)
+        return pd.Series(n.astype(np.int64), index=keys)
+
+    def merge(self, other: "RollupAccumulator") -> "RollupAccumulator":
+        """Add the aggregates of *other*, built on the rows that follow this one's; returns ``self``.
+
+        Raises
+        ------
+        ValueError
+            If the two accumulators were built with different policies or model thresholds.
+        """
+        if other.policy != self.policy or other.model_thresholds != self.model_thresholds:
+            raise ValueError("cannot merge roll-up accumulators built with different policies or thresholds")
+        m = other.n_sites
+        site_map = np.array([self._site(s) for s in other._site_names], dtype=np.int64)
+        for h, sid in other._host_site.items():
+            self._host_site.setdefault(h, int(site_map[sid]))
+        sentence_map = np.array([self._sentence(s) for s in other._sentences], dtype=np.int64)
+        self._counts[:, site_map] += other._counts[:, :m]
+        self._limbs[:, site_map] += other._limbs[:, :m]
+        self._max[site_map] = np.maximum(self._max[site_map], other._max[:m])
+        self._flags[:, site_map] |= other._flags[:, :m]
+        for part in other._reasons:
+            keys = part.index.to_numpy(dtype=np.int64)
+            keys = (site_map[keys >> _SITE_SHIFT] << _SITE_SHIFT) | sentence_map[keys & _SENTENCE_MASK]
+            self._reasons.append(pd.Series(part.to_numpy(), index=keys))
+        for part in other._urls:
+            self._urls.append(pd.DataFrame({"site": site_map[part["site"].to_numpy()], "url": part["url"].to_numpy()}))
+        self._updates += other._updates
+        self._reduce()
+        return self
+
+    def _reduce(self) -> None:
+        if len(self._reasons) > 1:
+            self._reasons = [pd.concat(self._reasons).groupby(level=0, sort=False).sum()]
+        if len(self._urls) > 1:
+            self._urls = [pd.concat(self._urls, ignore_index=True).drop_duplicates(ignore_index=True)]
+
+    def stored_rows(self) -> int:
+        """Rows held across all aggregates (sites, hosts, sentences, partial tables).
+
+        What the accumulator's memory grows with; it does not grow with updates that bring
+        no new site, host, (site, sentence) pair or toxic URL beyond the partial tables of
+        the last few updates (re-reduced every ``_REDUCE_EVERY``).
+        """
+        return (self.n_sites + len(self._host_site) + len(self._sentences)
+                + sum(len(p) for p in self._reasons) + sum(len(p) for p in self._urls))
+
+    # -- result -------------------------------------------------------------------------------
+    def finish(self) -> pd.DataFrame:
+        """The roll-up of every row added so far (see :func:`recommend_domains`).
+
+        Returns
+        -------
+        DataFrame, shape (n_sites, 13)
+            Columns :data:`ROLLUP_COLUMNS`.
+        """
+        self._reduce()
+        n_sites = self.n_sites
+        if not n_sites:
+            return _empty_rollup()
+        policy = self.policy
+        site_names = np.array(self._site_names, dtype=object)
+        n, n_toxic, n_review, n_toxic_ok = self._counts[:, :n_sites]
+        mx = self._max[:n_sites].copy()
+        mean = _limbs_total(self._limbs[:, :n_sites]) / n
+        share = n_toxic / n
+        site_root = self._flags[_F_ROOT, :n_sites]
+        on_platform = np.array([covering_domain(s, self._platforms) is not None for s in site_names], dtype=bool)
+
+        wl = policy.whitelist
+        if len(wl):
+            parents = wl._parents
+            site_wl = wl.covers_host(pd.Series(site_names, dtype="string"))
+            wl_inside = np.array([s in parents for s in site_names], dtype=bool) | self._flags[_F_WL_ROW, :n_sites]
+        else:
+            site_wl = wl_inside = np.zeros(n_sites, dtype=bool)
+        protected = gov_edu_hosts(pd.Series(site_names, dtype="string")) if policy.protect_gov_edu else np.zeros(n_sites, dtype=bool)
+
+        whole = (~site_root) & (~wl_inside) & (n >= int(policy.min_links_for_domain)) & (share > policy.domain_share)
+        suspicious = (n_toxic + n_review) > 0
+        action = np.select(
+            [site_wl, protected & suspicious, protected, (n_toxic_ok > 0) & whole, n_toxic_ok > 0, suspicious],
+            [KEEP, REVIEW, KEEP, DISAVOW_DOMAIN, DISAVOW_URL, REVIEW],
+            KEEP,
+        ).astype(object)
+
+        entries = np.empty(n_sites, dtype=object)
+        entries[:] = [[] for _ in range(n_sites)]
+        for i in np.flatnonzero(action == DISAVOW_DOMAIN):
+            entries[i] = ["domain:" + site_names[i]]
+        url_sites = action == DISAVOW_URL
+        if url_sites.any():
+            per = self._urls[0] if self._urls else pd.DataFrame({"site": np.zeros(0, np.int64), "url": []})
+            per = per[url_sites[per["site"].to_numpy()]].sort_values(["site", "url"], kind="stable")
+            site = per["site"].to_numpy()
+            urls = per["url"].to_numpy(dtype=object)
+            starts = np.flatnonzero(np.concatenate(([True], site[1:] != site[:-1]))) if len(site) else site
+            for gi, a, b in zip(site[starts].tolist(), starts.tolist(), np.append(starts[1:], len(site)).tolist()):
+                entries[gi] = urls[a:b].tolist()
+            # A site whose toxic URLs cannot be written as entries is left for review.
+            empty = url_sites & np.array([len(e) == 0 for e in entries], dtype=bool)
+            action[empty] = REVIEW
+
+        reasons = self._top_reasons(n_sites)
+        out = pd.DataFrame(
+            {
+                ROLLUP_DOMAIN: pd.array(site_names, dtype="string"),
+                ACTION: action,
+                N_LINKS: n.astype(np.int64),
+                N_TOXIC: n_toxic.astype(np.int64),
+                N_REVIEW: n_review.astype(np.int64),
+                TOXIC_SHARE: share,
+                MAX_RISK: mx,
+                MEAN_RISK: mean,
+                TOP_REASONS: pd.array(reasons, dtype="string"),
+                WHITELISTED: site_wl,
+                PROTECTED: protected,
+                FREE_HOST: on_platform,
+                DISAVOW_ENTRIES: entries,
+            },
+            columns=list(ROLLUP_COLUMNS),
+        )
+        severity = pd.Series(action).map({a: i for i, a in enumerate(ACTIONS)}).to_numpy()
+        order = np.lexsort((site_names.astype(str), -mx, severity))
+        return out.iloc[order].reset_index(drop=True)
+
+    def _top_reasons(self, n_sites: int, k: int = 3) -> np.ndarray:
+        """The *k* most frequent reason sentences per site among toxic and review links, ``"; "``-joined.
+
+        Ties are broken alphabetically so the result is deterministic.
+        """
+        out = np.full(n_sites, "", dtype=object)
+        if not self._reasons or not len(self._reasons[0]):
+            return out
+        counts = self._reasons[0]
+        keys = counts.index.to_numpy(dtype=np.int64)
+        n = counts.to_numpy(dtype=np.int64)
+        p_site, p_sentence = keys >> _SITE_SHIFT, keys & _SENTENCE_MASK
+        vocab = np.asarray(self._sentences, dtype=object)
+        alpha = np.empty(len(vocab), dtype=np.int64)
+        alpha[np.argsort(vocab.astype(str), kind="stable")] = np.arange(len(vocab))
+        order = np.lexsort((alpha[p_sentence], -n, p_site))  # per site: most frequent, then A-Z
+        p_site, p_sentence = p_site[order], p_sentence[order]
+        first = np.concatenate(([True], p_site[1:] != p_site[:-1]))
+        rank = np.arange(len(p_site)) - np.maximum.accumulate(np.where(first, np.arange(len(p_site)), 0))
+        keep = rank < k
+        for site_id, text in zip(p_site[keep].tolist(), vocab[p_sentence[keep]]):
+            out[site_id] = text if not out[site_id] else out[site_id] + "; " + text
         return out
-    # A large export repeats the same reasons cell many times: split each distinct cell once.
-    codes, cells = pd.factorize(reasons[sel].astype("string"))
-    parts = [[p.strip() for p in str(c).split("; ") if p.strip()] for c in cells]
-    vocab_codes, vocab = pd.factorize(pd.Series([p for ps in parts for p in ps], dtype=object))
-    lens = np.array([len(ps) for ps in parts], dtype=np.int64)
-    starts = np.concatenate(([0], np.cumsum(lens)[:-1]))
-    row_lens = lens[codes]
-    total = int(row_lens.sum())
-    if total == 0:
-        return out
-    # every (row, sentence) pair, through the distinct cells' sentence lists
-    ends = np.cumsum(row_lens)
-    pos = np.arange(total) - np.repeat(ends - row_lens, row_lens) + np.repeat(starts[codes], row_lens)
-    site = np.repeat(g[sel].astype(np.int64), row_lens)
-    sentence = vocab_codes[pos].astype(np.int64)
-    pairs, n = np.unique(site * len(vocab) + sentence, return_counts=True)
-    p_site, p_sentence = pairs // len(vocab), pairs % len(vocab)
-    alpha = np.empty(len(vocab), dtype=np.int64)
-    alpha[np.argsort(np.asarray(vocab, dtype=str), kind="stable")] = np.arange(len(vocab))
-    order = np.lexsort((alpha[p_sentence], -n, p_site))  # per site: most frequent, then A-Z
-    p_site, p_sentence = p_site[order], p_sentence[order]
-    first = np.concatenate(([True], p_site[1:] != p_site[:-1]))
-    rank = np.arange(len(p_site)) - np.maximum.accumulate(np.where(first, np.arange(len(p_site)), 0))
-    keep = rank < k
-    texts = np.asarray(vocab, dtype=object)[p_sentence[keep]]
-    for site_id, text in zip(p_site[keep], texts):
-        out[site_id] = text if not out[site_id] else out[site_id] + "; " + text
-    return out
+
+
+def _risk_limbs(risk: np.ndarray) -> Iterator[np.ndarray]:
+    """Risks as exact integer limbs: ``_N_LIMBS + 1`` arrays of shape (n,), one at a time.
+
+    Limb ``i < _N_LIMBS`` holds the ``i``-th 21-bit digit of ``risk * 2**84`` (truncated
+    below ``2**-84``, far under any calibrated probability's resolution; exact for risks in
+    [0, 1]); the last holds the non-finite risks (0 elsewhere) so that they still poison the
+    sum as a float sum would.
+    """
+    finite = np.isfinite(risk)
+    x = np.where(finite, risk, 0.0)
+    scale = float(1 << _LIMB_BITS)
+    for _ in range(_N_LIMBS):
+        x = x * scale
+        digit = np.floor(x)
+        yield digit
+        x = x - digit  # exact: the fractional part of a float
+    yield np.where(finite, 0.0, risk)
+
+
+def _limbs_total(limbs: np.ndarray) -> np.ndarray:
+    """Per-site risk sums from summed limbs (smallest digit first, for accuracy), shape (n_sites,)."""
+    total = np.zeros(limbs.shape[1], dtype=np.float64)
+    for i in reversed(range(_N_LIMBS)):
+        total += limbs[i] * 2.0 ** (-_LIMB_BITS * (i + 1))
+    return total + limbs[-1]
 
 
 def _empty_rollup() -> pd.DataFrame:
