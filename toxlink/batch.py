@@ -4,8 +4,9 @@ Two passes over the exports keep memory bounded whatever their size:
 
 1. read every chunk and aggregate the per-domain profile (links per domain, anchors,
    subnets, titles, first-seen histogram);
-2. read again, score each chunk against those whole-export aggregates, append it to
-   ``links.csv`` and keep only the slim columns the domain roll-up needs.
+2. read pass 1's chunks back from an Arrow cache, score each against those whole-export
+   aggregates, append it to ``links.csv`` and add it to the :class:`Tally` (domain roll-up,
+   report and summary aggregates), so the scored links are never all held in memory.
 
 Outputs (each written atomically: complete or absent):
 ``links.csv`` (every input row, with risk, band, reasons), ``domains.csv``,
@@ -28,10 +29,6 @@ from toxlink import schema as S
 
 #: Columns of links.csv, in order.
 LINK_OUTPUT_COLUMNS = list(S.COLUMNS) + [S.HOST, S.DOMAIN, S.RISK, S.BAND, S.REASONS]
-#: What the roll-up needs of each scored link (kept in memory across chunks).
-ROLLUP_COLUMNS = [S.SOURCE_URL, S.TARGET_URL, S.ANCHOR, S.FIRST_SEEN, S.HOST, S.DOMAIN, S.RISK, S.BAND,
-                   S.REASONS, S.DUPLICATE_OF, S.ROW_ISSUE]
-
 
 @dataclass
 class ScoreSummary:
@@ -96,34 +93,77 @@ def score_exports(
         profile = acc.finish()
         clock("pass 1: profile aggregates")
 
-        slim = []
+        tally = Tally(predictor.policy, report=report)
         with CsvSink(out_dir / "links.csv", LINK_OUTPUT_COLUMNS) as sink:
             for chunk in _timed_chunks(cache.chunks(), clock, "pass 2: read cache"):
                 scored = predictor.score(chunk, profile=profile, timings=timings)
                 clock.reset()
                 sink.write(scored)
-                slim.append(_slim(scored))
                 clock("pass 2: write links.csv")
+                tally.update(scored)
+                clock("pass 2: roll-up and report aggregates")
                 if on_chunk:
                     on_chunk("score", len(chunk))
         clock("pass 2: write links.csv")
     finally:
         cache.close()
     summary.stage_seconds = timings
-    return finish_outputs(slim, predictor, existing, out_dir, summary, report=report)
+    return finish_outputs(tally, predictor, existing, out_dir, summary)
 
 
-def finish_outputs(slim: list[pd.DataFrame], predictor, existing, out_dir: Path, summary: ScoreSummary,
-                   report: bool = False) -> ScoreSummary:
-    """Roll the scored links (slim columns, in input order) up to domains and write every output
-    but ``links.csv``: ``domains.csv``, the merged and new disavow files, the diff, the report."""
-    from toxlink.disavow import DisavowFile
+class Tally:
+    """Everything the outputs after ``links.csv`` need, aggregated chunk by chunk.
+
+    The domain roll-up (:class:`toxlink.policy.RollupAccumulator`), the report's aggregates
+    (:class:`toxlink.report.ReportAccumulator`) and the summary's counts: their size grows
+    with the referring sites, days and TLDs of the export, not with its links, so a scoring
+    run never holds the scored links in memory. Partition tallies (Dask workers) merge in
+    input order into the same result.
+    """
+
+    def __init__(self, policy, report: bool = False):
+        from toxlink.policy import RollupAccumulator
+
+        self.rollup = RollupAccumulator(policy)
+        self.report = None
+        if report:
+            from toxlink.report import ReportAccumulator
+
+            self.report = ReportAccumulator()
+        self.rows = 0
+        self.duplicates = 0
+        self.bands = dict.fromkeys(S.BANDS, 0)
+
+    def update(self, scored: pd.DataFrame) -> "Tally":
+        self.rollup.update(scored)
+        if self.report is not None:
+            self.report.update(scored)
+        dup = scored[S.DUPLICATE_OF].notna().to_numpy()
+        self.rows += len(scored)
+        self.duplicates += int(dup.sum())
+        for band, n in pd.Series(scored[S.BAND].to_numpy()[~dup]).value_counts().items():
+            self.bands[band] = self.bands.get(band, 0) + int(n)
+        return self
+
+    def merge(self, other: "Tally") -> "Tally":
+        self.rollup.merge(other.rollup)
+        if self.report is not None:
+            self.report.merge(other.report)
+        self.rows += other.rows
+        self.duplicates += other.duplicates
+        for band, n in other.bands.items():
+            self.bands[band] = self.bands.get(band, 0) + n
+        return self
+
+
+def finish_outputs(tally: Tally, predictor, existing, out_dir: Path, summary: ScoreSummary) -> ScoreSummary:
+    """Write every output but ``links.csv`` from the tally of the scored links:
+    ``domains.csv``, the merged and new disavow files, the diff and the report."""
     from toxlink.outputs import write_csv
     from toxlink.predictor import _Clock
 
     clock = _Clock(summary.stage_seconds)
-    links = _concat_slim(slim) if slim else _empty_slim()
-    domains = predictor.recommend(links)
+    domains = tally.rollup.finish()
     clock("domain roll-up")
     write_csv(domains, out_dir / "domains.csv")
     merged, diff = _merge_within_limits(existing, domains, predictor.policy.whitelist, out_dir, summary)
@@ -132,17 +172,16 @@ def finish_outputs(slim: list[pd.DataFrame], predictor, existing, out_dir: Path,
     write_csv(diff.to_frame(), out_dir / "disavow-diff.csv")
     clock("domains.csv and disavow files")
     names = ["links.csv", "domains.csv", "disavow.txt", "disavow-new.txt", "disavow-diff.csv"]
-    if report:
-        from toxlink.report import write_report
+    if tally.report is not None:
+        from toxlink.report import write_report_from
 
-        write_report(out_dir / "report.html", links, domains, diff=diff)
+        write_report_from(tally.report, out_dir / "report.html", domains, diff=diff)
         names.append("report.html")
         clock("report")
     summary.files = {**{name: out_dir / name for name in names}, **summary.files}
-    counted = links[links[S.DUPLICATE_OF].isna()]
-    summary.rows = len(links)
-    summary.duplicates = int(links[S.DUPLICATE_OF].notna().sum())
-    summary.bands = {b: int((counted[S.BAND] == b).sum()) for b in S.BANDS}
+    summary.rows = tally.rows
+    summary.duplicates = tally.duplicates
+    summary.bands = {b: tally.bands.get(b, 0) for b in S.BANDS}
     summary.domains = len(domains)
     summary.actions = domains["action"].value_counts().to_dict() if len(domains) else {}
     summary.disavow_added = len(diff.added)
@@ -263,36 +302,9 @@ class _ChunkCache:
             self.path.unlink()
 
 
-def _slim(scored: pd.DataFrame) -> pd.DataFrame:
-    """What the roll-up and the report need of each scored link, kept small: the reasons
-    text repeats across a site's links, so it is stored once per distinct value."""
-    out = scored[ROLLUP_COLUMNS].copy()
-    out[S.REASONS] = out[S.REASONS].astype("category")
-    return out
-
-
 def read_existing(path):
     """The user's existing disavow file (empty when none). Read first, so that a parse error
     stops the run before any work is done."""
     from toxlink.disavow import DisavowFile
 
     return DisavowFile.read(path) if path else DisavowFile()
-
-
-def _concat_slim(slim: list[pd.DataFrame]) -> pd.DataFrame:
-    from pandas.api.types import union_categoricals
-
-    reasons = union_categoricals([s[S.REASONS] for s in slim])
-    links = pd.concat([s.drop(columns=[S.REASONS]) for s in slim], ignore_index=True)
-    links[S.REASONS] = reasons
-    return links[ROLLUP_COLUMNS]
-
-
-def _empty_slim() -> pd.DataFrame:
-    from toxlink.predictor import with_hosts
-
-    frame = with_hosts(S.empty_links())
-    frame[S.RISK] = pd.Series(dtype="float64")
-    frame[S.BAND] = pd.Series(dtype="object")
-    frame[S.REASONS] = pd.Series(dtype="string")
-    return frame[ROLLUP_COLUMNS]

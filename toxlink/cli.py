@@ -232,7 +232,7 @@ def _print_summary(s) -> None:
         table.add_row(name, str(path))
     out.print(table)
     for note in s.notes:
-        out.print(f"note: {note}")
+        out.print(f"note: {note}", markup=False, soft_wrap=True)
 
 
 def _user_errors() -> tuple[type[BaseException], ...]:
@@ -270,10 +270,11 @@ def main(argv: list[str] | None = None) -> int:
             msg = str(exc)
             if isinstance(exc, OSError) and exc.filename:
                 msg = f"{exc.filename}: {exc.strerror}"
-            err.print(f"toxlink: error: {msg}", markup=False, highlight=False)
+            # soft_wrap: a path must never be broken across lines (users copy it)
+            err.print(f"toxlink: error: {msg}", markup=False, highlight=False, soft_wrap=True)
             return 2
         err.print(f"toxlink: internal error: {type(exc).__name__}: {exc}\n(run with --debug for the traceback, and please report it)",
-                  markup=False, highlight=False)
+                  markup=False, highlight=False, soft_wrap=True)
         return 70
 
 

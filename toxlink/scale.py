@@ -13,9 +13,11 @@ scores in parallel across workers. The results equal the embedded engine's row f
 2. **profile**: partitions that hold a duplicate of an earlier partition re-aggregate with
    the global duplicate marks; the client merges every partition's aggregates into the
    whole-export :class:`~toxlink.features.ProfileStats`.
-3. **score**: every worker scores its partition against the whole-export profile and writes
-   its part of ``links.csv`` beside the output; the client concatenates the parts in order
-   and writes the domain roll-up and disavow files as the embedded engine does.
+3. **score**: every worker scores its partition against the whole-export profile, writes
+   its part of ``links.csv`` beside the output and returns its :class:`~toxlink.batch.Tally`
+   (roll-up and report aggregates); the client concatenates the parts and merges the
+   tallies in input order, then writes the domain roll-up and disavow files as the
+   embedded engine does.
 
 Workers and client must see the same file system (the exports and the output folder), as
 they do on a local cluster or a cluster with shared storage.
@@ -95,23 +97,20 @@ def _profile_task(path: str, dup_of: dict, *, export_format, chunksize: int):
     return acc
 
 
-def _score_task(path: str, dup_of: dict, part_file: str, *, export_format, chunksize: int, profile, model, policy):
-    from toxlink.batch import LINK_OUTPUT_COLUMNS, _slim
+def _score_task(path: str, dup_of: dict, part_file: str, *, export_format, chunksize: int, profile, model, policy,
+                report: bool):
+    from toxlink.batch import LINK_OUTPUT_COLUMNS, Tally
     from toxlink.outputs import write_csv_chunk
     from toxlink.predictor import Predictor
 
     predictor = Predictor(_bundle(model), policy=policy)
-    slim = []
+    tally = Tally(predictor.policy, report=report)
     with open(part_file, "wb") as fh:
         for chunk in _chunks(path, export_format, chunksize, dup_of):
             scored = predictor.score(chunk, profile=profile)
             write_csv_chunk(scored.reindex(columns=LINK_OUTPUT_COLUMNS), fh, header=False)
-            slim.append(_slim(scored))
-    if not slim:
-        return None
-    from toxlink.batch import _concat_slim
-
-    return _concat_slim(slim)
+            tally.update(scored)
+    return tally
 
 
 # -- the client side --------------------------------------------------------------------------
@@ -160,7 +159,7 @@ def score_exports_dask(
     except ImportError:  # pragma: no cover - depends on the install
         raise ImportError("the dask engine needs the optional extra: pip install 'toxlink[scale]'") from None
     from toxlink import exports
-    from toxlink.batch import LINK_OUTPUT_COLUMNS, ScoreSummary, finish_outputs, read_existing
+    from toxlink.batch import LINK_OUTPUT_COLUMNS, ScoreSummary, Tally, finish_outputs, read_existing
     from toxlink.features import ProfileAccumulator
     from toxlink.outputs import atomic_write
     from toxlink.predictor import Predictor
@@ -205,8 +204,9 @@ def score_exports_dask(
         parts_dir.mkdir(parents=True, exist_ok=True)
         part_files = [str(parts_dir / f"part-{i:05d}.csv") for i in range(len(files))]
         profile_f = client.scatter(profile, broadcast=True)
-        slim = client.gather(client.map(_score_task, files, dups, part_files, export_format=export_format,
-                                        chunksize=chunksize, profile=profile_f, model=model, policy=policy, pure=False))
+        tallies = client.gather(client.map(_score_task, files, dups, part_files, export_format=export_format,
+                                           chunksize=chunksize, profile=profile_f, model=model, policy=policy,
+                                           report=report, pure=False))
         with atomic_write(out_dir / "links.csv", "wb") as fh:
             fh.write((",".join(f'"{c}"' for c in LINK_OUTPUT_COLUMNS) + "\n").encode())
             for part in part_files:
@@ -219,4 +219,7 @@ def score_exports_dask(
             client.close()
             own_cluster.close()
     summary.stage_seconds = {"keys and profile": t1 - t0, "score": t2 - t1}
-    return finish_outputs([s for s in slim if s is not None], predictor, existing, out_dir, summary, report=report)
+    tally = Tally(policy, report=report)
+    for part in tallies:  # in input order: the roll-up keeps first-seen order of sites
+        tally.merge(part)
+    return finish_outputs(tally, predictor, existing, out_dir, summary)
