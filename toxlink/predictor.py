@@ -301,8 +301,8 @@ def _reasons(X: pd.DataFrame, contrib: np.ndarray, k: int) -> np.ndarray:
     n, f = contrib.shape
     if n == 0:
         return np.array([], dtype=object)
-    # Candidates: the 4k strongest, room for the absence-of-signal sentences that are skipped.
-    m = min(f, 4 * k)
+    # Candidates: the 2k strongest, room for the absence-of-signal sentences that are skipped.
+    m = min(f, 2 * k)
     top = np.argpartition(-contrib, m - 1, axis=1)[:, :m]
     top_c = np.take_along_axis(contrib, top, axis=1)
     order = np.argsort(-top_c, axis=1, kind="stable")
@@ -321,8 +321,20 @@ def _reasons(X: pd.DataFrame, contrib: np.ndarray, k: int) -> np.ndarray:
     # only contributions that raised the risk and say something, the k strongest of them
     keep = (top_c > 0) & telling[sid]
     keep &= np.cumsum(keep, axis=1) <= k
-    sid[~keep] = -1
+    # move the kept ids to the front (in contribution order): k columns, -1 where fewer
+    front = np.argsort(~keep, axis=1, kind="stable")[:, :k]
+    sid = np.where(np.take_along_axis(keep, front, axis=1), np.take_along_axis(sid, front, axis=1), -1)
     # each distinct combination of sentence ids is joined once
-    ccodes, combos = pd.MultiIndex.from_arrays([sid[:, j] for j in range(m)]).factorize()
+    base = len(texts) + 1
+    if base ** k < 2**62:
+        combo = np.zeros(n, dtype=np.int64)
+        for j in range(k):
+            combo = combo * base + (sid[:, j] + 1)
+        ccodes, firsts = pd.factorize(combo)
+        first_row = np.zeros(len(firsts), dtype=np.int64)
+        first_row[ccodes[::-1]] = np.arange(n)[::-1]  # a row holding each combination
+        combos = sid[first_row]
+    else:
+        ccodes, combos = pd.MultiIndex.from_arrays([sid[:, j] for j in range(k)]).factorize()
     joined = np.array(["; ".join(texts[d] for d in combo if d >= 0) for combo in combos], dtype=object)
     return joined[ccodes]
