@@ -290,7 +290,9 @@ class _ChunkCache:
             return
         self._writer.close()
         self._sink.close()
-        with pa.memory_map(str(self.path)) as source:
+        # A plain read, not a memory map: mapped pages of a large cache would stay resident
+        # and count against the run's memory.
+        with pa.OSFile(str(self.path), "rb") as source:
             for batch in ipc.open_stream(source):
                 yield batch.to_pandas()  # the schema carries the pandas dtypes: a lossless round trip
 

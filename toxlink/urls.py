@@ -37,6 +37,9 @@ _URL_RE = (
 )
 # "mailto:x@y", "javascript:void(0)": a scheme with no "//" and no port-like digits after it.
 _OPAQUE_RE = r"^(?P<scheme>[A-Za-z][A-Za-z0-9+.\-]*):(?:[^0-9/]|$)"
+# Per-host results are cached, bounded so that a huge export's memory does not grow with its
+# hosts (a chunk's hosts fit; a miss only costs a tldextract lookup again).
+_CACHE = 1 << 16
 _HOST_CHARS = set("abcdefghijklmnopqrstuvwxyz0123456789-._:[]")
 MAX_URL_LENGTH = 2048
 
@@ -83,7 +86,7 @@ def split_urls(urls: pd.Series) -> pd.DataFrame:
     return parts
 
 
-@lru_cache(maxsize=1_000_000)
+@lru_cache(maxsize=_CACHE)
 def _ascii_host(host: str) -> str | None:
     if not host:
         return None
@@ -134,7 +137,7 @@ def url_issues(urls: pd.Series) -> pd.Series:
     return issue
 
 
-@lru_cache(maxsize=1_000_000)
+@lru_cache(maxsize=_CACHE)
 def _has_bad_host_chars(host: str) -> bool:
     if not host or host.startswith(".") or ".." in host or len(host) > 253:
         return True
@@ -147,7 +150,7 @@ def _has_bad_host_chars(host: str) -> bool:
     return not set(host) <= _HOST_CHARS
 
 
-@lru_cache(maxsize=1_000_000)
+@lru_cache(maxsize=_CACHE)
 def _host_parts(host: str) -> tuple[str, str, str, bool, bool]:
     ip = _is_ip(host)
     if ip:
@@ -162,7 +165,7 @@ def _host_parts(host: str) -> tuple[str, str, str, bool, bool]:
 _IPV4_CHARS = frozenset("0123456789.")
 
 
-@lru_cache(maxsize=1_000_000)
+@lru_cache(maxsize=_CACHE)
 def _is_ip(host: str) -> bool:
     # Most hosts are names: skip the (slow) parser unless the host could be an IP literal.
     if ":" not in host and not set(host) <= _IPV4_CHARS:
