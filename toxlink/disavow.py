@@ -141,6 +141,17 @@ def normalise_urls(urls: pd.Series) -> pd.Series:
     return out.where(host.notna() & parts["host"].fillna("").ne("")).astype("string")
 
 
+def read_utf8(path: str | os.PathLike, advice: str, encoding: str = "utf-8") -> str:
+    """The text of *path*; bytes that are not UTF-8 raise :class:`DisavowError` naming the line."""
+    data = Path(path).read_bytes()
+    try:
+        return data.decode(encoding)
+    except UnicodeDecodeError as exc:
+        line = data[: exc.start].count(b"\n") + 1
+        raise DisavowError(f"{path}, line {line}: not UTF-8 (byte 0x{data[exc.start]:02x}); {advice}",
+                           name=str(path), line=line) from None
+
+
 def covering_domain(host: str, domains) -> str | None:
     """The entry of *domains* equal to *host* or one of its parent domains, if any."""
     if host in domains:
@@ -223,16 +234,7 @@ class DisavowFile:
     def read(cls, path: str | os.PathLike, *, strict: bool = True) -> "DisavowFile":
         """Read a disavow file; a file that is not UTF-8 or has invalid lines raises DisavowError."""
         name = str(path)
-        data = Path(path).read_bytes()
-        try:
-            text = data.decode("utf-8")
-        except UnicodeDecodeError as exc:
-            line = data[: exc.start].count(b"\n") + 1
-            raise DisavowError(
-                f"{name}, line {line}: not UTF-8 (byte 0x{data[exc.start]:02x}); Google accepts UTF-8 or "
-                "7-bit ASCII only: save the file as UTF-8",
-                name=name, line=line,
-            ) from None
+        text = read_utf8(path, "Google accepts UTF-8 or 7-bit ASCII only: save the file as UTF-8")
         out = cls.parse(text, name, strict=strict)
         if not Path(path).name.lower().endswith(".txt"):
             out.warnings.append(DisavowIssue(name, None, "", "Google only accepts disavow files whose name ends in .txt", "warning"))
@@ -402,7 +404,6 @@ class DisavowFile:
             to each entry of *new*, plus existing entries the whitelist covers.
         """
         date = _date_str(date)
-        old_domains, old_urls = self.domains, self.urls
         where = {}
         for ln, k, v in self.iter_entries():
             where.setdefault((k, v), ln)

@@ -50,6 +50,7 @@ import pandas as pd
 
 from toxlink import schema as S
 from toxlink import urls
+from toxlink.disavow import covering_domain
 
 __all__ = ["LabelError", "read_labels", "label_links", "LabelResult", "TOXIC", "OK"]
 
@@ -198,19 +199,6 @@ def _url_key(u: pd.Series) -> pd.Series:
     return n.str.replace(r"^[a-z][a-z0-9+.\-]*://", "", regex=True)
 
 
-def _covering(host: str, table: dict) -> str | None:
-    """Most specific key of *table* equal to *host* or a parent domain of it."""
-    if host in table:
-        return host
-    i = host.find(".")
-    while i >= 0:
-        parent = host[i + 1:]
-        if parent in table:
-            return parent
-        i = host.find(".", i + 1)
-    return None
-
-
 @dataclass
 class LabelResult:
     """Labels of an export's links.
@@ -313,7 +301,7 @@ def label_links(links: pd.DataFrame, labels=None, disavow=None, whitelist=None) 
         dom_t = table[table[KIND] == "domain"]
         if len(dom_t):
             dmap = dict(zip(dom_t[ITEM].tolist(), zip(dom_t[LABEL_VALUE].astype(float).tolist(), dom_t.index.tolist())))
-            per_host = {h: _covering(h, dmap) for h in uniq_hosts if h}
+            per_host = {h: covering_domain(h, dmap) for h in uniq_hosts if h}
             hit = hosts.map(per_host)
             v = np.array(hit.map(lambda d: dmap[d][0] if isinstance(d, str) else np.nan), dtype=float)
             v[~usable] = np.nan
@@ -340,7 +328,7 @@ def label_links(links: pd.DataFrame, labels=None, disavow=None, whitelist=None) 
             disavow = DisavowFile.read(disavow, strict=False)
         doms = {v: True for k, v in disavow.entries if k == "domain"}
         url_keys = set(_url_key(pd.Series([v for k, v in disavow.entries if k == "url"], dtype="string")).dropna())
-        per_host = {h: _covering(h, doms) is not None for h in uniq_hosts if h}
+        per_host = {h: covering_domain(h, doms) is not None for h in uniq_hosts if h}
         m = hosts.map(per_host).fillna(False).to_numpy(bool)
         m |= keys.isin(url_keys).to_numpy(bool)
         assign(np.ones(n), m, "disavow file")

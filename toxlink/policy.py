@@ -26,7 +26,6 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 from functools import cached_property
-from pathlib import Path
 from typing import Iterable, Iterator, Mapping
 
 import numpy as np
@@ -97,14 +96,9 @@ class Whitelist:
     @classmethod
     def read(cls, path: str | os.PathLike) -> "Whitelist":
         """Read a whitelist file; see :meth:`parse` for the format."""
-        name = str(path)
-        data = Path(path).read_bytes()
-        try:
-            text = data.decode("utf-8-sig")
-        except UnicodeDecodeError as exc:
-            line = data[: exc.start].count(b"\n") + 1
-            raise DisavowError(f"{name}, line {line}: not UTF-8; save the whitelist as UTF-8", name=name, line=line) from None
-        return cls.parse(text, name)
+        from toxlink.disavow import read_utf8
+
+        return cls.parse(read_utf8(path, "save the whitelist as UTF-8", encoding="utf-8-sig"), str(path))
 
     @classmethod
     def parse(cls, text: str, name: str = "whitelist.txt") -> "Whitelist":

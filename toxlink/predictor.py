@@ -23,8 +23,8 @@ import numpy as np
 import pandas as pd
 
 from toxlink import schema as S
-from toxlink import urls
 from toxlink.model import apply_calibration
+from toxlink.urls import with_hosts  # noqa: F401 - re-exported: callers score with host columns
 
 #: How many reasons are attached to each link.
 N_REASONS = 3
@@ -167,8 +167,7 @@ class Predictor:
         # Profile features must see the whole export, so score all rows, then pick.
         if method not in ("paths", "shap"):
             raise ValueError(f"method must be 'paths' or 'shap', not {method!r}")
-        scored, (X, contrib, ok) = self._score(links, None, n_reasons=N_REASONS)
-        pos_in_ok = np.cumsum(ok) - 1
+        scored, (X, _, ok) = self._score(links, None, n_reasons=N_REASONS)
         by_name = {f.name: f for f in FEATURES}
         result = []
         for i in np.flatnonzero(want.to_numpy()):
@@ -238,16 +237,6 @@ class _Clock:
     def reset(self) -> None:
         """Start the next stage's time from now (time since the last stage goes uncharged)."""
         self._last = self._now()
-
-
-def with_hosts(links: pd.DataFrame) -> pd.DataFrame:
-    """*links* with ``host`` and ``domain`` columns (computed once per unique host)."""
-    if S.HOST in links.columns and S.DOMAIN in links.columns:
-        return links
-    out = links.copy()
-    out[S.HOST] = urls.hosts_of(links[S.SOURCE_URL])
-    out[S.DOMAIN] = urls.domains_of(out[S.HOST])
-    return out
 
 
 def _same_url(col: pd.Series, url: str) -> pd.Series:

@@ -33,7 +33,6 @@ from pathlib import Path
 from typing import Sequence
 
 import numpy as np
-import pandas as pd
 
 from toxlink import schema as S
 

@@ -51,6 +51,7 @@ import pandas as pd
 
 from toxlink import metrics as M
 from toxlink import schema as S
+from toxlink.urls import with_hosts  # features, groups and labels all need the hosts: parsed once
 from toxlink.model import ModelBundle, ModelError, apply_calibration, resolve_tracking_uri
 
 # Columns a labelled links table carries on top of the canonical ones. Defined by
@@ -335,22 +336,6 @@ def _labels_weights(links: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
         raise ValueError(f"{LABEL!r} must be 0 or 1 on every training row")
     w = pd.to_numeric(links[WEIGHT], errors="coerce").fillna(1.0).to_numpy(float) if WEIGHT in links.columns else np.ones(len(y))
     return y, w
-
-
-def with_hosts(links: pd.DataFrame) -> pd.DataFrame:
-    """*links* with ``host`` and ``domain`` columns, parsed once per unique host.
-
-    Features, groups and labels all need them; computing them once up front avoids parsing
-    a million URLs three times.
-    """
-    if S.HOST in links.columns and S.DOMAIN in links.columns:
-        return links
-    from toxlink import urls
-
-    out = links.copy()
-    out[S.HOST] = urls.hosts_of(links[S.SOURCE_URL])
-    out[S.DOMAIN] = urls.domains_of(out[S.HOST])
-    return out
 
 
 def compute_features(links: pd.DataFrame, profile=None) -> pd.DataFrame:

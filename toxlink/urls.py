@@ -217,3 +217,18 @@ def domains_of(hosts: pd.Series) -> pd.Series:
     """Registrable domain of each normalised host, aligned with *hosts*."""
     table = host_table(hosts)
     return hosts.map(table["domain"]).astype("string")
+
+
+def with_hosts(links: pd.DataFrame) -> pd.DataFrame:
+    """*links* with ``host`` and ``domain`` columns (parsed once per unique host).
+
+    Returns *links* itself when it has both columns already, else a copy with them added.
+    """
+    from toxlink import schema as S
+
+    if S.HOST in links.columns and S.DOMAIN in links.columns:
+        return links
+    out = links.copy()
+    out[S.HOST] = hosts_of(links[S.SOURCE_URL])
+    out[S.DOMAIN] = domains_of(out[S.HOST])
+    return out

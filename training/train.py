@@ -405,7 +405,7 @@ def model_card(*, bundle, fitted, base, counts, noise, base_hash, train_df, test
     dropped = "; ".join(f"{src}: " + ", ".join(f"{n:,} {why}" for why, n in d.items()) for src, d in noise["dropped"].items())
     both = noise["listed_on_both_sides"]
     noise_lines = [
-        f"- Entries read / kept per list: " + ", ".join(f"{k} {noise['entries'][k]:,} / {noise['kept'].get(k, 0):,}" for k in noise["entries"]),
+        "- Entries read / kept per list: " + ", ".join(f"{k} {noise['entries'][k]:,} / {noise['kept'].get(k, 0):,}" for k in noise["entries"]),
         f"- Dropped: {dropped or 'none'}.",
         f"- Registrable domains listed on both sides (dropped from both): {len(both)}" + (f" ({', '.join(both[:10])}{', ...' if len(both) > 10 else ''})" if both else "") + ".",
         f"- Spam hosts on institutional suffixes, kept as spam: {len(noise['institutional_spam'])}"
