@@ -158,3 +158,21 @@ def test_recommend_rolls_up_to_domains(predictor, scored):
     toxic_sites = set(counted.loc[counted[S.BAND].eq("toxic") & counted[S.RISK].ge(predictor.policy.min_risk), S.DOMAIN])
     kept = domains[domains[P.ACTION].eq(P.KEEP) & domains[P.ROLLUP_DOMAIN].isin(toxic_sites)]
     assert kept.empty
+
+
+def test_the_audited_site_never_disavows_itself(predictor, scored):
+    from toxlink import policy as P
+
+    target = scored[S.TARGET_URL].dropna().iloc[0]
+    own_host = target.split("/")[2]
+    own = scored[scored[S.BAND].eq("toxic")].head(2).copy()
+    own[S.SOURCE_URL] = [f"https://blog.{own_host.removeprefix('www.')}/spam-page-1", f"https://{own_host}/partners"]
+    own[S.HOST] = own[S.SOURCE_URL].str.split("/").str[2]
+    own[S.DOMAIN] = own[S.HOST].str.removeprefix("blog.").str.removeprefix("www.")
+    domains = predictor.recommend(pd.concat([scored, own], ignore_index=True))
+    mine = domains[domains[P.ROLLUP_DOMAIN].isin(set(own[S.DOMAIN]))]
+    assert len(mine) >= 1
+    assert (mine[P.ACTION] == P.KEEP).all() and mine[P.WHITELISTED].all()
+    # a free-host site is its own domain, never the platform
+    assert P.own_sites(pd.Series(["https://www.acmetools.co.uk/shop", None, "https://x.blogspot.com/a"])) == {
+        "acmetools.co.uk", "x.blogspot.com"}

@@ -68,6 +68,7 @@ def score_exports(
     from toxlink import exports
     from toxlink.features import ProfileAccumulator
     from toxlink.outputs import CsvSink
+    from toxlink.policy import own_sites
     from toxlink.predictor import Predictor, _Clock, with_hosts
 
     out_dir = Path(out_dir)
@@ -81,8 +82,10 @@ def score_exports(
     cache = _ChunkCache(out_dir)
     try:
         acc = ProfileAccumulator()
+        own: set[str] = set()
         for chunk in _timed_chunks(exports.iter_export(paths, format=export_format, chunksize=chunksize), clock, "pass 1: read"):
             chunk = with_hosts(chunk)
+            own |= own_sites(chunk[S.TARGET_URL])
             clock("pass 1: hosts")
             acc.update(chunk)
             clock("pass 1: profile aggregates")
@@ -92,6 +95,7 @@ def score_exports(
                 on_chunk("profile", len(chunk))
         profile = acc.finish()
         clock("pass 1: profile aggregates")
+        protect_own_sites(predictor, own, summary)
 
         tally = Tally(predictor.policy, report=report)
         with CsvSink(out_dir / "links.csv", LINK_OUTPUT_COLUMNS) as sink:
@@ -302,6 +306,14 @@ class _ChunkCache:
                 closer.close()
         with contextlib.suppress(FileNotFoundError):
             self.path.unlink()
+
+
+def protect_own_sites(predictor, own: set[str], summary: ScoreSummary) -> None:
+    """Whitelist the audited site's own domains (from the target URLs) for this run."""
+    predictor.policy = predictor.policy.with_own_sites(own)
+    if own:
+        shown = ", ".join(sorted(own)[:5]) + (f" and {len(own) - 5} more" if len(own) > 5 else "")
+        summary.notes.append(f"links from your own site ({shown}, from the target URLs) are never disavowed")
 
 
 def read_existing(path):

@@ -24,7 +24,7 @@ URLs only, so a large export is rolled up in memory bounded by its sites, not it
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cached_property
 from typing import Iterable, Iterator, Mapping
 
@@ -319,6 +319,24 @@ class Policy:
 
     def platforms(self) -> frozenset[str]:
         return self.free_hosts if self.free_hosts is not None else word_list("free_hosts.txt")
+
+    def with_own_sites(self, domains) -> "Policy":
+        """This policy with *domains* (the audited site's own registrable domains, see
+        :func:`own_sites`) added to the whitelist: links from your own site (internal links,
+        your other subdomains) are never recommended for disavow."""
+        own = Whitelist.from_entries(sorted(d for d in domains if d)).domains - self.whitelist.domains
+        if not own:
+            return self
+        return replace(self, whitelist=replace(self.whitelist, domains=self.whitelist.domains | own))
+
+
+def own_sites(target_urls: pd.Series) -> set[str]:
+    """Registrable domains of the links' target URLs: the audited site itself (a free-host
+    site such as ``name.blogspot.com`` is its own domain, never the platform)."""
+    targets = pd.Series(pd.unique(target_urls.dropna().astype("string")), dtype="string")
+    if targets.empty:
+        return set()
+    return set(domains_of(hosts_of(targets)).dropna())
 
 
 # --- host classification -------------------------------------------------------------------

@@ -211,11 +211,16 @@ class Predictor:
     def recommend(self, scored: pd.DataFrame) -> pd.DataFrame:
         """Roll scored links up to referring domains with a disavow action per domain.
 
+        The registrable domains of the links' target URLs (your own site) are whitelisted.
+
         See :func:`toxlink.policy.recommend_domains` for the columns and the rules.
         """
-        from toxlink.policy import recommend_domains
+        from toxlink.policy import own_sites, recommend_domains
 
-        return recommend_domains(scored, self.policy)
+        policy = self.policy
+        if S.TARGET_URL in scored.columns:  # the audited site never disavows itself
+            policy = policy.with_own_sites(own_sites(scored[S.TARGET_URL]))
+        return recommend_domains(scored, policy)
 
 
 class _Clock:

@@ -77,14 +77,17 @@ def _keys_task(path: str, *, export_format, chunksize: int):
     from toxlink.exports import _link_hashes
     from toxlink.features import ProfileAccumulator
 
+    from toxlink.policy import own_sites
+
     acc = ProfileAccumulator()
-    hashes, lines = [], []
+    hashes, lines, own = [], [], set()
     for chunk in _chunks(path, export_format, chunksize, None):
         hashes.append(_link_hashes(chunk))
         lines.append(chunk[S.SOURCE_ROW].to_numpy(np.int64))
+        own |= own_sites(chunk[S.TARGET_URL])
         acc.update(chunk)
     cat = lambda a, dt: np.concatenate(a) if a else np.zeros(0, dt)  # noqa: E731
-    return cat(hashes, np.uint64), cat(lines, np.int64), acc
+    return cat(hashes, np.uint64), cat(lines, np.int64), acc, own
 
 
 def _profile_task(path: str, dup_of: dict, *, export_format, chunksize: int):
@@ -158,7 +161,8 @@ def score_exports_dask(
     except ImportError:  # pragma: no cover - depends on the install
         raise ImportError("the dask engine needs the optional extra: pip install 'toxlink[scale]'") from None
     from toxlink import exports
-    from toxlink.batch import LINK_OUTPUT_COLUMNS, ScoreSummary, Tally, finish_outputs, read_existing
+    from toxlink.batch import (LINK_OUTPUT_COLUMNS, ScoreSummary, Tally, finish_outputs, protect_own_sites,
+                               read_existing)
     from toxlink.features import ProfileAccumulator
     from toxlink.outputs import atomic_write
     from toxlink.predictor import Predictor
@@ -184,8 +188,10 @@ def score_exports_dask(
     try:
         t0 = time.perf_counter()
         keyed = client.gather(client.map(_keys_task, files, export_format=export_format, chunksize=chunksize, pure=False))
-        dups = global_duplicates([(h, lines) for h, lines, _ in keyed], files)
-        accs = [acc for _, _, acc in keyed]
+        dups = global_duplicates([(h, lines) for h, lines, _, _ in keyed], files)
+        accs = [acc for _, _, acc, _ in keyed]
+        protect_own_sites(predictor, set().union(*(own for *_, own in keyed)), summary)
+        policy = predictor.policy
         # A partition's local duplicate marks are the global ones unless it repeats a link of
         # an earlier partition; only those partitions are aggregated again.
         redo = [i for i, d in enumerate(dups) if any(not v.startswith(files[i] + ":") for v in d.values())]

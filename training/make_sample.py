@@ -1,7 +1,7 @@
 """Write the bundled sample export, data/sample/ahrefs-backlinks-sample.csv (a demo, not an evaluation).
 
 The sample is an Ahrefs backlinks export (UTF-16 LE with BOM, tab-separated, Ahrefs column
-names) of 1,500 links to a fictional site. Its referring hosts are real hosts from the public
+names) of 1,500 links to a fictional site, www.pawsome-pets.example. Its referring hosts are real hosts from the public
 lists in data/labels/ (spam and clean), taken from the *held-out* side of the base dataset's
 grouped split (toxlink.basedata.grouped_split, test_size=0.2, seed=0), so the shipped model
 has not seen them; their link attributes are the base dataset's seeded simulation (see
@@ -41,6 +41,8 @@ def main() -> None:
     pick_spam = spam.iloc[np.sort(rng.choice(len(spam), size=min(len(spam), N_LINKS * 3 // 10), replace=False))]
     pick_clean = clean.iloc[np.sort(rng.choice(len(clean), size=min(len(clean), N_LINKS - len(pick_spam) - 2), replace=False))]
     sample = pd.concat([pick_clean, pick_spam]).sample(frac=1.0, random_state=SEED)
+    # One audited site: every link points at it (the base data spreads targets over 8 sites).
+    sample[S.TARGET_URL] = sample[S.TARGET_URL].str.replace(r"^https?://[^/]+", "https://www.pawsome-pets.example", regex=True)
     broken = sample.head(2).copy()
     broken[S.SOURCE_URL] = ["http://exa mple.com/page", "javascript:void(0)"]
     sample = S.conform(pd.concat([sample, broken], ignore_index=True))
