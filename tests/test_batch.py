@@ -43,3 +43,14 @@ def test_over_the_line_limit_the_riskiest_entries_fit_and_the_rest_overflow(tmp_
     over_risk = [risk.get(site(e)) for e in overflow if e.startswith("domain:")]
     if kept_risk and over_risk:
         assert min(r for r in kept_risk if r is not None) >= max(r for r in over_risk if r is not None)
+
+
+def test_worker_processes_give_the_same_outputs(tmp_path):
+    # 1,500 links in chunks of 100: pass 2 runs on 2 spawned worker processes
+    kw = dict(existing_disavow=EXISTING, chunksize=100, report=True)
+    one = score_exports([SAMPLE], tmp_path / "one", workers=1, **kw)
+    two = score_exports([SAMPLE], tmp_path / "two", workers=2, **kw)
+    assert any(k.endswith("(workers)") for k in two.stage_seconds)  # the pool really ran
+    for name in ("links.csv", "domains.csv", "disavow.txt", "disavow-new.txt", "disavow-diff.csv"):
+        assert (tmp_path / "one" / name).read_bytes() == (tmp_path / "two" / name).read_bytes(), name
+    assert one.bands == two.bands and one.actions == two.actions

@@ -60,10 +60,14 @@ def score_exports(
     chunksize: int = 100_000,
     report: bool = False,
     on_chunk: Callable[[str, int], None] | None = None,
+    workers: int | None = None,
 ) -> ScoreSummary:
     """Score *paths* into *out_dir*; see the module docstring for the outputs.
 
     *on_chunk(stage, rows)* is called after each chunk of each pass (progress bars).
+    *workers* > 1 processes score pass 2's chunks in parallel: faster, but each worker holds
+    its own model, profile and chunk, so memory grows with them (default 1: in this process,
+    bounded memory). The outputs do not depend on it.
     """
     from toxlink import exports
     from toxlink.features import ProfileAccumulator
@@ -72,10 +76,13 @@ def score_exports(
     from toxlink.predictor import Predictor, _Clock, with_hosts
 
     out_dir = Path(out_dir)
+    # Worker processes load the model themselves, so they need its name, not an object.
+    parallel = predictor is None
     predictor = predictor or Predictor.load(model, policy=policy)
     summary = ScoreSummary(out_dir=out_dir)
     existing = read_existing(existing_disavow)
 
+    workers = int(workers) if workers else 1
     timings: dict[str, float] = {}
     clock = _Clock(timings)
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -99,15 +106,29 @@ def score_exports(
 
         tally = Tally(predictor.policy, report=report)
         with CsvSink(out_dir / "links.csv", LINK_OUTPUT_COLUMNS) as sink:
-            for chunk in _timed_chunks(cache.chunks(), clock, "pass 2: read cache"):
-                scored = predictor.score(chunk, profile=profile, timings=timings)
+            if parallel and workers > 1 and cache.n_chunks >= 2 * workers:
+                cache.finish_writing()
                 clock.reset()
-                sink.write(scored)
-                clock("pass 2: write links.csv")
-                tally.update(scored)
-                clock("pass 2: roll-up and report aggregates")
-                if on_chunk:
-                    on_chunk("score", len(chunk))
+                for rows, data, part, stages in _score_in_processes(cache, model, predictor.policy, profile,
+                                                                    report, workers):
+                    clock("pass 2: scoring in worker processes (wall)")
+                    sink.write_encoded(data, rows)
+                    tally.merge(part)
+                    for stage, sec in stages.items():  # worker seconds, summed over workers
+                        timings[f"{stage} (workers)"] = timings.get(f"{stage} (workers)", 0.0) + sec
+                    clock("pass 2: write links.csv and merge tallies")
+                    if on_chunk:
+                        on_chunk("score", rows)
+            else:
+                for chunk in _timed_chunks(cache.chunks(), clock, "pass 2: read cache"):
+                    scored = predictor.score(chunk, profile=profile, timings=timings)
+                    clock.reset()
+                    sink.write(scored)
+                    clock("pass 2: write links.csv")
+                    tally.update(scored)
+                    clock("pass 2: roll-up and report aggregates")
+                    if on_chunk:
+                        on_chunk("score", len(chunk))
         clock("pass 2: write links.csv")
     finally:
         cache.close()
@@ -256,7 +277,7 @@ def _timed_chunks(chunks, clock, stage: str):
 
 
 class _ChunkCache:
-    """Pass 1's canonical chunks (hosts included) in an Arrow IPC stream beside the outputs.
+    """Pass 1's canonical chunks (hosts included) in an Arrow IPC file beside the outputs.
 
     Pass 2 reads them back instead of parsing the exports again: decoding a UTF-16 CSV
     and parsing its URLs costs ~100x more than reading Arrow. The file is removed when the
@@ -271,6 +292,7 @@ class _ChunkCache:
         self.path = Path(name)
         self._sink = None
         self._writer = None
+        self.n_chunks = 0
 
     def append(self, chunk: pd.DataFrame) -> None:
         import pyarrow as pa
@@ -280,25 +302,24 @@ class _ChunkCache:
             table = pa.Table.from_pandas(chunk, preserve_index=False)
             self._schema = table.schema
             self._sink = pa.OSFile(str(self.path), "wb")
-            self._writer = ipc.new_stream(self._sink, self._schema)
+            self._writer = ipc.new_file(self._sink, self._schema)
         else:
             # canonical dtypes make every chunk's schema the same (an all-missing column too)
             table = pa.Table.from_pandas(chunk, schema=self._schema, preserve_index=False)
-        self._writer.write_table(table)
+        self._writer.write_batch(table.combine_chunks().to_batches()[0] if table.num_rows else
+                                 pa.RecordBatch.from_pylist([], schema=self._schema))
+        self.n_chunks += 1
+
+    def finish_writing(self) -> None:
+        if self._writer is not None:
+            self._writer.close()
+            self._sink.close()
+            self._writer = self._sink = None
 
     def chunks(self):
-        import pyarrow as pa
-        import pyarrow.ipc as ipc
-
-        if self._writer is None:
-            return
-        self._writer.close()
-        self._sink.close()
-        # A plain read, not a memory map: mapped pages of a large cache would stay resident
-        # and count against the run's memory.
-        with pa.OSFile(str(self.path), "rb") as source:
-            for batch in ipc.open_stream(source):
-                yield batch.to_pandas()  # the schema carries the pandas dtypes: a lossless round trip
+        self.finish_writing()
+        for i in range(self.n_chunks):
+            yield read_cached_chunk(self.path, i)
 
     def close(self) -> None:
         for closer in (self._writer, self._sink):
@@ -306,6 +327,54 @@ class _ChunkCache:
                 closer.close()
         with contextlib.suppress(FileNotFoundError):
             self.path.unlink()
+
+
+_WORKER: dict = {}
+
+
+def _worker_start(model, policy, profile, cache_path: str, report: bool) -> None:
+    from toxlink.predictor import Predictor
+
+    _WORKER.update(predictor=Predictor.load(model, policy=policy), profile=profile, cache=Path(cache_path),
+                   report=report)
+
+
+def _worker_score(i: int):
+    """Score cached chunk *i*: its links.csv bytes and its tally, for the parent to append
+    and merge in input order."""
+    import io
+
+    from toxlink.outputs import write_csv_chunk
+
+    w = _WORKER
+    stages: dict[str, float] = {}
+    scored = w["predictor"].score(read_cached_chunk(w["cache"], i), profile=w["profile"], timings=stages)
+    buf = io.BytesIO()
+    write_csv_chunk(scored.reindex(columns=LINK_OUTPUT_COLUMNS), buf, header=False)
+    part = Tally(w["predictor"].policy, report=w["report"]).update(scored)
+    return len(scored), buf.getvalue(), part, stages
+
+
+def _score_in_processes(cache, model, policy, profile, report: bool, workers: int):
+    """Pass 2 on *workers* processes; results come back in chunk order."""
+    import multiprocessing as mp
+    from concurrent.futures import ProcessPoolExecutor
+
+    # spawn, not fork: the parent's pyarrow and OpenMP threads do not survive a fork.
+    with ProcessPoolExecutor(max_workers=workers, mp_context=mp.get_context("spawn"), initializer=_worker_start,
+                             initargs=(model, policy, profile, str(cache.path), report)) as pool:
+        yield from pool.map(_worker_score, range(cache.n_chunks))
+
+
+def read_cached_chunk(path: Path, i: int) -> pd.DataFrame:
+    """Chunk *i* of a pass-1 cache (one Arrow record batch per chunk)."""
+    import pyarrow as pa
+    import pyarrow.ipc as ipc
+
+    # A plain read, not a memory map: mapped pages of a large cache would stay resident and
+    # count against the run's memory.
+    with pa.OSFile(str(path), "rb") as source:
+        return ipc.open_file(source).get_batch(i).to_pandas()  # schema keeps the pandas dtypes
 
 
 def protect_own_sites(predictor, own: set[str], summary: ScoreSummary) -> None:

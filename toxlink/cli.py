@@ -90,6 +90,7 @@ def score(
     protect_gov_edu: bool = typer.Option(False, "--protect-gov-edu", help="Never disavow .gov/.edu/.ac.* domains."),
     report: bool = typer.Option(False, "--report", help="Also write report.html, a self-contained audit report."),
     chunksize: int = typer.Option(100_000, help="Rows per chunk when streaming the exports."),
+    workers: int = typer.Option(1, help="Processes scoring chunks in parallel (faster; each adds its own memory)."),
     engine: str = typer.Option("embedded", help="embedded (one process, streaming) or dask (needs toxlink[scale])."),
     scheduler: Optional[str] = typer.Option(None, help="Dask scheduler address (default: a local cluster)."),
     timings: Optional[Path] = typer.Option(None, "--timings", help="Write the seconds spent per stage to this JSON file."),
@@ -112,7 +113,7 @@ def score(
 
             summary = score_exports_dask(exports, output, scheduler=scheduler, **kwargs)
         elif engine == "embedded":
-            summary = score_exports(exports, output, on_chunk=on_chunk, **kwargs)
+            summary = score_exports(exports, output, on_chunk=on_chunk, workers=workers, **kwargs)
         else:
             raise typer.BadParameter(f"unknown engine {engine!r}: use embedded or dask", param_hint="--engine")
     _print_summary(summary)

@@ -123,9 +123,19 @@ class CsvSink:
         self._header = False
         self.rows += len(chunk)
 
-    def close(self) -> None:
-        if self._header and self.columns is not None:  # no chunk at all: still write the header
+    def write_encoded(self, data: bytes, rows: int) -> None:
+        """Append CSV rows already encoded by :func:`write_csv_chunk` without a header."""
+        self._write_header()
+        self._fh.write(data)
+        self.rows += rows
+
+    def _write_header(self) -> None:
+        if self._header and self.columns is not None:
             self._fh.write((",".join(f'"{c}"' for c in self.columns) + "\n").encode())
+        self._header = False
+
+    def close(self) -> None:
+        self._write_header()  # no chunk at all: still write the header
         self._cm.__exit__(None, None, None)
 
     def abort(self, exc: BaseException) -> None:
