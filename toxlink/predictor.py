@@ -167,7 +167,8 @@ class Predictor:
         # Profile features must see the whole export, so score all rows, then pick.
         if method not in ("paths", "shap"):
             raise ValueError(f"method must be 'paths' or 'shap', not {method!r}")
-        scored, (X, _, ok) = self._score(links, None, n_reasons=N_REASONS)
+        scored, (X, contrib, ok) = self._score(links, None, n_reasons=N_REASONS)
+        pos_in_ok = np.cumsum(ok) - 1
         by_name = {f.name: f for f in FEATURES}
         result = []
         for i in np.flatnonzero(want.to_numpy()):
@@ -185,10 +186,9 @@ class Predictor:
             if ok[i]:
                 if method == "shap":
                     full = self.bundle.contributions(X.iloc[[i]])[0]
-                else:
-                    full = self._paths.contributions(
-                        self.bundle.booster.predict(self.bundle._matrix(X.iloc[[i]]), pred_leaf=True))[0]
-                c, entry["bias"] = full[:-1], float(full[-1])
+                    c, entry["bias"] = full[:-1], float(full[-1])
+                else:  # the attributions scoring just computed: the reasons' own numbers
+                    c, entry["bias"] = contrib[pos_in_ok[i]], self._paths.bias
                 for j in np.argsort(-np.abs(c)):
                     if c[j] == 0:
                         break
