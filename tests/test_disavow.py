@@ -344,6 +344,38 @@ def test_merge_without_new_entries_returns_the_file_unchanged():
     assert len(diff.already_present) == 1
 
 
+
+def test_files_built_from_validated_lines_report_what_reading_them_reports():
+    # merge and the builders reuse each line's validation; the whole-file warnings (an old
+    # URL now covered by a new domain:, duplicates) and IDN/www warnings must still match.
+    old = DisavowFile.parse("http://a.spam.com/x\nDomain:b.com\n# note\ndomain:b.com\nhttp://x .com/\n", strict=False)
+    new = DisavowFile.parse("domain:spam.com\ndomain:www.c.com\nDomain:D.com\nhttp://bücher.de/seite\n"
+                            "domain:e.com\ndomain:e.com\n")
+    merged, diff = old.merge(new, date="2026-01-01")
+    assert "domain:d.com" in merged.lines and "http://xn--bcher-kva.de/seite" in merged.lines
+    built = [merged, diff.added_file(), DisavowFile.from_entries(["domain:bücher.de", "domain:www.x.com"])]
+    for f in built:
+        fresh = DisavowFile(f.lines, f.name, strict=False)
+        assert (f.errors, f.warnings, f.entries) == (fresh.errors, fresh.warnings, fresh.entries)
+    assert any("already covered by 'domain:spam.com'" in w.message for w in merged.warnings)
+    assert len(merged.errors) == 1  # the old invalid line, still listed
+
+
+def test_merge_without_reasons_does_not_depend_on_the_comments_of_the_new_file():
+    # toxlink score retries without comments from the same merge decisions (batch relies on it)
+    old = DisavowFile.parse("domain:spam1.com\n")
+    wl = Whitelist.from_entries(["http://mixed.org/b"])
+    commented = DisavowFile.from_recommendations(_recs(2), date="2026-01-01")
+    plain = DisavowFile.from_recommendations(_recs(2), date="2026-01-01", reasons=False)
+    m1, d1 = old.merge(plain, whitelist=wl, date="2026-01-02", reasons=False)
+    plan = old._merge_plan(commented, wl)
+    with_comments, _ = plan.build("2026-01-02")
+    assert any(ln.startswith("# spam0.com") for ln in with_comments.lines)
+    for m2, d2 in (old.merge(commented, whitelist=wl, date="2026-01-02", reasons=False),
+                   plan.build("2026-01-02", reasons=False)):
+        assert m2.lines == m1.lines and d2.rows == d1.rows
+        assert d2.added_file().lines == d1.added_file().lines
+
 # --- property: merging never drops or alters an existing line ---------------------------------
 _labels = st.sampled_from(["a", "b", "spam", "www", "blog", "xn--bcher-kva"])
 _tlds = st.sampled_from(["com", "org", "co.uk", "de"])

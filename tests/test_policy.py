@@ -489,3 +489,35 @@ def test_mean_risk_is_exact_whatever_the_order_and_chunking():
     assert acc.finish()[P.MEAN_RISK].iloc[0] == recommend_domains(links)[P.MEAN_RISK].iloc[0] == pytest.approx(risk[:300].mean(), rel=1e-14)
     # a non-finite risk poisons the mean as a float sum would
     assert np.isnan(recommend_domains(scored([("http://b.com/1", np.inf, "toxic"), ("http://b.com/2", -np.inf, "ok")]))[P.MEAN_RISK].iloc[0])
+
+
+@pytest.mark.parametrize("n_domains", [1, 40])  # a few whole-array passes / the per-label lookup
+def test_covers_host_agrees_with_covering_domain_for_short_and_long_whitelists(n_domains):
+    from toxlink.disavow import covering_domain
+
+    domains = ["a.com", "x.co.uk"] + [f"filler{i}.org" for i in range(n_domains - 2)]
+    wl = Whitelist.from_entries(domains[:n_domains])
+    hosts = ["a.com", "b.a.com", "xa.com", "a.com.", "com", "a..a.com", "deep.b.a.com", "x.co.uk",
+             "y.x.co.uk", "co.uk", "filler3.org", "www.filler3.org", "filler3.org.evil.net", "", None]
+    want = [h is not None and covering_domain(h, wl.domains) is not None for h in hosts]
+    assert wl.covers_host(pd.Series(hosts, dtype="string")).tolist() == want
+    assert wl.covers_host(pd.Series(hosts, dtype=object)).tolist() == want
+    assert sum(want) == (4 if n_domains == 1 else 8)
+
+
+def test_roll_up_reads_reasons_from_any_string_column_alike():
+    rows = [("http://spam.com/1", 0.9, "toxic", "b; a"), ("http://spam.com/2", 0.9, "toxic", " a ;  b; ; c"),
+            ("http://spam.com/3", 0.5, "review", "a; c; "), ("http://spam.com/4", 0.9, "toxic", ""),
+            ("http://spam.com/5", 0.9, "toxic", None), ("http://ok.com/1", 0.1, "ok", "z; z; z")]
+    frame = scored(rows)
+    got = {}
+    for kind in ("string", object, "categorical"):
+        f = frame.copy()
+        f[S.REASONS] = f[S.REASONS].astype("category" if kind == "categorical" else kind)
+        got[str(kind)] = recommend_domains(f)
+    pd.testing.assert_frame_equal(got["string"], got["<class 'object'>"], check_exact=True)
+    pd.testing.assert_frame_equal(got["string"], got["categorical"], check_exact=True)
+    sites = by_site(got["string"])
+    # parts are split on "; ", stripped, empty ones dropped: a 3 times, b and c twice
+    assert sites["spam.com"][P.TOP_REASONS] == "a; b; c"
+    assert sites["ok.com"][P.TOP_REASONS] == ""  # ok links' reasons are not counted

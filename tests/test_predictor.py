@@ -176,3 +176,32 @@ def test_the_audited_site_never_disavows_itself(predictor, scored):
     # a free-host site is its own domain, never the platform
     assert P.own_sites(pd.Series(["https://www.acmetools.co.uk/shop", None, "https://x.blogspot.com/a"])) == {
         "acmetools.co.uk", "x.blogspot.com"}
+
+
+def test_reasons_follow_the_definition_with_ties_and_skipped_sentences():
+    """_reasons against its definition, row by row: of the 2k strongest contributions (the
+    first feature first among equal ones), the positive ones that say something, k at most."""
+    from toxlink.predictor import _reasons
+
+    rng = np.random.default_rng(7)
+    feats = list(F.FEATURES)[:14]
+    n, k = 600, 3
+    # few distinct values and contributions: ties, absence-of-signal sentences (0 of a yes/no
+    # feature, a missing value) and rows that need candidates beyond the first k
+    X = pd.DataFrame({f.name: rng.choice(np.array([0, 1, 3, np.nan], dtype=np.float32), n) for f in feats})
+    contrib = rng.choice([-1.0, 0.0, 0.25, 0.5, 1.0, 2.0], size=(n + 5, len(feats)))[5:]
+    contrib[:, 3] = 0.0  # a feature that never raises a risk
+    rows = rng.permutation(n + 40)[:n] % n  # rows of X in any order, some twice
+    got = _reasons(X, contrib, k, rows=rows).to_pylist()
+    want = []
+    for i in range(n):
+        c, x = contrib[i], X.iloc[rows[i]]
+        kept = []
+        for j in np.argsort(-c, kind="stable")[: 2 * k]:
+            text, telling = _described(feats[j], x.iloc[j])
+            if c[j] > 0 and telling and len(kept) < k:
+                kept.append(text)
+        want.append("; ".join(kept))
+    assert got == want
+    assert sum(r == "" for r in got) > 0 and sum(r.count("; ") == k - 1 for r in got) > 100
+    assert _reasons(X, contrib[:0], k, rows=rows[:0]).to_pylist() == []

@@ -20,7 +20,7 @@ import contextlib
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Sequence
+from typing import Callable, Iterator, Sequence
 
 import numpy as np
 import pandas as pd
@@ -78,9 +78,11 @@ def score_exports(
     out_dir = Path(out_dir)
     # Worker processes load the model themselves, so they need its name, not an object.
     parallel = predictor is None
-    predictor = predictor or Predictor.load(model, policy=policy)
     summary = ScoreSummary(out_dir=out_dir)
     existing = read_existing(existing_disavow)
+    # The model loads (mostly importing LightGBM) while pass 1 reads; a load error is
+    # raised as soon as it is known, after the chunk being read.
+    loading = _Background(lambda: Predictor.load(model, policy=policy)) if predictor is None else None
 
     workers = int(workers) if workers else 1
     timings: dict[str, float] = {}
@@ -90,18 +92,33 @@ def score_exports(
     try:
         acc = ProfileAccumulator()
         own: set[str] = set()
-        for chunk in _timed_chunks(exports.iter_export(paths, format=export_format, chunksize=chunksize), clock, "pass 1: read"):
-            chunk = with_hosts(chunk)
+
+        def pass1_chunks():
+            reader_clock = _Clock(timings)
+            for chunk in exports.iter_export(paths, format=export_format, chunksize=chunksize):
+                reader_clock("pass 1: read (reader thread)")
+                chunk = with_hosts(chunk)  # rebound, not kept beside its copy
+                reader_clock("pass 1: hosts (reader thread)")
+                yield chunk
+
+        for chunk in _timed_chunks(_ahead(pass1_chunks), clock, "pass 1: waiting for the reader"):
+            if loading is not None:
+                loading.raise_if_failed()
             own |= own_sites(chunk[S.TARGET_URL])
-            clock("pass 1: hosts")
             acc.update(chunk)
             clock("pass 1: profile aggregates")
             cache.append(chunk)
+            rows = len(chunk)
+            del chunk
             clock("pass 1: cache chunk")
             if on_chunk:
-                on_chunk("profile", len(chunk))
+                on_chunk("profile", rows)
         profile = acc.finish()
+        del acc  # pass 2 needs only the finished aggregates
         clock("pass 1: profile aggregates")
+        if loading is not None:
+            predictor = loading.result()
+            clock("waiting for the model")
         protect_own_sites(predictor, own, summary)
 
         tally = Tally(predictor.policy, report=report)
@@ -120,18 +137,32 @@ def score_exports(
                     if on_chunk:
                         on_chunk("score", rows)
             else:
-                for chunk in _timed_chunks(cache.chunks(), clock, "pass 2: read cache"):
-                    scored = predictor.score(chunk, profile=profile, timings=timings)
-                    clock.reset()
+                cache.finish_writing()
+
+                def scored_chunks():
+                    scorer_timings: dict[str, float] = {}
+                    try:
+                        for chunk in cache.chunks():
+                            chunk = predictor.score(chunk, profile=profile, timings=scorer_timings)
+                            yield chunk
+                    finally:
+                        for stage, sec in scorer_timings.items():
+                            timings[f"pass 2: {stage} (scoring thread)"] = sec
+
+                for scored in _timed_chunks(_ahead(scored_chunks), clock, "pass 2: waiting for scored chunks"):
                     sink.write(scored)
                     clock("pass 2: write links.csv")
                     tally.update(scored)
+                    rows = len(scored)
+                    del scored
                     clock("pass 2: roll-up and report aggregates")
                     if on_chunk:
-                        on_chunk("score", len(chunk))
+                        on_chunk("score", rows)
         clock("pass 2: write links.csv")
     finally:
         cache.close()
+        if loading is not None:
+            loading.join()
     summary.stage_seconds = timings
     return finish_outputs(tally, predictor, existing, out_dir, summary)
 
@@ -229,24 +260,33 @@ def _merge_within_limits(existing, domains: pd.DataFrame, whitelist, out_dir: Pa
     from toxlink.outputs import atomic_write
 
     act = domains[P.ACTION].isin([P.DISAVOW_DOMAIN, P.DISAVOW_URL]).to_numpy()
-    entries = domains[P.DISAVOW_ENTRIES].where(act, None)
-    lines = entries.map(lambda e: len(e) if e is not None else 0).to_numpy()
-    size = entries.map(lambda e: sum(len(x.encode()) + 1 for x in e) if e is not None else 0).to_numpy()
+    entries = domains[P.DISAVOW_ENTRIES].to_numpy()
+    lines = np.zeros(len(domains), dtype=np.int64)
+    size = np.zeros(len(domains), dtype=np.int64)
+    for i in np.flatnonzero(act).tolist():
+        lines[i] = len(entries[i])
+        size[i] = sum(len(x.encode()) + 1 for x in entries[i])
     # Room left after the existing file, a blank line and the dated header (with margin).
     room_lines = D.MAX_LINES - len(existing.lines) - 2
     room_bytes = D.MAX_BYTES - len(existing.to_bytes()) - 200
-    # Sizes are known before any file is built, so only the variant that fits is built:
-    # with a reason comment per site (~2 more lines and ~150 bytes each), without, or trimmed.
+    # Sizes are estimated before any file is built: the variant with a reason comment per
+    # site (~2 more lines and ~150 bytes each) is only tried when it may fit; then without
+    # comments; then trimmed.
     sites = int((lines > 0).sum())
+    plan = None
     if lines.sum() + 2 * sites <= room_lines and size.sum() + 150 * sites <= room_bytes:
-        merged, diff = existing.merge(D.DisavowFile.from_recommendations(domains), whitelist=whitelist)
+        # What becomes of each entry does not depend on the comments, so it is decided once
+        # (existing.merge() in two steps) and the files are rebuilt without them if needed.
+        plan = existing._merge_plan(D.DisavowFile.from_recommendations(domains), whitelist)
+        merged, diff = plan.build()
         if not merged.limit_problems():
             return merged, diff
     summary.notes.append("reason comments were left out of disavow.txt to stay within Google's limits "
                          "(2 MB, 100,000 lines); domains.csv has every reason")
     if lines.sum() <= room_lines and size.sum() <= room_bytes:
-        merged, diff = existing.merge(D.DisavowFile.from_recommendations(domains, reasons=False),
-                                      whitelist=whitelist, reasons=False)
+        if plan is None:
+            plan = existing._merge_plan(D.DisavowFile.from_recommendations(domains, reasons=False), whitelist)
+        merged, diff = plan.build(reasons=False)
         if not merged.limit_problems():
             return merged, diff
     fits = (lines.cumsum() <= room_lines) & (size.cumsum() <= room_bytes)
@@ -265,6 +305,90 @@ def _merge_within_limits(existing, domains: pd.DataFrame, whitelist, out_dir: Pa
                          f"{k:,} sites; {n_over:,} more entries are in disavow-overflow.txt: review them, "
                          "then replace URL entries by domain: entries or drop low-risk sites to make room")
     return merged, diff
+
+
+def _ahead(make_items: Callable[[], "Iterator"]):
+    """Iterate ``make_items()``, producing the next item in a background thread.
+
+    Reading, Arrow compute, LightGBM and numpy release the GIL for much of their work, so
+    producing the next chunk overlaps with consuming this one: the second core does real
+    work without a second copy of the model, profile and tallies. At most two items are
+    alive at once (the one being consumed and the next), so memory stays bounded. An error
+    in the producer is raised here, in the consumer, unchanged; if the consumer stops early
+    the producer stops before its next item.
+    """
+    import queue
+    import threading
+
+    items: queue.SimpleQueue = queue.SimpleQueue()
+    # One permit: the producer may make the next item only once the consumer has let go
+    # of the one before the item it is consuming.
+    permit = threading.Semaphore(1)
+    stop = threading.Event()
+    done = object()
+
+    def wait_permit() -> bool:
+        while not stop.is_set():
+            if permit.acquire(timeout=0.1):
+                return not stop.is_set()
+        return False
+
+    def produce() -> None:
+        try:
+            it = iter(make_items())
+            while wait_permit():
+                item = next(it, done)
+                items.put((None, item))
+                if item is done:
+                    return
+        except BaseException as exc:  # handed to the consumer, which raises it
+            items.put((exc, None))
+
+    thread = threading.Thread(target=produce, name="toxlink-ahead", daemon=True)
+    thread.start()
+    try:
+        while True:
+            exc, item = items.get()
+            if exc is not None:
+                raise exc
+            if item is done:
+                return
+            permit.release()  # the previous item is gone: the one after this may start
+            yield item
+            del item
+    finally:
+        stop.set()
+        thread.join()
+
+
+class _Background:
+    """Run *fn* in a thread; ``result()`` joins it and returns its value or raises its error."""
+
+    def __init__(self, fn: Callable[[], object]):
+        import threading
+
+        self._value = self._error = None
+
+        def run() -> None:
+            try:
+                self._value = fn()
+            except BaseException as exc:  # raised in the caller by result()
+                self._error = exc
+
+        self._thread = threading.Thread(target=run, name="toxlink-background", daemon=True)
+        self._thread.start()
+
+    def raise_if_failed(self) -> None:
+        if self._error is not None:
+            raise self._error
+
+    def join(self) -> None:
+        self._thread.join()
+
+    def result(self):
+        self._thread.join()
+        self.raise_if_failed()
+        return self._value
 
 
 def _timed_chunks(chunks, clock, stage: str):

@@ -197,12 +197,29 @@ class DisavowFile:
 
     def __init__(self, lines: Iterable[str] = (), name: str = "disavow.txt", *, strict: bool = True,
                  newline: str = "\n", bom: bool = False, trailing_newline: bool = True):
-        self.lines: tuple[str, ...] = tuple(lines)
+        lines = tuple(lines)
+        self._setup(lines, name, strict, newline, bom, trailing_newline, _line_facts(lines))
+
+    @classmethod
+    def _from_facts(cls, lines: Sequence[str], facts, name: str = "disavow.txt", *, strict: bool = True,
+                    newline: str = "\n", bom: bool = False, trailing_newline: bool = True) -> "DisavowFile":
+        """A file whose lines' facts (:func:`_line_facts` of exactly these lines) are known.
+
+        Only the whole-file checks (duplicate and already-covered entries) run again:
+        used where toxlink has just validated the same lines, or lines with the same text.
+        """
+        self = cls.__new__(cls)
+        self._setup(tuple(lines), name, strict, newline, bom, trailing_newline, facts)
+        return self
+
+    def _setup(self, lines, name, strict, newline, bom, trailing_newline, facts) -> None:
+        self.lines: tuple[str, ...] = lines
         self.name = str(name)
         self.newline = newline
         self.bom = bom
         self.trailing_newline = trailing_newline
-        self._kinds, self._values, self.errors, self.warnings = _classify(self.lines, self.name)
+        self._kinds, self._values, self._notes = facts
+        self.errors, self.warnings = _issues(self.lines, self.name, *facts)
         self._domains = frozenset(v for k, v in zip(self._kinds, self._values) if k == DOMAIN)
         self._urls = frozenset(v for k, v in zip(self._kinds, self._values) if k == URL)
         if strict and self.errors:
@@ -271,6 +288,8 @@ class DisavowFile:
         subdomains; a URL is covered by the identical (normalised) URL entry.
         """
         domains = self.domains
+        if not domains and not self._urls:  # nothing to look up (e.g. no existing file)
+            return None
         if kind == DOMAIN:
             hit = covering_domain(value, domains)
             return None if hit is None else _PREFIX + hit
@@ -359,17 +378,18 @@ class DisavowFile:
         if len(domains):
             act = domains[P.ACTION].isin([P.DISAVOW_DOMAIN, P.DISAVOW_URL]).to_numpy()
             rows = domains.loc[act]
-            for key, entries, n_tox, n, mx, why in zip(
-                rows[P.ROLLUP_DOMAIN], rows[P.DISAVOW_ENTRIES], rows[P.N_TOXIC], rows[P.N_LINKS],
-                rows[P.MAX_RISK], rows[P.TOP_REASONS],
-            ):
-                entries = list(entries)
+            for key, entries, n_tox, n, mx, why in zip(*(rows[c].tolist() for c in (
+                P.ROLLUP_DOMAIN, P.DISAVOW_ENTRIES, P.N_TOXIC, P.N_LINKS, P.MAX_RISK, P.TOP_REASONS,
+            ))):
+                entries = tuple(entries)
                 if not entries:
                     continue
                 note = f"# {key}: {int(n_tox)} of {int(n)} links toxic, max risk {float(mx):.2f}"
                 if reasons and isinstance(why, str) and why:
                     note += f"; {why}"
-                blocks.append(([_one_line(note)] if reasons else [], entries))
+                # Tuples of strings, not lists: the GC stops tracking them, so thousands of
+                # blocks do not bring on full collections of the whole run's heap.
+                blocks.append(((_one_line(note),) if reasons else (), entries))
         return _assemble(blocks, name, date)
 
     @classmethod
@@ -403,14 +423,20 @@ class DisavowFile:
             The merged file (this file's name, line endings and BOM) and what happened
             to each entry of *new*, plus existing entries the whitelist covers.
         """
-        date = _date_str(date)
+        return self._merge_plan(new, whitelist).build(date, reasons)
+
+    def _merge_plan(self, new: "DisavowFile", whitelist=None) -> "_MergePlan":
+        """What :meth:`merge` does with each entry of *new*, decided once: the plan builds
+        the merged file with or without *new*'s comments (e.g. to retry without them when
+        they break Google's limits) without deciding again."""
         where = {}
         for ln, k, v in self.iter_entries():
             where.setdefault((k, v), ln)
         rows: list[DiffRow] = []
+        has_entries = bool(self._domains or self._urls)
 
         def existing_cover(kind, value):
-            hit = self.covers(kind, value)
+            hit = self.covers(kind, value) if has_entries else None
             if hit is None:
                 return None
             hk = DOMAIN if hit.startswith(_PREFIX) else URL
@@ -420,26 +446,32 @@ class DisavowFile:
         groups = _groups(new)
         # Domains that will be added decide which other new entries are redundant.
         wl_domain = {}
+        dom_cover = {}
         candidates = set()
+        kinds, values = new._kinds, new._values
         for _, entries in groups:
-            for kind, value in entries:
-                if kind == DOMAIN and existing_cover(kind, value) is None:
-                    rule = _whitelist_rule(whitelist, kind, value)
-                    wl_domain[value] = rule
-                    if rule is None:
-                        candidates.add(value)
+            for j in entries:
+                kind, value = kinds[j], values[j]
+                if kind == DOMAIN and value not in dom_cover:
+                    dom_cover[value] = hit = existing_cover(kind, value)
+                    if hit is None:
+                        rule = _whitelist_rule(whitelist, kind, value)
+                        wl_domain[value] = rule
+                        if rule is None:
+                            candidates.add(value)
 
         added_groups = []
-        seen = set()
+        seen = {DOMAIN: set(), URL: set()}
         for comments, entries in groups:
             kept = []
-            for kind, value in entries:
+            for j in entries:
+                kind, value = kinds[j], values[j]
                 shown = _PREFIX + value if kind == DOMAIN else value
-                if (kind, value) in seen:
+                if value in seen[kind]:
                     rows.append(DiffRow(kind, shown, ALREADY_PRESENT, "duplicate entry in the new list"))
                     continue
-                seen.add((kind, value))
-                hit = existing_cover(kind, value)
+                seen[kind].add(value)
+                hit = dom_cover[value] if kind == DOMAIN else existing_cover(kind, value)
                 if hit is not None:
                     rows.append(DiffRow(kind, shown, ALREADY_PRESENT, f"covered by {hit}"))
                     continue
@@ -456,7 +488,7 @@ class DisavowFile:
                 rows.append(DiffRow(kind, shown, ADDED, ""))
                 kept.append(shown)
             if kept:
-                added_groups.append((comments if reasons else [], kept))
+                added_groups.append((comments, tuple(kept)))
 
         conflicts = []
         if whitelist is not None:
@@ -465,10 +497,25 @@ class DisavowFile:
                 if rule is not None:
                     conflicts.append(DiffRow(k, _PREFIX + v if k == DOMAIN else v, EXISTING_WHITELISTED,
                                              f"line {ln}, {rule}; kept: nothing in your file is removed"))
+        return _MergePlan(self, new, rows, conflicts, added_groups)
 
-        n_dom = sum(r.kind == DOMAIN for r in rows if r.status == ADDED)
-        n_url = sum(r.kind == URL for r in rows if r.status == ADDED)
-        lines = list(self.lines)
+
+class _MergePlan:
+    """:meth:`DisavowFile.merge`'s decisions for each entry, ready to build the files."""
+
+    def __init__(self, existing: DisavowFile, new: DisavowFile, rows, conflicts, added_groups):
+        self.existing, self.new = existing, new
+        self.rows, self.conflicts, self.added_groups = rows, conflicts, added_groups
+        self.n_dom = sum(r.kind == DOMAIN for r in rows if r.status == ADDED)
+        self.n_url = sum(r.kind == URL for r in rows if r.status == ADDED)
+        self._known = None
+
+    def build(self, date=None, reasons: bool = True) -> tuple[DisavowFile, "Diff"]:
+        """The merged file and the diff, with *new*'s comments or (``reasons=False``) without."""
+        old, date = self.existing, _date_str(date)
+        n_dom, n_url = self.n_dom, self.n_url
+        added_groups = [(comments if reasons else (), kept) for comments, kept in self.added_groups]
+        lines = list(old.lines)
         if n_dom or n_url:
             if lines and lines[-1].strip():
                 lines.append("")
@@ -476,12 +523,20 @@ class DisavowFile:
             for comments, kept in added_groups:
                 lines.extend(comments)
                 lines.extend(kept)
-        merged = DisavowFile(lines, self.name, strict=False, newline=self.newline, bom=self.bom,
-                             trailing_newline=self.trailing_newline or bool(n_dom or n_url))
+        # The existing lines keep their facts; the added ones are *new*'s (same text, same
+        # facts) or, when *new* did not hold them in canonical form, validated here.
+        if self._known is None:
+            new = self.new
+            self._known = _known_facts(new.lines, new._kinds, new._values, new._notes)
+        n_old = len(old.lines)
+        k2, v2, notes2 = _line_facts(lines[n_old:], self._known)
+        facts = (old._kinds + k2, old._values + v2, {**old._notes, **{n_old + i: ns for i, ns in notes2.items()}})
+        merged = DisavowFile._from_facts(lines, facts, old.name, strict=False, newline=old.newline, bom=old.bom,
+                                         trailing_newline=old.trailing_newline or bool(n_dom or n_url))
         # Invalid lines of a leniently read file stay invalid; nothing new may be.
-        assert len(merged.errors) == len(self.errors)
-        diff = Diff(rows=rows + conflicts, date=date, existing_lines=len(self.lines), name=self.name,
-                    _added_groups=added_groups)
+        assert len(merged.errors) == len(old.errors)
+        diff = Diff(rows=self.rows + self.conflicts, date=date, existing_lines=n_old, name=old.name,
+                    _added_groups=added_groups, _known=_known_facts(lines, *facts, start=n_old))
         return merged, diff
 
 
@@ -492,7 +547,7 @@ WHITELISTED = "whitelisted, skipped"
 EXISTING_WHITELISTED = "existing entry covers whitelist"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class DiffRow:
     kind: str  # "domain" | "url"
     entry: str  # the line as written ("domain:host" or the URL)
@@ -520,6 +575,7 @@ class Diff:
     existing_lines: int = 0
     name: str = "disavow.txt"
     _added_groups: list = field(default_factory=list, repr=False)
+    _known: tuple | None = field(default=None, repr=False, compare=False)  # facts of the added lines
 
     def _with(self, status: str) -> list[DiffRow]:
         return [r for r in self.rows if r.status == status]
@@ -542,7 +598,7 @@ class Diff:
 
     def added_file(self, name: str = "disavow-new.txt") -> DisavowFile:
         """Only the added entries (with their comments), as a dated toxlink file."""
-        return _assemble(self._added_groups, name, self.date)
+        return _assemble(self._added_groups, name, self.date, self._known)
 
     def to_frame(self) -> pd.DataFrame:
         """One row per diff row: ``kind, entry, status, detail``."""
@@ -651,20 +707,37 @@ def _header(date: str, n_domains: int, n_urls: int) -> str:
     return f"{HEADER_PREFIX}{date}: {n_domains} domain{'s' if n_domains != 1 else ''}, {n_urls} URL{'s' if n_urls != 1 else ''}"
 
 
+# Whitespace other than a plain space (str.isspace characters, as str.split() uses).
+_OTHER_SPACE = re.compile(r"[^\S ]").search
+
+
 def _one_line(text: str) -> str:
-    return " ".join(str(text).split())
+    text = str(text)
+    if "  " not in text and text[:1] != " " and text[-1:] != " " and not _OTHER_SPACE(text):
+        return text  # already one line with single spaces: skip building the word list
+    return " ".join(text.split())
 
 
-def _assemble(blocks, name, date) -> DisavowFile:
-    """A dated toxlink file from ``(comment lines, entry lines)`` blocks, validated strictly."""
+def _assemble(blocks, name, date, known: tuple | None = None) -> DisavowFile:
+    """A dated toxlink file from ``(comment lines, entry lines)`` blocks, validated strictly.
+
+    *known* holds facts of entry lines validated before (see :func:`_line_facts`).
+    """
     entry_lines = [str(e).strip() for _, es in blocks for e in es]
-    probe = DisavowFile(entry_lines, name, strict=True)  # validates every entry, names the bad one
-    for i, kind in enumerate(probe._kinds):
+    kinds, values, notes = facts = _line_facts(entry_lines, known)  # validates every entry once
+    if any(sev == "error" for ns in notes.values() for _, sev, _ in ns):
+        DisavowFile._from_facts(entry_lines, facts, name, strict=True)  # raises, naming the bad one
+    for i, kind in enumerate(kinds):
         if kind not in (DOMAIN, URL):
             raise DisavowError(f"{name}: {entry_lines[i]!r} is not a disavow entry", name=name)
     # Entries are written in canonical form (punycode hosts, lower-case scheme and host).
-    canon = iter(_PREFIX + v if k == DOMAIN else v for k, v in zip(probe._kinds, probe._values))
-    n_dom = sum(1 for k in probe._kinds if k == DOMAIN)
+    canon_lines = [_PREFIX + v if k == DOMAIN else v for k, v in zip(kinds, values)]
+    # A line's facts depend only on its text, so an entry already in canonical form keeps
+    # the facts just found; the others (e.g. an IDN written in Unicode) are validated again
+    # as written, and the file is refused if that form is not a valid entry.
+    same = ({c: i for i, c in enumerate(canon_lines) if c == entry_lines[i]}, kinds, values, notes)
+    canon = iter(canon_lines)
+    n_dom = sum(1 for k in kinds if k == DOMAIN)
     lines = [_header(_date_str(date), n_dom, len(entry_lines) - n_dom)]
     for comments, entries in blocks:
         if not entries:
@@ -673,32 +746,34 @@ def _assemble(blocks, name, date) -> DisavowFile:
             lines.append("")
         lines.extend(_one_line(c) if c.lstrip().startswith("#") else "# " + _one_line(c) for c in comments)
         lines.extend(next(canon) for _ in entries)
-    return DisavowFile(lines, name, strict=True)
+    return DisavowFile._from_facts(lines, _line_facts(lines, same), name, strict=True)
 
 
-def _groups(file: DisavowFile) -> list[tuple[list[str], list[tuple[str, str]]]]:
-    """Runs of entries with the comment lines directly above them (no blank line between).
+def _groups(file: DisavowFile) -> list[tuple[tuple[str, ...], tuple[int, ...]]]:
+    """Runs of entries (their 0-based line indices) with the comment lines directly above
+    them (no blank line between).
 
     Toxlink block headers and comment blocks followed by a blank line (file headers)
-    are not attached to any entry.
+    are not attached to any entry. Tuples, which the GC stops tracking, not lists.
     """
     groups = []
     comments: list[str] = []
-    entries: list[tuple[str, str]] = []
-    for line, kind, value in zip(file.lines, file._kinds, file._values):
-        if kind in (DOMAIN, URL):
-            entries.append((kind, value))
+    entries: list[int] = []
+    for i, (line, kind) in enumerate(zip(file.lines, file._kinds)):
+        if kind == DOMAIN or kind == URL:
+            entries.append(i)
             continue
         if entries:
-            groups.append((comments, entries))
-            comments, entries = [], []
+            groups.append((tuple(comments), tuple(entries)))
+            comments.clear()
+            entries.clear()
         if kind == _COMMENT:
             if not line.lstrip().startswith(HEADER_PREFIX):
                 comments.append(line)
         else:  # blank or invalid line: a comment block above it belongs to nothing
-            comments = []
+            comments.clear()
     if entries:
-        groups.append((comments, entries))
+        groups.append((tuple(comments), tuple(entries)))
     return groups
 
 
@@ -716,23 +791,44 @@ def _whitelist_rule(whitelist, kind: str, value: str) -> str | None:
     return whitelist.rule_for_url(value)
 
 
-def _classify(lines: Sequence[str], name: str):
-    """Kind and normalised value of every line, plus errors and warnings."""
+# Phases of the per-line checks: issues are listed phase by phase, each in line order.
+_STRUCTURE, _DOMAIN_CHECK, _URL_CHECK = 0, 1, 2
+
+
+def _line_facts(lines: Sequence[str], known: tuple | None = None):
+    """What each line is on its own: kind, normalised value and per-line issues.
+
+    A line's facts depend only on its text, so a line whose text is one of *known*'s
+    (see :func:`_known_facts`) takes them from there instead of being validated again.
+
+    Returns
+    -------
+    kinds : list of str, shape (n,)
+    values : list of str or None, shape (n,)
+    notes : dict
+        Line index -> list of ``(phase, severity, message)``, only for lines with issues.
+    """
     n = len(lines)
     kinds = [_BLANK] * n
     values: list[str | None] = [None] * n
-    errors: list[DisavowIssue] = []
-    warnings: list[DisavowIssue] = []
+    notes: dict[int, list] = {}
 
-    def err(i, msg):
-        errors.append(DisavowIssue(name, i + 1, lines[i], msg))
+    def err(i, msg, phase=_STRUCTURE):
+        notes.setdefault(i, []).append((phase, "error", msg))
         kinds[i] = _INVALID
 
-    def warn(i, msg):
-        warnings.append(DisavowIssue(name, i + 1, lines[i], msg, "warning"))
+    def warn(i, msg, phase=_STRUCTURE):
+        notes.setdefault(i, []).append((phase, "warning", msg))
 
     dom_idx, dom_hosts, url_idx, url_text = [], [], [], []
     for i, line in enumerate(lines):
+        if known is not None:
+            j = known[0].get(line)
+            if j is not None:
+                kinds[i], values[i] = known[1][j], known[2][j]
+                if j in known[3]:
+                    notes[i] = list(known[3][j])
+                continue
         s = line.strip()
         if not s:
             continue
@@ -783,6 +879,7 @@ def _classify(lines: Sequence[str], name: str):
             url_text.append(s)
 
     if dom_idx:
+        ph = _DOMAIN_CHECK
         raw = pd.Series(dom_hosts, dtype="string")
         puny = normalise_hosts(raw)
         issues = url_issues("http://" + puny.fillna("") + "/")
@@ -790,19 +887,20 @@ def _classify(lines: Sequence[str], name: str):
         is_suffix = puny.eq(suffix).fillna(False).tolist()
         for i, h, p, iss, sfx in zip(dom_idx, dom_hosts, puny.tolist(), issues.tolist(), is_suffix):
             if p is None or p is pd.NA:
-                err(i, f"'{h}' is not a valid (international) domain name")
+                err(i, f"'{h}' is not a valid (international) domain name", ph)
             elif iss is not pd.NA and iss is not None:
-                err(i, f"'{h}' is not a valid host ({iss})")
+                err(i, f"'{h}' is not a valid host ({iss})", ph)
             elif sfx:
-                err(i, f"'{p}' is a public suffix, not a domain: disavowing it is not possible")
+                err(i, f"'{p}' is a public suffix, not a domain: disavowing it is not possible", ph)
             else:
                 values[i] = p
                 if p != h:
-                    warn(i, f"write international domain names as punycode: 'domain:{p}'")
+                    warn(i, f"write international domain names as punycode: 'domain:{p}'", ph)
                 if p.startswith("www."):
-                    warn(i, f"'domain:{p}' does not cover '{p[4:]}': write 'domain:{p[4:]}' to disavow the whole site")
+                    warn(i, f"'domain:{p}' does not cover '{p[4:]}': write 'domain:{p[4:]}' to disavow the whole site", ph)
 
     if url_idx:
+        ph = _URL_CHECK
         s = pd.Series(url_text, dtype="string")
         issues = url_issues(s)
         norm = normalise_urls(s)
@@ -812,34 +910,48 @@ def _classify(lines: Sequence[str], name: str):
                 hint = ""
                 if text.split(":", 1)[0].lower() in ("domian", "domains", "dmain", "doamin"):
                     hint = ": did you mean 'domain:'?"
-                err(i, f"not a valid URL entry ({iss}){hint}")
+                err(i, f"not a valid URL entry ({iss}){hint}", ph)
                 continue
             values[i] = u
             if not sch:
                 host = _url_host(u)
                 if u == f"http://{host}/" and "/" not in text:
                     warn(i, f"a bare host is read as the URL {u} (its home page only): "
-                            f"write 'domain:{host}' to disavow the whole site")
+                            f"write 'domain:{host}' to disavow the whole site", ph)
                 else:
-                    warn(i, f"no scheme: read as {u}; write the full URL")
+                    warn(i, f"no scheme: read as {u}; write the full URL", ph)
             elif not text.split("://", 1)[1].split("/", 1)[0].isascii():
-                warn(i, f"write international domain names as punycode: {u}")
+                warn(i, f"write international domain names as punycode: {u}", ph)
+    return kinds, values, notes
+
+
+def _known_facts(lines: Sequence[str], kinds, values, notes, start: int = 0) -> tuple:
+    """The facts of the entry lines from *start* on, for :func:`_line_facts`: ``(text -> line
+    index, kinds, values, notes)`` (indices, not tuples per line: fewer objects for the GC)."""
+    where = {lines[i]: i for i in range(start, len(lines)) if kinds[i] == DOMAIN or kinds[i] == URL}
+    return where, kinds, values, notes
+
+
+def _issues(lines: Sequence[str], name: str, kinds, values, notes):
+    """Errors and warnings of a whole file from its lines' facts (see :func:`_line_facts`)."""
+    found = sorted((phase, i, k, sev, msg) for i, ns in notes.items() for k, (phase, sev, msg) in enumerate(ns))
+    errors = [DisavowIssue(name, i + 1, lines[i], msg) for _, i, _, sev, msg in found if sev == "error"]
+    warnings = [DisavowIssue(name, i + 1, lines[i], msg, "warning") for _, i, _, sev, msg in found if sev == "warning"]
 
     # Redundant entries are harmless but usually a sign of a hand-edited file.
-    doms = {values[i] for i in dom_idx if kinds[i] == DOMAIN}
-    first: dict = {}
-    for i in range(n):
-        k = kinds[i]
+    doms = {v for k, v in zip(kinds, values) if k == DOMAIN}
+    first: dict = {DOMAIN: {}, URL: {}}  # per kind, value -> line
+    for i, (k, v) in enumerate(zip(kinds, values)):
         if k not in (DOMAIN, URL):
             continue
-        v = values[i]
-        if (k, v) in first:
-            warn(i, f"duplicate of line {first[(k, v)]}")
+        seen = first[k]
+        if v in seen:
+            warnings.append(DisavowIssue(name, i + 1, lines[i], f"duplicate of line {seen[v]}", "warning"))
             continue
-        first[(k, v)] = i + 1
+        seen[v] = i + 1
         host = v if k == DOMAIN else _url_host(v)
         probe = host[host.find(".") + 1 :] if k == DOMAIN else host
         hit = covering_domain(probe, doms) if (k == URL or "." in host) else None
         if hit is not None:
-            warn(i, f"already covered by 'domain:{hit}'")
-    return kinds, values, errors, warnings
+            warnings.append(DisavowIssue(name, i + 1, lines[i], f"already covered by 'domain:{hit}'", "warning"))
+    return errors, warnings

@@ -13,8 +13,11 @@ How a file is read
 2. The file is decoded incrementally in blocks of a few MiB, re-encoded to UTF-8 and split
    into CSV records with numpy (quote parity), which gives every record its physical line
    number and catches ragged rows, NUL bytes and unterminated quotes with file/line/column.
-3. pyarrow parses each block of complete records (strings only); values are converted to
-   canonical dtypes with vectorised pyarrow/pandas kernels, never per row in Python.
+3. pyarrow's multithreaded CSV reader parses each block of complete records, converting
+   numbers, true/false words and ISO dates itself while a file's values allow it with the
+   same result as the string path (``_typed_fields``); other values are converted to
+   canonical dtypes with vectorised pyarrow/pandas kernels, never per row in Python. A block
+   the parser rejects is re-read the careful way, which names the bad line and column.
 
 Memory is bounded by the block size and by 16 bytes per distinct link kept for duplicate
 detection (a 64-bit hash of source URL, target URL and anchor plus its first occurrence).
@@ -96,6 +99,7 @@ class ExportInfo:
     _plan: dict = field(default_factory=dict, repr=False)
     _bom: int = field(default=0, repr=False)
     _dayfirst: bool = field(default=False, repr=False)
+    _typed: dict | None = field(default=None, repr=False)  # see _typed_fields
 
 
 # --- vendor column vocabularies ----------------------------------------------------------
@@ -518,7 +522,7 @@ def _utf8_blocks(info: ExportInfo) -> Iterator[bytes]:
         fh.seek(info._bom)
         dec = codecs.getincrementaldecoder(info.encoding)(errors="strict")
         passthrough = info.encoding == "utf-8"
-        lines_before = 1
+        consumed = 0  # raw bytes decoded before this read; lines are only counted on error
         while True:
             try:
                 raw = fh.read(_BLOCK_BYTES)
@@ -529,20 +533,34 @@ def _utf8_blocks(info: ExportInfo) -> Iterator[bytes]:
                 text = dec.decode(raw, final=final)
             except UnicodeDecodeError as e:
                 partial = raw[: e.start].decode(info.encoding, errors="replace")
-                line = lines_before + partial.count("\n")
+                line = _lines_before(path, info, consumed) + partial.count("\n")
                 bad = e.object[e.start:e.end].hex(" ")
                 raise ExportError(path, f"cannot be decoded as {info.encoding} (bytes {bad}); the file "
                                         "mixes encodings or is damaged", line=line) from None
+            consumed += len(raw)
             if passthrough:
                 out = raw  # already valid UTF-8; records are only cut at newlines
-                lines_before += raw.count(b"\n")
             else:
-                lines_before += text.count("\n")
                 out = text.encode("utf-8", errors="surrogatepass")
             if out:
                 yield out
             if final:
                 return
+
+
+def _lines_before(path, info: ExportInfo, consumed: int) -> int:
+    """1 + the newlines in the first *consumed* bytes after the BOM (for an error message)."""
+    dec = codecs.getincrementaldecoder(info.encoding)(errors="replace")
+    count = 1
+    with open(path, "rb") as fh:
+        fh.seek(info._bom)
+        while consumed > 0:
+            raw = fh.read(min(_BLOCK_BYTES, consumed))
+            if not raw:
+                break
+            consumed -= len(raw)
+            count += dec.decode(raw).count("\n")
+    return count
 
 
 @dataclass
@@ -552,6 +570,9 @@ class _Block:
     ends: np.ndarray  # (r,) byte offset of its terminating "\n"
     lines: np.ndarray  # (r,) 1-based physical line of each record
     blank: int  # blank lines skipped in this block
+    # False when the field counts were not checked yet: a block without quote characters
+    # goes to the CSV parser first, and only a block it rejects is checked row by row.
+    checked: bool = True
 
 
 def _records(info: ExportInfo) -> Iterator[_Block]:
@@ -567,12 +588,12 @@ def _records(info: ExportInfo) -> Iterator[_Block]:
         size += len(piece)
         if size < _PARSE_BYTES:
             continue
-        data = carry + b"".join(pending)
+        data = b"".join([carry, *pending])
         pending, size = [], 0
         carry, skip, next_line, block = _take(info, data, skip, next_line)
         if block is not None:
             yield block
-    data = carry + b"".join(pending)
+    data = b"".join([carry, *pending])
     if data:
         if not data.endswith(b"\n"):
             data += b"\n"  # the last line has no line break
@@ -673,7 +694,12 @@ def _cut(path, info: ExportInfo, data: bytes, line0: int, final: bool):
     keep = ~blank
     block = _Block(memoryview(data)[: last + 1], starts[keep], ends[keep], lines[keep], int(blank.sum()))
     if not url_list and len(block.starts):
-        block = _check_fields(path, info, arr, inside, block)
+        if inside is not None:
+            block = _check_fields(path, info, arr, inside, block)
+        else:
+            # Without quotes a row's field count is its delimiter count + 1, which is what
+            # the CSV parser checks as well; _parse_block runs _check_fields if it objects.
+            block.checked = False
     return block, remainder, next_line
 
 
@@ -729,7 +755,12 @@ def _check_fields(path, info: ExportInfo, arr: np.ndarray, inside, block: _Block
 # --- conversion to canonical columns ---------------------------------------------------
 
 def _parse_block(info: ExportInfo, block: _Block) -> dict[int, pa.ChunkedArray]:
-    """Parse one block of records into {field index: string array} for the mapped fields."""
+    """Parse one block of records into {field index: array} for the mapped fields.
+
+    Fields are strings, except those :func:`_typed_fields` lets the CSV parser convert
+    itself (numbers to float64, true/false words to bool, ISO dates to timestamps) while a
+    file's values allow it.
+    """
     n = len(block.starts)
     wanted = sorted({j for p in info._plan.values() for j in p[1]})
     if _whole_line(info):
@@ -747,17 +778,15 @@ def _parse_block(info: ExportInfo, block: _Block) -> dict[int, pa.ChunkedArray]:
             arr = pc.replace_substring(pc.replace_substring_regex(arr, r'^"(.*)"$', r"\1"), '""', '"')
         return {0: pa.chunked_array([arr])}
     names = [f"c{i}" for i in range(len(info.header))]
+    table = _fast_table(info, block, names, wanted)
+    if table is not None:
+        return {j: table.column(names[j]) for j in wanted}
+    # Something in this block is wrong: the careful path below finds the row and says why.
+    if not block.checked:
+        block = _check_fields(info.path, info, np.frombuffer(block.data, dtype=np.uint8), None, block)
+        block.checked = True
     try:
-        table = pacsv.read_csv(
-            pa.py_buffer(block.data),
-            read_options=pacsv.ReadOptions(column_names=names, use_threads=False,
-                                           block_size=max(len(block.data) + 1, 1 << 20)),
-            parse_options=pacsv.ParseOptions(delimiter=info.delimiter, quote_char='"', double_quote=True,
-                                             newlines_in_values=True, ignore_empty_lines=True),
-            convert_options=pacsv.ConvertOptions(
-                column_types={names[j]: pa.string() for j in wanted}, include_columns=[names[j] for j in wanted],
-                strings_can_be_null=False, quoted_strings_can_be_null=False),
-        )
+        table = _read_block(info, block, names, wanted, {}, threads=False)
     except (pa.ArrowInvalid, pa.ArrowException) as e:
         line = _arrow_error_line(str(e), block)
         raise ExportError(info.path, f"cannot parse this row ({_clean_arrow(e)})", line=line) from None
@@ -769,6 +798,97 @@ def _parse_block(info: ExportInfo, block: _Block) -> dict[int, pa.ChunkedArray]:
         raise ExportError(info.path, "broken quoting: a quote character inside an unquoted field "
                                      "makes the following lines one value", line=line)
     return {j: table.column(names[j]) for j in wanted}
+
+
+def _bool_words(words) -> list[str]:
+    # The parser matches case-sensitively; the string path lower-cases first.
+    return sorted({w2 for w in words for w2 in (w, w.upper(), w.capitalize())})
+
+
+_PARSER_TRUE = _bool_words(_TRUE)
+_PARSER_FALSE = _bool_words(x for x in _FALSE if x not in ("", "none"))
+
+
+def _typed_fields(info: ExportInfo) -> dict[int, pa.DataType]:
+    """Fields the CSV parser may convert itself, with the same result as the string path.
+
+    Numbers: the parser accepts a subset of what :func:`_to_num` accepts and gives the same
+    float (blank -> missing); "inf"/"Infinity", which _to_num leaves missing, are caught
+    after parsing. Not for semicolon files, whose decimal comma _to_num rewrites.
+    Booleans (``bool``/``notbool``): exactly the words of :func:`_to_bool` in lower, upper
+    and capitalised case, blank -> missing. Dates: ISO 8601 without a zone, which
+    :func:`_parse_dates` reads the same way; values it would not keep are caught after
+    parsing (see :func:`_parsed_differently`). Text the string path trims or drops stays text
+    (``large_string``, the dtype the frame keeps). Any other value makes the parser fail
+    and the field is read as text from then on (see :func:`_fast_table`).
+    """
+    typed: dict[int, pa.DataType] = {}
+    for kind, idx, _label in info._plan.values():
+        if kind == "num" and info.delimiter != ";":
+            typed[idx[0]] = pa.float64()
+        elif kind in ("bool", "notbool"):
+            typed[idx[0]] = pa.bool_()
+        elif kind == "date":
+            typed[idx[0]] = pa.timestamp("ns")
+        elif kind in ("url", "str", "anchor"):
+            typed[idx[0]] = pa.large_string()
+    return typed
+
+
+def _read_block(info: ExportInfo, block: _Block, names: list[str], wanted: list[int],
+                typed: dict[int, pa.DataType], threads: bool) -> pa.Table:
+    types = {names[j]: typed.get(j, pa.string()) for j in wanted}
+    return pacsv.read_csv(
+        pa.py_buffer(block.data),
+        read_options=pacsv.ReadOptions(column_names=names, use_threads=threads,
+                                       block_size=(1 << 20) if threads else max(len(block.data) + 1, 1 << 20)),
+        parse_options=pacsv.ParseOptions(delimiter=info.delimiter, quote_char='"', double_quote=True,
+                                         newlines_in_values=block.checked, ignore_empty_lines=True),
+        convert_options=pacsv.ConvertOptions(
+            column_types=types, include_columns=[names[j] for j in wanted],
+            strings_can_be_null=False, quoted_strings_can_be_null=False, null_values=[""],
+            true_values=_PARSER_TRUE, false_values=_PARSER_FALSE),
+    )
+
+
+def _fast_table(info: ExportInfo, block: _Block, names: list[str], wanted: list[int]) -> pa.Table | None:
+    """The block parsed by Arrow's multithreaded reader with typed fields, or ``None`` when
+    the parser rejects it (a malformed row) or disagrees with the record split."""
+    if info._typed is None:
+        info._typed = _typed_fields(info)
+    while True:
+        try:
+            table = _read_block(info, block, names, wanted, info._typed, threads=True)
+        except pa.ArrowInvalid as e:
+            m = re.match(r"In CSV column #(\d+): CSV conversion error", str(e))
+            j = int(m.group(1)) if m else None
+            if j is None or info._typed.get(j) in (None, pa.large_string()):
+                return None
+            del info._typed[j]  # a value only the string path understands: text from now on
+            continue
+        if table.num_rows != len(block.starts):
+            return None
+        differ = [j for j in wanted if _parsed_differently(table.column(names[j]))]
+        if not differ:
+            return table
+        for j in differ:
+            del info._typed[j]
+
+
+# The string path's date range: years 1678-2261 (see _parse_dates), in ns since the epoch.
+_DATE_MIN = int(np.datetime64("1678-01-01", "ns").astype(np.int64))
+_DATE_END = int(np.datetime64("2262-01-01", "ns").astype(np.int64))
+
+
+def _parsed_differently(col: pa.ChunkedArray) -> bool:
+    """Whether a field the CSV parser converted holds a value the string path reads otherwise."""
+    if col.type == pa.float64():  # "inf": missing for _to_num
+        return bool(pc.any(pc.is_inf(col)).as_py())
+    if pa.types.is_timestamp(col.type):
+        # Years outside 1678-2261 are missing for _parse_dates, which keeps microseconds only.
+        ns = pc.fill_null(col.cast(pa.int64()), 0).to_numpy()
+        return bool(len(ns)) and bool(ns.min() < _DATE_MIN or ns.max() >= _DATE_END or (ns % 1000).any())
+    return False
 
 
 def _clean_arrow(e: Exception) -> str:
@@ -785,7 +905,7 @@ def _arrow_error_line(msg: str, block: _Block) -> int | None:
 
 def _to_str(arr: pa.ChunkedArray, empty_is_na: bool = True) -> pd.Series:
     if empty_is_na:
-        arr = pc.if_else(pc.equal(arr, ""), pa.scalar(None, pa.string()), arr)
+        arr = pc.if_else(pc.equal(arr, ""), pa.scalar(None, arr.type), arr)
     return pd.Series(pd.arrays.ArrowStringArray(pa.chunked_array(arr).cast(pa.large_string())))
 
 
@@ -882,11 +1002,20 @@ def _canonical(info: ExportInfo, block: _Block, cols: dict[int, pa.ChunkedArray]
         elif kind == "str":
             out[canon] = _to_str(pc.utf8_trim_whitespace(arrs[0]))
         elif kind == "num":
-            out[canon] = _to_num(arrs[0], info.delimiter)
+            if arrs[0].type == pa.float64():  # converted by the CSV parser (see _typed_fields)
+                out[canon] = pd.Series(arrs[0].to_numpy(), dtype="float64")
+            else:
+                out[canon] = _to_num(arrs[0], info.delimiter)
         elif kind == "date":
-            out[canon] = _to_date(arrs[0], info)
+            if pa.types.is_timestamp(arrs[0].type):  # converted by the CSV parser (see _typed_fields)
+                out[canon] = pd.Series(arrs[0].to_numpy(), dtype="datetime64[ns]")
+            else:
+                out[canon] = _to_date(arrs[0], info)
         elif kind == "snippet":
             out[canon] = _snippet(arrs)
+        elif arrs[0].type == pa.bool_():  # converted by the CSV parser (see _typed_fields)
+            truth = pc.invert(arrs[0]) if kind == "notbool" else arrs[0]
+            out[canon] = pd.Series(truth.to_pandas(types_mapper={pa.bool_(): pd.BooleanDtype()}.get), dtype="boolean")
         else:
             out[canon] = _to_bool(arrs[0], kind)
     if info.vendor == "ahrefs" and _norm(info.mapping.get(S.LINK_TYPE, "")) in ("type", "link type"):
@@ -896,13 +1025,35 @@ def _canonical(info: ExportInfo, block: _Block, cols: dict[int, pa.ChunkedArray]
         for canon, word in ((S.REDIRECT, "redirect"), (S.FRAME, "frame"), (S.IMAGE, "image"), (S.FORM, "form")):
             if canon not in out:
                 out[canon] = low.str.contains(word, regex=False).astype("boolean")
-    frame = pd.DataFrame(out)
+    out[S.SOURCE_FILE] = _repeat(info.path, n)
+    out[S.SOURCE_ROW] = pd.Series(block.lines.astype(np.int64))
+    out[S.VENDOR] = _repeat(info.vendor, n)
+    out[S.ROW_ISSUE] = _url_issues(out[S.SOURCE_URL])
+    # Every canonical column, in order and in its dtype, so that schema.conform has nothing
+    # to do (_frame skips it then: its generic all-missing columns and the copy of the
+    # whole frame cost more than building the frame).
+    frame = pd.DataFrame({c: out[c] if c in out else _missing(S.DTYPES[c], n) for c in S.COLUMNS}
+                         | {c: s for c, s in out.items() if c not in S.DTYPES})
     frame.index = pd.RangeIndex(n)
-    frame[S.SOURCE_FILE] = _repeat(info.path, n)
-    frame[S.SOURCE_ROW] = block.lines.astype(np.int64)
-    frame[S.VENDOR] = _repeat(info.vendor, n)
-    frame[S.ROW_ISSUE] = _url_issues(frame[S.SOURCE_URL])
     return frame
+
+
+def _text_series(values: np.ndarray) -> pd.Series:
+    """A ``string`` column from an object array of str / None, shape (n,)."""
+    return pd.Series(pd.arrays.ArrowStringArray(pa.chunked_array([pa.array(values, type=pa.large_string())])))
+
+
+def _missing(dtype: str, n: int) -> pd.Series:
+    """An all-missing column of one of the canonical dtypes, shape (n,)."""
+    if dtype == "string":
+        return pd.Series(pd.arrays.ArrowStringArray(pa.chunked_array([pa.nulls(n, pa.large_string())])))
+    if dtype == "boolean":
+        return pd.Series(pd.arrays.BooleanArray(np.zeros(n, dtype=bool), np.ones(n, dtype=bool)))
+    if dtype == "float64":
+        return pd.Series(np.full(n, np.nan))
+    if dtype == "datetime64[ns]":
+        return pd.Series(np.full(n, np.datetime64("NaT", "ns")))
+    return pd.Series(pd.NA, index=pd.RangeIndex(n), dtype=dtype)
 
 
 # An http(s) URL with a plain ASCII host of at most 4 labels (so at most 217 characters):
@@ -916,12 +1067,12 @@ def _url_issues(urls: pd.Series) -> pd.Series:
     plain = pc.and_(pc.match_substring_regex(arr, _PLAIN_URL), pc.less_equal(pc.utf8_length(arr), 2048))
     plain = plain.fill_null(False).to_numpy(zero_copy_only=False)
     if plain.all():
-        return pd.Series(pd.NA, index=urls.index, dtype="string")
+        return _missing("string", len(urls)).set_axis(urls.index)
     out = np.full(len(urls), None, dtype=object)
     rest = ~plain
     checked = url_issues(urls[rest].reset_index(drop=True))
     out[rest] = checked.astype(object).where(checked.notna(), None).to_numpy()
-    return pd.Series(out, index=urls.index, dtype="string")
+    return _text_series(out).set_axis(urls.index)
 
 
 # --- duplicates ------------------------------------------------------------------------
@@ -940,33 +1091,35 @@ class _SeenLinks:
     def first_of(self, h: np.ndarray, refs: np.ndarray) -> np.ndarray:
         """Reference of the first occurrence of each key, or -1 when the row is the first."""
         n = len(h)
-        found = np.full(n, -1, dtype=np.int64)
-        for run_h, run_ref in self.runs:
-            pos = np.searchsorted(run_h, h)
-            pos[pos == len(run_h)] = 0
-            hit = (run_h[pos] == h) & (found < 0) if len(run_h) else np.zeros(n, bool)
-            found[hit] = run_ref[pos[hit]]
+        # Work in hash order: the runs are searched with sorted needles (much faster for
+        # np.searchsorted), and equal keys of this block sit next to each other.
         order = np.argsort(h, kind="stable")
         hs = h[order]
+        found = np.full(n, -1, dtype=np.int64)  # in hash order until the end
+        for run_h, run_ref in self.runs:
+            pos = np.searchsorted(run_h, hs)
+            pos[pos == len(run_h)] = 0
+            hit = (run_h[pos] == hs) & (found < 0) if len(run_h) else np.zeros(n, bool)
+            found[hit] = run_ref[pos[hit]]
         group_start = np.ones(n, dtype=bool)
         group_start[1:] = hs[1:] != hs[:-1]
         gid = np.cumsum(group_start) - 1
-        first_pos_sorted = order[group_start]  # position of the first row of each group
-        first_pos = np.empty(n, dtype=np.int64)
-        first_pos[order] = first_pos_sorted[gid]
-        within = (first_pos != np.arange(n)) & (found < 0)
+        first_pos = order[group_start][gid]  # row of the first occurrence in this block (stable sort)
+        first = first_pos == order
+        within = ~first & (found < 0)
         found[within] = refs[first_pos[within]]
-        new = (first_pos == np.arange(n)) & (found < 0)
+        new = first & (found < 0)
         if new.any():
-            nh, nr = h[new], refs[new]
-            o = np.argsort(nh, kind="stable")
-            self.runs.append((nh[o], nr[o]))
+            # hs[new] is sorted and unique: a run as it is
+            self.runs.append((hs[new], refs[order[new]]))
             while len(self.runs) > 1 and len(self.runs[-2][0]) <= 2 * len(self.runs[-1][0]):
                 (h2, r2), (h1, r1) = self.runs.pop(), self.runs.pop()
                 mh, mr = np.concatenate((h1, h2)), np.concatenate((r1, r2))
                 o = np.argsort(mh, kind="stable")
                 self.runs.append((mh[o], mr[o]))
-        return found
+        out = np.empty(n, dtype=np.int64)
+        out[order] = found
+        return out
 
 
 def _link_hashes(frame: pd.DataFrame) -> np.ndarray:
@@ -974,13 +1127,53 @@ def _link_hashes(frame: pd.DataFrame) -> np.ndarray:
     def arrow(col):
         return pa.array(frame[col].array, type=pa.large_string())
 
-    src = pc.utf8_trim_whitespace(arrow(S.SOURCE_URL))
-    tgt = pc.utf8_trim_whitespace(arrow(S.TARGET_URL))
-    anc = pc.utf8_trim_whitespace(pc.replace_substring_regex(arrow(S.ANCHOR), r"\s+", " "))
-    na = pa.scalar("\x00", pa.large_string())  # a missing value differs from an empty one
-    key = pc.binary_join_element_wise(pc.fill_null(src, na), pc.fill_null(tgt, na), pc.fill_null(anc, na),
-                                      pa.scalar("\x1f", pa.large_string()))
-    return pd.util.hash_array(key.to_numpy(zero_copy_only=False), categorize=False)
+    # _canonical trims both URL columns (kinds "url" and "str") already.
+    src, tgt, anc = arrow(S.SOURCE_URL), arrow(S.TARGET_URL), arrow(S.ANCHOR)
+    if _has_whitespace_run(anc):
+        anc = pc.replace_substring_regex(anc, r"\s+", " ")
+    anc = pc.utf8_trim_whitespace(anc)
+    # Each part is hashed on its own and the three hashes are combined (no joined key to
+    # build); the target URL and the anchor repeat a lot, so they are hashed per distinct value.
+    h = _hash_text(src, distinct=False)
+    for part in (tgt, anc):
+        h = _mix64(h * _MUL64 ^ _hash_text(part, distinct=True))
+    return h
+
+
+_MUL64 = np.uint64(0x9E3779B97F4A7C15)
+
+
+def _mix64(h: np.ndarray) -> np.ndarray:
+    """splitmix64's finaliser: every input bit affects every output bit."""
+    with np.errstate(over="ignore"):
+        h = h ^ (h >> np.uint64(30))
+        h = h * np.uint64(0xBF58476D1CE4E5B9)
+        h = h ^ (h >> np.uint64(27))
+        h = h * np.uint64(0x94D049BB133111EB)
+        return h ^ (h >> np.uint64(31))
+
+
+def _hash_text(arr: pa.Array, distinct: bool) -> np.ndarray:
+    """64-bit hash of each value of a string array, shape (n,); missing differs from ""."""
+    arr = pc.fill_null(arr, pa.scalar("\x00", arr.type))  # NUL bytes never reach a frame
+    if not distinct:
+        return pd.util.hash_array(arr.to_numpy(zero_copy_only=False), categorize=False)
+    enc = pc.dictionary_encode(arr)
+    if isinstance(enc, pa.ChunkedArray):
+        enc = enc.combine_chunks()
+    values = pd.util.hash_array(enc.dictionary.to_numpy(zero_copy_only=False), categorize=False)
+    return values[enc.indices.to_numpy()]
+
+
+def _has_whitespace_run(arr: pa.Array) -> bool:
+    """Whether ``\\s+ -> " "`` could change any value of *arr* (RE2's ``\\s`` is
+    ``[\\t\\n\\f\\r ]``): one byte search over the data instead of a regex per value."""
+    for chunk in (arr.chunks if isinstance(arr, pa.ChunkedArray) else [arr]):
+        data = chunk.buffers()[2] if len(chunk) else None
+        raw = data.to_pybytes() if data is not None else b""
+        if any(w in raw for w in (b"  ", b"\t", b"\n", b"\x0c", b"\r")):
+            return True
+    return False
 
 
 # --- public readers --------------------------------------------------------------------
@@ -1039,15 +1232,18 @@ def _guarded(path, line, func, *args, **kwargs):
 
 def _frame(info: ExportInfo, fidx: int, block: _Block, seen: _SeenLinks, names: np.ndarray, cols=None) -> pd.DataFrame:
     """Canonical frame of one block, with duplicates marked against everything read so far."""
-    frame = S.conform(_canonical(info, block, cols if cols is not None else _parse_block(info, block)))
+    frame = _canonical(info, block, cols if cols is not None else _parse_block(info, block))
+    if list(frame.columns) != list(S.COLUMNS) or any(str(t) != S.DTYPES[c] for c, t in frame.dtypes.items()):
+        frame = S.conform(frame)
     refs = (np.int64(fidx) << np.int64(40)) | frame[S.SOURCE_ROW].to_numpy(np.int64)
     first = seen.first_of(_link_hashes(frame), refs)
     dup = first >= 0
-    dup_of = np.full(len(frame), None, dtype=object)
     if dup.any():
+        dup_of = np.full(len(frame), None, dtype=object)
         f = first[dup]
         dup_of[dup] = names[f >> 40] + ":" + (f & ((1 << 40) - 1)).astype(str).astype(object)
-    frame[S.DUPLICATE_OF] = pd.Series(dup_of, dtype="string")
+        frame[S.DUPLICATE_OF] = _text_series(dup_of)
+    # else: conform left it all missing
     return frame
 
 

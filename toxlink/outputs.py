@@ -13,6 +13,7 @@ import tempfile
 from pathlib import Path
 from typing import IO, Iterator
 
+import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -66,30 +67,99 @@ def excel_safe(frame: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
+def _risky_cells(arr: pa.Array) -> np.ndarray | None:
+    """Mask of the cells of a string array that start with a formula character, or ``None``.
+
+    Every character of :data:`_FORMULA_START` is one ASCII byte, so the first byte of each
+    cell's UTF-8 data decides; reading it straight from the offsets buffer is one numpy
+    gather instead of a string kernel per character.
+    """
+    n = len(arr)
+    data = arr.buffers()[2]
+    if not n or data is None:
+        return None
+    otype = np.int64 if pa.types.is_large_string(arr.type) else np.int32
+    offsets = np.frombuffer(arr.buffers()[1], dtype=otype)[arr.offset: arr.offset + n + 1]
+    starts = offsets[:-1]
+    nonempty = offsets[1:] > starts
+    first = np.zeros(n, dtype=np.uint8)
+    first[nonempty] = np.frombuffer(data, dtype=np.uint8)[starts[nonempty]]
+    risky = _RISKY_FIRST_BYTE[first] & nonempty
+    if arr.null_count:
+        risky &= arr.is_valid().to_numpy(zero_copy_only=False)
+    return risky if risky.any() else None
+
+
+_RISKY_FIRST_BYTE = np.zeros(256, dtype=bool)
+_RISKY_FIRST_BYTE[[ord(c) for c in _FORMULA_START]] = True
+
+
 def _safe_text(arr: pa.Array) -> pa.Array:
-    risky = pc.starts_with(arr, _FORMULA_START[0])
-    for prefix in _FORMULA_START[1:]:
-        risky = pc.or_(risky, pc.starts_with(arr, prefix))
+    """*arr* (string or large_string) with ``'`` put before every cell that starts like a formula."""
+    if isinstance(arr, pa.ChunkedArray):
+        arr = arr.combine_chunks()
+    risky = _risky_cells(arr)
+    if risky is None:  # the usual case: nothing to escape, no string is copied
+        return arr
     quote, empty = pa.scalar("'", arr.type), pa.scalar("", arr.type)
-    return pc.if_else(pc.fill_null(risky, False), pc.binary_join_element_wise(quote, arr, empty), arr)
+    return pc.if_else(pa.array(risky), pc.binary_join_element_wise(quote, arr, empty), arr)
+
+
+def _text_array(s: pd.Series) -> pa.Array:
+    """A text column as one large_string array, without a copy when it is Arrow-backed already."""
+    if isinstance(s.dtype, pd.StringDtype) and s.dtype.storage == "pyarrow":
+        arr = pa.array(s.array)
+        return arr if pa.types.is_large_string(arr.type) else arr.cast(pa.large_string())
+    return pa.array(s.astype("string"), type=pa.large_string(), from_pandas=True)
+
+
+def _date_text(s: pd.Series) -> pa.Array:
+    """Dates as ``YYYY-MM-DD`` strings (missing stays missing).
+
+    Flooring to whole days in numpy and casting Arrow dates to text gives what
+    ``strftime("%Y-%m-%d")`` gives for naive timestamps, at a fraction of its cost.
+    """
+    values = s.to_numpy()
+    if values.dtype.kind != "M":  # tz-aware: Arrow converts to UTC, as it always did here
+        return pc.strftime(pa.array(s, type=pa.timestamp("ns")), format="%Y-%m-%d")
+    return pa.array(values.astype("datetime64[D]"), type=pa.date32(), from_pandas=True).cast(pa.string())
+
+
+# Arrow writes a whole float below 1e10 exactly as the same int64 ("28" for 28.0; from 1e10
+# on it switches to "1e+10"), and formats ints about twice as fast; a margin is kept.
+_INT_EXACT = 1e9
+
+
+def _float_array(s: pd.Series) -> pa.Array:
+    """A float column for CSV, as int64 when every value is a whole number below
+    :data:`_INT_EXACT` (same text, cheaper to format); NaN is missing either way."""
+    values = s.to_numpy(dtype=np.float64, na_value=np.nan)
+    missing = np.isnan(values)
+    present = values[~missing] if missing.any() else values
+    whole = (np.abs(present) < _INT_EXACT).all() and (present == np.trunc(present)).all()
+    if whole and not np.signbit(present[present == 0]).any():  # -0.0 is written "-0"
+        ints = np.where(missing, 0.0, values).astype(np.int64)
+        return pa.array(ints, mask=missing if missing.any() else None)
+    return pa.array(values, type=pa.float64(), from_pandas=True)
 
 
 def arrow_csv_table(frame: pd.DataFrame) -> pa.Table:
     """*frame* as an Arrow table ready for CSV: dates as ``YYYY-MM-DD``, text spreadsheet-safe,
-    every column typed from its pandas dtype (so every chunk of a file writes the same way)."""
+    every column typed from its pandas dtype (so every chunk of a file writes the same way; a
+    float column of whole numbers may be int64 in one chunk, which writes the same text)."""
     arrays, names = [], []
     for col in frame.columns:
         s = frame[col]
         if pd.api.types.is_datetime64_any_dtype(s.dtype):
-            arr = pc.strftime(pa.array(s, type=pa.timestamp("ns")), format="%Y-%m-%d")
+            arr = _date_text(s)
         elif pd.api.types.is_bool_dtype(s.dtype):
             arr = pa.array(s, type=pa.bool_(), from_pandas=True)
         elif pd.api.types.is_integer_dtype(s.dtype):
             arr = pa.array(s, type=pa.int64(), from_pandas=True)
         elif pd.api.types.is_float_dtype(s.dtype):
-            arr = pa.array(s, type=pa.float64(), from_pandas=True)
+            arr = _float_array(s)
         else:
-            arr = _safe_text(pa.array(s.astype("string"), type=pa.large_string(), from_pandas=True))
+            arr = _safe_text(_text_array(s))
         if isinstance(arr, pa.ChunkedArray):
             arr = arr.combine_chunks()
         arrays.append(arr)

@@ -30,6 +30,8 @@ from typing import Iterable, Iterator, Mapping
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from toxlink import schema as S
 from toxlink.disavow import DisavowError, covering_domain, normalise_urls
@@ -178,7 +180,7 @@ class Whitelist:
         if not self.domains or not len(hosts):
             return np.zeros(len(hosts), dtype=bool)
         codes, uniques = pd.factorize(hosts, use_na_sentinel=True)
-        hit = np.array([covering_domain(h, self.domains) is not None for h in uniques], dtype=bool)
+        hit = _under_any(_arrow_strings(uniques), self.domains)
         out = np.zeros(len(hosts), dtype=bool)
         ok = codes >= 0
         out[ok] = hit[codes[ok]]
@@ -205,7 +207,11 @@ class Whitelist:
 
         Only URLs on a host that has whitelisted URLs are parsed.
         """
-        out = self.covers_host(hosts)
+        return self._or_listed_urls(self.covers_host(hosts), urls, hosts)
+
+    def _or_listed_urls(self, out: np.ndarray, urls: pd.Series, hosts: pd.Series) -> np.ndarray:
+        """*out* (whether each link's host is covered), or-ed in place with whether its URL is
+        listed; only URLs on a host that has whitelisted URLs are parsed."""
         if self.urls:
             url_hosts = {u.split("/", 1)[0].split(":", 1)[0] for u in self.urls}
             cand = np.flatnonzero(pd.Series(hosts).isin(url_hosts).fillna(False).to_numpy(dtype=bool) & ~out)
@@ -454,8 +460,9 @@ class RollupAccumulator:
     whitelisted URL seen); the site of every host seen (a cache: ``site_of`` runs once per
     host, and the first row of a host decides its site as in the whole-table roll-up);
     per-(site, reason sentence) counts among toxic and review links; and the distinct
-    normalised URLs of toxic, non-whitelisted links (the ``disavow-url`` entries: which
-    sites end up ``disavow-url`` is only known at the end). Per-chunk partials of the last
+    URLs of toxic, non-whitelisted links (the ``disavow-url`` entries: which sites end up
+    ``disavow-url`` is only known at the end, so they are normalised then, for those sites
+    only). Per-chunk partials of the last
     two are re-reduced every few updates, so memory grows with the number of sites, hosts,
     sentences per site and toxic URLs, not with the number of links.
 
@@ -478,9 +485,10 @@ class RollupAccumulator:
         self.policy = policy or Policy()
         self.model_thresholds = dict(model_thresholds) if model_thresholds else None
         self._platforms = self.policy.platforms()
-        self._host_site: dict[str, int] = {}
-        self._site_id: dict[str, int] = {}
-        self._site_names: list[str] = []
+        # the site of every host seen: host names (in order seen) and their site ids
+        self._host_names = pa.array([], type=pa.large_string())
+        self._host_sid = np.zeros(0, dtype=np.int64)
+        self._site_names = pa.array([], type=pa.large_string())  # site id -> name
         self._sentence_id: dict[str, int] = {}
         self._sentences: list[str] = []
         self._counts = np.zeros((4, 0), dtype=np.int64)
@@ -488,7 +496,7 @@ class RollupAccumulator:
         self._max = np.zeros(0, dtype=np.float64)
         self._flags = np.zeros((2, 0), dtype=bool)
         self._reasons: list[pd.Series] = []  # int64 (site, sentence) key -> count
-        self._urls: list[pd.DataFrame] = []  # columns "site" (int64), "url" (str)
+        self._urls: list[pd.DataFrame] = []  # columns "site" (int64), "url" (string, as in the export)
         self._updates = 0
 
     # -- sites ------------------------------------------------------------------------------
@@ -497,15 +505,19 @@ class RollupAccumulator:
         """Referring sites seen so far (with at least one counted link)."""
         return len(self._site_names)
 
-    def _site(self, name: str) -> int:
-        """The id of site *name*, registering it (and growing the per-site arrays) if new."""
-        sid = self._site_id.get(name)
-        if sid is None:
-            sid = self._site_id[name] = len(self._site_names)
-            self._site_names.append(name)
-            if sid >= self._max.shape[0]:
+    def _sites(self, names: pa.Array) -> np.ndarray:
+        """The ids of the distinct site *names*, shape (n,), registering the new ones in order
+        (and growing the per-site arrays)."""
+        ids = np.full(len(names), -1, dtype=np.int64)
+        if len(self._site_names):
+            ids = np.asarray(pc.fill_null(pc.index_in(names, value_set=self._site_names), -1)).astype(np.int64)
+        new = np.flatnonzero(ids < 0)
+        if len(new):
+            ids[new] = len(self._site_names) + np.arange(len(new))
+            self._site_names = pa.concat_arrays([self._site_names, names.take(pa.array(new))])
+            while len(self._site_names) > self._max.shape[0]:
                 self._grow(max(1024, 2 * self._max.shape[0]))
-        return sid
+        return ids
 
     def _grow(self, cap: int) -> None:
         old = self._max.shape[0]
@@ -527,12 +539,23 @@ class RollupAccumulator:
             self._sentences.append(text)
         return sid
 
-    def _host_sites(self, host: pd.Series, domain: pd.Series) -> np.ndarray:
-        """Site id per row of the counted *host* / *domain* rows, shape (n,)."""
+    def _host_sites(self, host: pd.Series, domain: pd.Series) -> tuple[np.ndarray, np.ndarray, pa.Array]:
+        """Site id per row of the counted *host* / *domain* rows.
+
+        Returns
+        -------
+        sites : ndarray of int64, shape (n,)
+        codes : ndarray of int, shape (n,)
+            Each row's host as a position in *hosts*.
+        hosts : pyarrow string array, shape (n_hosts,)
+            The distinct hosts.
+        """
         h_codes, h_uniq = pd.factorize(host, use_na_sentinel=True)
-        h_uniq = np.asarray(h_uniq, dtype=object)
-        cache = self._host_site
-        ids = np.fromiter((cache.get(h, -1) for h in h_uniq), dtype=np.int64, count=len(h_uniq))
+        h_arrow = _arrow_strings(h_uniq)
+        ids = np.full(len(h_arrow), -1, dtype=np.int64)
+        if len(self._host_sid):  # hosts seen before: one hash lookup in Arrow, no Python per host
+            pos = np.asarray(pc.fill_null(pc.index_in(h_arrow, value_set=self._host_names), -1))
+            ids = np.where(pos >= 0, self._host_sid[pos], -1)
         new = np.flatnonzero(ids < 0)
         if len(new):
             # As in one pass over the whole table: a host's site comes from its first row.
@@ -540,13 +563,23 @@ class RollupAccumulator:
             # exactly when its code exceeds every code before it.
             seen = np.maximum.accumulate(h_codes)
             first = np.flatnonzero(np.concatenate(([True], h_codes[1:] > seen[:-1])))
+            new_arrow = h_arrow.take(pa.array(new))
+            hosts = new_arrow.to_numpy(zero_copy_only=False)
             dom_first = domain.take(first[new]).to_numpy(dtype=object)
-            for k, d in zip(new.tolist(), dom_first):
-                h = h_uniq[k]
-                site, root = site_of(h, d if isinstance(d, str) else h, self._platforms)
-                ids[k] = cache[h] = sid = self._site(site)
-                self._flags[_F_ROOT, sid] |= root
-        return ids[h_codes]
+            sites = np.where([isinstance(d, str) for d in dom_first], dom_first, hosts)
+            # site_of, vectorised: off the free-host platforms a host's site is its domain
+            roots = []
+            for i in np.flatnonzero(_under_any(new_arrow, self._platforms)).tolist():
+                sites[i], root = site_of(hosts[i], sites[i], self._platforms)
+                if root:
+                    roots.append(i)
+            s_codes, s_uniq = pd.factorize(sites)
+            sid = self._sites(pa.array(np.asarray(s_uniq, dtype=object), type=pa.large_string()))[s_codes]
+            ids[new] = sid
+            self._host_names = pa.concat_arrays([self._host_names, new_arrow])
+            self._host_sid = np.concatenate([self._host_sid, sid])
+            self._flags[_F_ROOT, sid[roots]] = True
+        return ids[h_codes], h_codes, h_arrow
 
     # -- accumulation -------------------------------------------------------------------------
     def update(self, scored: pd.DataFrame) -> "RollupAccumulator":
@@ -592,13 +625,16 @@ class RollupAccumulator:
         is_toxic = is_toxic & ~below
         is_review = is_review | below
 
-        row_site = self._host_sites(host, domain)
+        row_site, h_codes, h_arrow = self._host_sites(host, domain)
         g, sites = pd.factorize(row_site)  # the chunk's sites, numbered 0..k-1
         sites = np.asarray(sites, dtype=np.int64)
         k = len(sites)
 
         wl = policy.whitelist
-        row_wl = wl.covers_links(frame[S.SOURCE_URL].iloc[idx], host) if len(wl) else np.zeros(len(idx), dtype=bool)
+        row_wl = np.zeros(len(idx), dtype=bool)
+        if len(wl):  # Whitelist.covers_links on the chunk's distinct hosts, already at hand
+            row_wl = _under_any(h_arrow, wl.domains)[h_codes] & (h_codes >= 0)
+            row_wl = wl._or_listed_urls(row_wl, frame[S.SOURCE_URL].iloc[idx], host)
         toxic_ok = is_toxic & ~row_wl
 
         def count(mask=None):
@@ -614,8 +650,10 @@ class RollupAccumulator:
             self._flags[_F_WL_ROW, sites] |= np.bincount(g[row_wl], minlength=k) > 0
 
         if toxic_ok.any():
-            urls = normalise_urls(frame[S.SOURCE_URL].iloc[idx[toxic_ok]].astype("string"))
-            part = pd.DataFrame({"site": row_site[toxic_ok], "url": urls.to_numpy(dtype=object)})
+            # Kept as in the export and normalised in finish(), for the disavow-url sites only
+            # (most toxic links are on sites disavowed whole, which need no URL entries).
+            urls = frame[S.SOURCE_URL].iloc[idx[toxic_ok]].astype("string")
+            part = pd.DataFrame({"site": row_site[toxic_ok], "url": urls.array})
             self._urls.append(part.dropna().drop_duplicates(ignore_index=True))
 
         if S.REASONS in frame.columns:
@@ -628,22 +666,20 @@ class RollupAccumulator:
 
     def _sentence_counts(self, reasons: pd.Series, site: np.ndarray) -> pd.Series:
         """Occurrences of each (site, reason sentence) pair, keyed ``site << 32 | sentence``."""
-        # A large export repeats the same reasons cell many times: split each distinct cell once.
-        codes, cells = pd.factorize(reasons.astype("string"))
-        parts = [[p.strip() for p in str(c).split("; ") if p.strip()] for c in cells]
-        flat = np.array([self._sentence(p) for ps in parts for p in ps], dtype=np.int64)
-        lens = np.array([len(ps) for ps in parts], dtype=np.int64)
-        starts = np.concatenate(([0], np.cumsum(lens)[:-1]))
-        row_lens = lens[codes]
-        total = int(row_lens.sum())
-        if total == 0:
+        # Cells are split in Arrow; Python only sees the chunk's distinct parts (a few hundred
+        # sentences however many links), to strip them and look up their ids.
+        cells = _arrow_strings(reasons)
+        parts = pc.split_pattern(cells, "; ")
+        row = np.asarray(pc.list_parent_indices(parts))
+        enc = pc.dictionary_encode(pc.list_flatten(parts))
+        ids = np.array([self._sentence(p) if p else -1 for p in (s.strip() for s in enc.dictionary.to_pylist())],
+                       dtype=np.int64)
+        flat = ids[np.asarray(enc.indices)] if len(ids) else np.zeros(0, dtype=np.int64)
+        said = flat >= 0  # "a; ; b" has an empty part
+        if not said.any():
             return pd.Series(dtype=np.int64)
-        # every (row, sentence) pair, through the distinct cells' sentence lists
-        ends = np.cumsum(row_lens)
-        pos = np.arange(total) - np.repeat(ends - row_lens, row_lens) + np.repeat(starts[codes], row_lens)
-        keys = (np.repeat(site, row_lens) << _SITE_SHIFT) | flat[pos]
-        keys, n = np.unique(keys, return_counts=True)
-        return pd.Series(n.astype(np.int64), index=keys)
+        keys = (np.asarray(site, dtype=np.int64)[row[said]] << _SITE_SHIFT) | flat[said]
+        return _sum_by_key(keys)
 
     def merge(self, other: "RollupAccumulator") -> "RollupAccumulator":
         """Add the aggregates of *other*, built on the rows that follow this one's; returns ``self``.
@@ -656,9 +692,13 @@ class RollupAccumulator:
         if other.policy != self.policy or other.model_thresholds != self.model_thresholds:
             raise ValueError("cannot merge roll-up accumulators built with different policies or thresholds")
         m = other.n_sites
-        site_map = np.array([self._site(s) for s in other._site_names], dtype=np.int64)
-        for h, sid in other._host_site.items():
-            self._host_site.setdefault(h, int(site_map[sid]))
+        site_map = self._sites(other._site_names)
+        if len(other._host_sid):  # hosts new to this one take the site the other gave them
+            known = np.zeros(len(other._host_sid), dtype=bool)
+            if len(self._host_sid):
+                known = np.asarray(pc.is_in(other._host_names, value_set=self._host_names))
+            self._host_names = pa.concat_arrays([self._host_names, other._host_names.filter(pa.array(~known))])
+            self._host_sid = np.concatenate([self._host_sid, site_map[other._host_sid[~known]]])
         sentence_map = np.array([self._sentence(s) for s in other._sentences], dtype=np.int64)
         self._counts[:, site_map] += other._counts[:, :m]
         self._limbs[:, site_map] += other._limbs[:, :m]
@@ -669,14 +709,15 @@ class RollupAccumulator:
             keys = (site_map[keys >> _SITE_SHIFT] << _SITE_SHIFT) | sentence_map[keys & _SENTENCE_MASK]
             self._reasons.append(pd.Series(part.to_numpy(), index=keys))
         for part in other._urls:
-            self._urls.append(pd.DataFrame({"site": site_map[part["site"].to_numpy()], "url": part["url"].to_numpy()}))
+            self._urls.append(pd.DataFrame({"site": site_map[part["site"].to_numpy()], "url": part["url"].array}))
         self._updates += other._updates
         self._reduce()
         return self
 
     def _reduce(self) -> None:
         if len(self._reasons) > 1:
-            self._reasons = [pd.concat(self._reasons).groupby(level=0, sort=False).sum()]
+            self._reasons = [_sum_by_key(np.concatenate([p.index.to_numpy(dtype=np.int64) for p in self._reasons]),
+                                         np.concatenate([p.to_numpy(dtype=np.int64) for p in self._reasons]))]
         if len(self._urls) > 1:
             self._urls = [pd.concat(self._urls, ignore_index=True).drop_duplicates(ignore_index=True)]
 
@@ -687,7 +728,7 @@ class RollupAccumulator:
         no new site, host, (site, sentence) pair or toxic URL beyond the partial tables of
         the last few updates (re-reduced every ``_REDUCE_EVERY``).
         """
-        return (self.n_sites + len(self._host_site) + len(self._sentences)
+        return (self.n_sites + len(self._host_sid) + len(self._sentences)
                 + sum(len(p) for p in self._reasons) + sum(len(p) for p in self._urls))
 
     # -- result -------------------------------------------------------------------------------
@@ -704,19 +745,20 @@ class RollupAccumulator:
         if not n_sites:
             return _empty_rollup()
         policy = self.policy
-        site_names = np.array(self._site_names, dtype=object)
+        site_names = self._site_names.to_numpy(zero_copy_only=False)
         n, n_toxic, n_review, n_toxic_ok = self._counts[:, :n_sites]
         mx = self._max[:n_sites].copy()
         mean = _limbs_total(self._limbs[:, :n_sites]) / n
         share = n_toxic / n
         site_root = self._flags[_F_ROOT, :n_sites]
-        on_platform = np.array([covering_domain(s, self._platforms) is not None for s in site_names], dtype=bool)
+        on_platform = _under_any(self._site_names, self._platforms)
 
         wl = policy.whitelist
         if len(wl):
             parents = wl._parents
-            site_wl = wl.covers_host(pd.Series(site_names, dtype="string"))
-            wl_inside = np.array([s in parents for s in site_names], dtype=bool) | self._flags[_F_WL_ROW, :n_sites]
+            site_wl = _under_any(self._site_names, wl.domains)  # Whitelist.covers_host
+            wl_inside = np.asarray(pc.is_in(self._site_names, value_set=pa.array(sorted(parents), type=pa.large_string())))
+            wl_inside = wl_inside | self._flags[_F_WL_ROW, :n_sites]
         else:
             site_wl = wl_inside = np.zeros(n_sites, dtype=bool)
         protected = gov_edu_hosts(pd.Series(site_names, dtype="string")) if policy.protect_gov_edu else np.zeros(n_sites, dtype=bool)
@@ -736,7 +778,10 @@ class RollupAccumulator:
         url_sites = action == DISAVOW_URL
         if url_sites.any():
             per = self._urls[0] if self._urls else pd.DataFrame({"site": np.zeros(0, np.int64), "url": []})
-            per = per[url_sites[per["site"].to_numpy()]].sort_values(["site", "url"], kind="stable")
+            per = per[url_sites[per["site"].to_numpy()]]
+            urls = normalise_urls(per["url"].astype("string").reset_index(drop=True))
+            per = pd.DataFrame({"site": per["site"].to_numpy(), "url": urls.to_numpy(dtype=object)})
+            per = per.dropna().drop_duplicates().sort_values(["site", "url"], kind="stable")
             site = per["site"].to_numpy()
             urls = per["url"].to_numpy(dtype=object)
             starts = np.flatnonzero(np.concatenate(([True], site[1:] != site[:-1]))) if len(site) else site
@@ -757,7 +802,7 @@ class RollupAccumulator:
                 TOXIC_SHARE: share,
                 MAX_RISK: mx,
                 MEAN_RISK: mean,
-                TOP_REASONS: pd.array(reasons, dtype="string"),
+                TOP_REASONS: pd.arrays.ArrowStringArray(reasons),
                 WHITELISTED: site_wl,
                 PROTECTED: protected,
                 FREE_HOST: on_platform,
@@ -769,14 +814,17 @@ class RollupAccumulator:
         order = np.lexsort((site_names.astype(str), -mx, severity))
         return out.iloc[order].reset_index(drop=True)
 
-    def _top_reasons(self, n_sites: int, k: int = 3) -> np.ndarray:
+    def _top_reasons(self, n_sites: int, k: int = 3) -> pa.Array:
         """The *k* most frequent reason sentences per site among toxic and review links, ``"; "``-joined.
 
         Ties are broken alphabetically so the result is deterministic.
+
+        Returns
+        -------
+        pyarrow.LargeStringArray, shape (n_sites,)
         """
-        out = np.full(n_sites, "", dtype=object)
         if not self._reasons or not len(self._reasons[0]):
-            return out
+            return pa.array([""] * n_sites, type=pa.large_string())
         counts = self._reasons[0]
         keys = counts.index.to_numpy(dtype=np.int64)
         n = counts.to_numpy(dtype=np.int64)
@@ -788,10 +836,73 @@ class RollupAccumulator:
         p_site, p_sentence = p_site[order], p_sentence[order]
         first = np.concatenate(([True], p_site[1:] != p_site[:-1]))
         rank = np.arange(len(p_site)) - np.maximum.accumulate(np.where(first, np.arange(len(p_site)), 0))
-        keep = rank < k
-        for site_id, text in zip(p_site[keep].tolist(), vocab[p_sentence[keep]]):
-            out[site_id] = text if not out[site_id] else out[site_id] + "; " + text
+        texts = pa.array(vocab, type=pa.large_string())
+        sep = pa.scalar("; ", pa.large_string())
+        out = None
+        for r in range(k):  # the rank-r sentence of every site, joined on in Arrow
+            at = rank == r
+            pick = np.full(n_sites, -1, dtype=np.int64)
+            pick[p_site[at]] = p_sentence[at]
+            part = texts.take(pa.array(pick, mask=pick < 0))
+            out = pc.fill_null(part, "") if out is None else pc.coalesce(pc.binary_join_element_wise(out, part, sep), out)
         return out
+
+
+def _sum_by_key(keys: np.ndarray, counts: np.ndarray | None = None) -> pd.Series:
+    """*counts* (default 1 each) summed per distinct int64 key, by hashing (no sort).
+
+    Returns
+    -------
+    Series of int64, indexed by the distinct keys.
+    """
+    codes, uniq = pd.factorize(keys)
+    if counts is None:
+        total = np.bincount(codes, minlength=len(uniq))
+    else:  # float64 sums of link counts: exact far beyond any export's size (2**53)
+        total = np.bincount(codes, weights=counts, minlength=len(uniq))
+    return pd.Series(total.astype(np.int64), index=np.asarray(uniq, dtype=np.int64))
+
+
+def _under_any(hosts: pa.Array, domains: frozenset[str]) -> np.ndarray:
+    """``covering_domain(host, domains) is not None`` for each host, vectorised.
+
+    Parameters
+    ----------
+    hosts : pyarrow string array, shape (n,)
+        Without nulls.
+    domains : frozenset of str
+
+    Returns
+    -------
+    ndarray of bool, shape (n,)
+    """
+    out = np.zeros(len(hosts), dtype=bool)
+    if not domains or not len(hosts):
+        return out
+    if len(domains) <= 8:  # a few whole-array passes (the audited site, a short whitelist)
+        for d in domains:
+            hit = pc.or_(pc.equal(hosts, d), pc.ends_with(hosts, "." + d))
+            out |= np.asarray(pc.fill_null(hit, False))
+        return out
+    # Else the host and each parent (what follows each "."), looked up in a hash set;
+    # one pass per label, over the hosts that still have a parent.
+    value_set = pa.array(sorted(domains), type=hosts.type)
+    at = np.arange(len(hosts))
+    while len(hosts):
+        hit = np.asarray(pc.is_in(hosts, value_set=value_set))
+        out[at[hit]] = True
+        more = ~hit & (np.asarray(pc.find_substring(hosts, ".")) >= 0)
+        at = at[more]
+        hosts = pc.replace_substring_regex(hosts.filter(pa.array(more)), r"^[^.]*\.", "", max_replacements=1)
+    return out
+
+
+def _arrow_strings(values) -> pa.Array:
+    """*values* (Series or array-like, shape (n,)) as one Arrow string array, as ``astype("string")``
+    reads them; zero-copy for Arrow-backed string columns."""
+    s = values if isinstance(values, pd.Series) else pd.Series(values)
+    arr = pa.array(s.astype("string").array)
+    return arr.combine_chunks() if isinstance(arr, pa.ChunkedArray) else arr
 
 
 def _risk_limbs(risk: np.ndarray) -> Iterator[np.ndarray]:

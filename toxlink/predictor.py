@@ -21,6 +21,8 @@ from typing import Iterable, Iterator
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from toxlink import schema as S
 from toxlink.model import apply_calibration
@@ -103,11 +105,7 @@ class Predictor:
         out = links.copy()
         out[S.RISK] = risk
         out[S.BAND] = self._bands(risk, ok)
-        reasons = pd.Series("", index=links.index, dtype="string")
-        reasons[~ok] = links.loc[~ok, S.ROW_ISSUE].map(lambda r: f"not scored: {r}")
-        if contrib is not None:
-            reasons.iloc[np.flatnonzero(ok)] = _reasons(X.iloc[np.flatnonzero(ok)], contrib, n_reasons)
-        out[S.REASONS] = reasons
+        out[S.REASONS] = pd.Series(self._reasons_column(links, X, contrib, ok, n_reasons), index=links.index)
         clock("reasons")
         return out, (X, contrib, ok)
 
@@ -132,6 +130,23 @@ class Predictor:
         contrib = self._paths.contributions(leaves)
         clock("contributions")
         return contrib.sum(axis=1), contrib[:, :-1]
+
+    @staticmethod
+    def _reasons_column(links: pd.DataFrame, X: pd.DataFrame, contrib, ok: np.ndarray, k: int):
+        """The ``reasons`` column, shape (n,) ``string``: the scored rows' reasons and
+        ``"not scored: <row issue>"`` for the others, built in Arrow (Python strings only for
+        the rejected rows' issues)."""
+        good = np.flatnonzero(ok)
+        scored = _reasons(X, contrib, k, rows=good) if contrib is not None else pa.array([], pa.large_string())
+        if len(good) < len(ok):
+            issues = pa.array(links[S.ROW_ISSUE].iloc[np.flatnonzero(~ok)].tolist(), type=pa.large_string())
+            unscored = pc.binary_join_element_wise(pa.scalar("not scored: ", pa.large_string()), issues,
+                                                   pa.scalar("", pa.large_string()))
+            where = np.empty(len(ok), dtype=np.int64)  # row -> position in scored + unscored
+            where[good] = np.arange(len(good))
+            where[~ok] = len(good) + np.arange(len(ok) - len(good))
+            scored = pa.concat_arrays([scored, unscored]).take(pa.array(where))
+        return pd.arrays.ArrowStringArray(scored)
 
     def _bands(self, risk: np.ndarray, ok: np.ndarray) -> np.ndarray:
         p = self.policy
@@ -281,54 +296,145 @@ def _described(feature, value) -> tuple[str, bool]:
     return f"{meaning}: {v:.3g}", True
 
 
-def _reasons(X: pd.DataFrame, contrib: np.ndarray, k: int) -> np.ndarray:
+# Sentences of the (feature, float32 value) pairs of earlier chunks: the chunks of an export
+# share most of them (~1,500 distinct pairs per 40k links). Bounded: every memo is emptied when
+# they hold _MEMO_MAX entries in all (~10 MB; checked once per _reasons call).
+_MEMO: dict[tuple, dict[int, tuple[str, bool]]] = {}
+_MEMO_MAX = 1 << 15
+
+
+def _memo_for(feature) -> dict | None:
+    """The sentence memo of *feature* (keyed by its name, meaning and reason function, so a
+    changed feature never gets another's sentences), or ``None`` when it cannot be keyed."""
+    try:
+        key = (feature.name, feature.meaning, feature.reason)
+        memo = _MEMO.get(key)
+    except TypeError:  # an unhashable reason callable
+        return None
+    if memo is None:
+        memo = _MEMO[key] = {}
+    return memo
+
+
+class _Sentences:
+    """Sentence ids of (feature, value) pairs for one :func:`_reasons` call: the text of each
+    distinct pair is built once (or found in :data:`_MEMO`), never per row."""
+
+    def __init__(self, columns):
+        from toxlink.features import FEATURES
+
+        by_name = {x.name: x for x in FEATURES}
+        self._features = [by_name.get(c) for c in columns]
+        self._id: dict[int, int] = {}
+        self.described: list[tuple[str, bool]] = []
+        if sum(len(memo) for memo in _MEMO.values()) >= _MEMO_MAX:
+            _MEMO.clear()
+        self._memos = [_memo_for(x) if x is not None else None for x in self._features]
+
+    def ids(self, feature: np.ndarray, value: np.ndarray) -> np.ndarray:
+        """Sentence ids, shape (n,), of the pairs (*feature* column index, float32 *value*)."""
+        # one int64 key per pair: feature << 32 | float bits
+        keys = (np.asarray(feature, dtype=np.int64) << 32) | np.asarray(value, dtype=np.float32).view(np.uint32)
+        codes, uniq = pd.factorize(keys)
+        out = np.empty(len(uniq), dtype=np.int64)
+        known, described, memos = self._id, self.described, self._memos
+        for i, key in enumerate(uniq.tolist()):
+            sid = known.get(key)
+            if sid is None:
+                memo = memos[key >> 32]
+                bits = key & 0xFFFFFFFF
+                d = memo.get(bits) if memo is not None else None
+                if d is None:
+                    d = _described(self._features[key >> 32], np.uint32(bits).view(np.float32))
+                    if memo is not None:
+                        memo[bits] = d
+                sid = known[key] = len(described)
+                described.append(d)
+            out[i] = sid
+        return out[codes]
+
+    @property
+    def telling(self) -> np.ndarray:
+        """Whether each sentence says something, shape (n_sentences,)."""
+        return np.array([ok for _, ok in self.described] or [False], dtype=bool)
+
+
+def _reasons(X: pd.DataFrame, contrib: np.ndarray, k: int, rows: np.ndarray | None = None) -> pa.Array:
     """The sentences of the *k* largest positive contributions of each row, "; "-joined.
 
-    Text is built once per distinct (feature, value) pair and once per distinct
-    combination of sentences, never per row: a large export repeats the same values
-    (a site's 500 links share their domain features and mostly their reasons).
-    """
-    from toxlink.features import FEATURES
+    Parameters
+    ----------
+    X : DataFrame, shape (N, f)
+        Feature values.
+    contrib : ndarray, shape (n, f)
+        Contributions of the rows *rows* of *X* (all of them when ``None``).
+    k : int
+    rows : ndarray of int, shape (n,), optional
 
-    by_name = {f.name: f for f in FEATURES}
-    names = list(X.columns)
-    n, f = contrib.shape
-    if n == 0:
-        return np.array([], dtype=object)
-    # Candidates: the 2k strongest, room for the absence-of-signal sentences that are skipped.
-    m = min(f, 2 * k)
-    top = np.argpartition(-contrib, m - 1, axis=1)[:, :m]
-    top_c = np.take_along_axis(contrib, top, axis=1)
-    order = np.argsort(-top_c, axis=1, kind="stable")
-    top = np.take_along_axis(top, order, axis=1)
-    top_c = np.take_along_axis(top_c, order, axis=1)
-    values = np.ascontiguousarray(X.to_numpy(dtype=np.float32))
-    bits = values.view(np.uint32).astype(np.int64)
-    rows = np.arange(n)
-    # (feature, value) -> sentence id, through one int64 key per pair: feature << 32 | float bits
-    keys = (top.astype(np.int64) << 32) | bits[rows[:, None], top]
-    codes, uniq = pd.factorize(keys.ravel())
-    described = [_described(by_name[names[int(key >> 32)]], np.uint32(key & 0xFFFFFFFF).view(np.float32)) for key in uniq]
-    texts = [t for t, _ in described]
-    telling = np.array([ok for _, ok in described], dtype=bool)
-    sid = codes.reshape(n, m).astype(np.int64)
+    Returns
+    -------
+    pyarrow.LargeStringArray, shape (n,)
+        ``""`` for a row without a telling positive contribution. Among equal
+        contributions the feature that comes first in *X* comes first.
+
+    Text is built once per distinct (feature, value) pair, never per row: a large
+    export repeats the same values (a site's 500 links share their domain features).
+    """
+    n = contrib.shape[0]
+    # A feature that raised no row's risk cannot be a reason: the model uses ~40 of the
+    # ~110 features, so ranking only these is ~3x less work.
+    cols = np.flatnonzero(contrib.max(axis=0, initial=0.0) > 0) if n else np.zeros(0, dtype=np.intp)
+    if n == 0 or not len(cols) or k < 1:
+        return pa.array([""] * n, type=pa.large_string())
+    # Candidates: the 2k strongest, room for the absence-of-signal sentences that are skipped;
+    # repeated argmax ranks them strongest first, the first feature first among equals.
+    m = min(len(cols), 2 * k)
+    C = np.ascontiguousarray(contrib[:, cols])  # a copy, row-major: picks are struck out below
+    top = np.zeros((m, n), dtype=np.intp)
+    top_c = np.full((m, n), -np.inf, dtype=contrib.dtype)
+    V = X.iloc[:, cols].to_numpy(dtype=np.float32)  # features are float32: no float64 copy
+    src = np.arange(n) if rows is None else np.asarray(rows)
+    sentences = _Sentences(X.columns)
+    sid = np.full((m, n), -1, dtype=np.int64)  # sentence id per positive candidate
+
+    def rank(js: range, at: np.ndarray) -> None:
+        """Candidates *js* of rows *at*, strongest first, and their sentence ids."""
+        sub = C if len(at) == n else C[at]  # the rows' copy keeps the earlier picks struck out
+        here = np.arange(len(at))
+        for j in js:
+            best = sub.argmax(axis=1)
+            top[j, at] = best
+            top_c[j, at] = sub[here, best]
+            sub[here, best] = -np.inf
+        jj, ii = np.nonzero(top_c[js.start:js.stop, at] > 0)  # only these can be reasons
+        fi = top[js.start + jj, at[ii]]
+        sid[js.start + jj, at[ii]] = sentences.ids(cols[fi], V[src[at[ii]], fi])
+
+    # The first k candidates of every row; the rest only for rows that may still lack a
+    # reason, those with an absence-of-signal sentence among k positive ones (~1/3 of them).
+    first = min(k, m)
+    rank(range(first), np.arange(n))
+    if m > first:
+        kept = ((sid[:first] >= 0) & sentences.telling[np.maximum(sid[:first], 0)]).sum(axis=0)
+        more = np.flatnonzero((kept < k) & (top_c[first - 1] > 0))
+        if len(more):
+            rank(range(first, m), more)
+    described = sentences.described
+    telling = sentences.telling
     # only contributions that raised the risk and say something, the k strongest of them
-    keep = (top_c > 0) & telling[sid]
-    keep &= np.cumsum(keep, axis=1) <= k
-    # move the kept ids to the front (in contribution order): k columns, -1 where fewer
-    front = np.argsort(~keep, axis=1, kind="stable")[:, :k]
-    sid = np.where(np.take_along_axis(keep, front, axis=1), np.take_along_axis(sid, front, axis=1), -1)
-    # each distinct combination of sentence ids is joined once
-    base = len(texts) + 1
-    if base ** k < 2**62:
-        combo = np.zeros(n, dtype=np.int64)
-        for j in range(k):
-            combo = combo * base + (sid[:, j] + 1)
-        ccodes, firsts = pd.factorize(combo)
-        first_row = np.zeros(len(firsts), dtype=np.int64)
-        first_row[ccodes[::-1]] = np.arange(n)[::-1]  # a row holding each combination
-        combos = sid[first_row]
-    else:
-        ccodes, combos = pd.MultiIndex.from_arrays([sid[:, j] for j in range(k)]).factorize()
-    joined = np.array(["; ".join(texts[d] for d in combo if d >= 0) for combo in combos], dtype=object)
-    return joined[ccodes]
+    keep = (sid >= 0) & telling[np.maximum(sid, 0)]
+    slot = np.cumsum(keep, axis=0) - 1  # where each kept sentence goes in its row's list
+    keep &= slot < k
+    texts = pa.array([t for t, _ in described], type=pa.large_string())
+    sep = pa.scalar("; ", pa.large_string())
+    out = None
+    for j in range(k):
+        pick = np.full(n, -1, dtype=np.int64)
+        for i in range(m):
+            here = keep[i] & (slot[i] == j)
+            pick[here] = sid[i, here]
+        part = texts.take(pa.array(pick, mask=pick < 0))
+        # "; ".join of the present parts (binary_join's null_handling="skip" drops rows
+        # whose parts are all missing in pyarrow 25)
+        out = pc.fill_null(part, "") if out is None else pc.coalesce(pc.binary_join_element_wise(out, part, sep), out)
+    return out

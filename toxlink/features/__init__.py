@@ -18,13 +18,15 @@ import pandas as pd
 
 from concurrent.futures import ThreadPoolExecutor
 
-from toxlink.features import anchor, content, link, url
+from toxlink.features import anchor, content, domain, link, tld, url
 from toxlink.features._base import Context, Feature
 from toxlink.features.profile import ProfileAccumulator, ProfileStats
 from toxlink.features.registry import FAMILY_MODULES, FEATURES, families, feature_names
 
-# Families that never touch the per-host table (tldextract); they run while it is built.
+# Families that never touch the per-host table; they run while it is built and used by
+# the families of _WITH_HOST_INFO (the profile family runs last: it may need the anchors).
 _WITHOUT_HOST_INFO = (url, anchor, link, content)
+_WITH_HOST_INFO = (domain, tld)
 
 __all__ = ["compute", "feature_names", "FEATURES", "Feature", "families", "ProfileAccumulator", "ProfileStats"]
 
@@ -63,14 +65,21 @@ def compute(links: pd.DataFrame, profile: ProfileStats | None = None) -> pd.Data
             out[row[name]] = v
 
     ctx.host_codes  # split URLs and normalise hosts once, for every family
-    # host_info (tldextract, pure Python, holds the GIL) overlaps with the families that do
-    # not need it, whose pyarrow/numpy kernels release the GIL: ~2 cores' worth of work.
+
+    def host_families() -> None:
+        ctx.host_info
+        for module in _WITH_HOST_INFO:
+            run(module)
+
+    # The per-host families (host table, then domain and tld) overlap with the families
+    # that do not need them; their pyarrow/numpy kernels release the GIL, so on a free
+    # second core the two halves run side by side.
     with ThreadPoolExecutor(max_workers=1) as pool:
-        pending = pool.submit(lambda: ctx.host_info)
+        pending = pool.submit(host_families)
         for module in _WITHOUT_HOST_INFO:
             run(module)
         pending.result()
     for module in FAMILY_MODULES:
-        if module not in _WITHOUT_HOST_INFO:
+        if module not in _WITHOUT_HOST_INFO and module not in _WITH_HOST_INFO:
             run(module)
     return pd.DataFrame(out.T, index=links.index, columns=feature_names(), copy=False)

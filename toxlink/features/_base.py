@@ -141,8 +141,56 @@ def to_arrow(values) -> pa.Array:
     if isinstance(values, pa.Array):
         return values.cast(pa.large_string())
     if isinstance(values, pd.Series):
+        if isinstance(values.array, pd.arrays.ArrowStringArray):
+            # The Series' own Arrow data: no conversion through Python objects.
+            return to_arrow(values.array._pa_array)
         values = values.astype("string")
     return pa.array(values, type=pa.large_string(), from_pandas=True)
+
+
+# RE2 compiles a pattern on every kernel call, and Unicode classes (\p{L}: hundreds of
+# ranges) cost ~2 ms each to compile, whatever the input's size: more than the matching
+# itself on a chunk's few distinct anchors or titles. On an all-ASCII array the ASCII
+# ranges of those classes match exactly the same characters, so that variant is used.
+_ASCII_RANGES = {r"\p{L}": "A-Za-z", r"\p{N}": "0-9", r"\p{Latin}": "A-Za-z"}
+
+
+@cache
+def ascii_pattern(pattern: str) -> str | None:
+    r"""*pattern* with ``\p{L}``, ``\p{N}`` and ``\p{Latin}`` replaced by their ASCII
+    ranges (same matches on ASCII text); ``None`` if another ``\p{..}`` class remains."""
+    out, i, in_class = [], 0, False
+    while i < len(pattern):
+        tok = next((t for t in _ASCII_RANGES if pattern.startswith(t, i)), None)
+        if tok is not None:
+            out.append(_ASCII_RANGES[tok] if in_class else f"[{_ASCII_RANGES[tok]}]")
+            i += len(tok)
+            continue
+        ch = pattern[i]
+        if ch == "\\":
+            out.append(pattern[i : i + 2])
+            i += 2
+            continue
+        if ch == "[" and not in_class:
+            in_class = True
+        elif ch == "]" and in_class:
+            in_class = False
+        out.append(ch)
+        i += 1
+    text = "".join(out)
+    return None if "\\p{" in text else text
+
+
+def is_ascii(arr: pa.Array) -> bool:
+    """True when every (non-null) string of *arr* is ASCII."""
+    return bool(pc.all(pc.string_is_ascii(arr)).as_py() is not False)
+
+
+def regex_for(arr: pa.Array, pattern: str) -> str:
+    """*pattern*, or its cheaper-to-compile :func:`ascii_pattern` when *arr* is ASCII."""
+    if "\\p{" in pattern and is_ascii(arr):
+        return ascii_pattern(pattern) or pattern
+    return pattern
 
 
 def words_normal(arr: pa.Array) -> pa.Array:
@@ -150,7 +198,7 @@ def words_normal(arr: pa.Array) -> pa.Array:
     space each side: ``"Slot-Gacor!"`` -> ``" slot  gacor "``. Whole-word phrase matching is
     then a plain ``" term "`` search (each word owns one space on either side)."""
     low = pc.utf8_lower(arr)
-    spaced = pc.replace_substring_regex(low, _SEP, "  ")
+    spaced = pc.replace_substring_regex(low, regex_for(low, _SEP), "  ")
     pad = pa.scalar(" ", pa.large_string())
     return pc.binary_join_element_wise(pad, spaced, pad, pa.scalar("", pa.large_string()))
 
@@ -167,7 +215,7 @@ def ascii_words_normal(arr: pa.Array) -> pa.Array:
     paths): every ASCII non-alphanumeric byte becomes two spaces, one space pads each end.
     A numpy pass over the data buffer instead of a regex replace over every row."""
     arr = pc.fill_null(arr.cast(pa.large_string()), "")
-    data, offsets = _bytes_and_offsets(arr)
+    data, offsets = bytes_and_offsets(arr)
     reps = _ASCII_REPS[data]
     out = np.repeat(_ASCII_BYTE[data], reps)
     extra = _per_string_sum(reps - 1, offsets)
@@ -184,6 +232,12 @@ def _norm_term(term: str) -> str:
 
 def phrase_pattern(terms) -> str:
     """RE2 pattern counting whole-word *terms* in :func:`words_normal` text."""
+    return _phrase_pattern(tuple(terms))
+
+
+@cache
+def _phrase_pattern(terms: tuple[str, ...]) -> str:
+    # Cached: the term lists are the few fixed word lists of data/, used on every chunk.
     alts = sorted({_norm_term(t) for t in terms if _norm_term(t)}, key=len, reverse=True)
     return " (?:" + "|".join(re.escape(a) for a in alts) + ") "
 
@@ -194,7 +248,7 @@ def count_phrases(normal: pa.Array, terms) -> np.ndarray:
     return arrow_float(counts)
 
 
-def _bytes_and_offsets(arr: pa.Array) -> tuple[np.ndarray, np.ndarray]:
+def bytes_and_offsets(arr: pa.Array) -> tuple[np.ndarray, np.ndarray]:
     """The UTF-8 bytes of a (large_)string array and its per-string byte offsets."""
     arr = arr.cast(pa.large_string())
     if isinstance(arr, pa.ChunkedArray):
@@ -223,7 +277,7 @@ def byte_counts(arr: pa.Array, mask_of: Callable[[np.ndarray], np.ndarray]) -> n
     One numpy pass over the array's data buffer: far cheaper than a regex per character
     class (e.g. counting digits in 1M URL paths).
     """
-    data, offsets = _bytes_and_offsets(arr)
+    data, offsets = bytes_and_offsets(arr)
     out = _per_string_sum(mask_of(data).view(np.uint8), offsets).astype(np.float64)
     if arr.null_count:
         out[~np.asarray(pc.is_valid(arr).to_numpy(zero_copy_only=False), dtype=bool)] = np.nan
@@ -232,7 +286,7 @@ def byte_counts(arr: pa.Array, mask_of: Callable[[np.ndarray], np.ndarray]) -> n
 
 def segment_counts(arr: pa.Array, sep: int = ord("/")) -> np.ndarray:
     """Per-string number of non-empty segments between *sep* bytes (path depth)."""
-    data, offsets = _bytes_and_offsets(arr)
+    data, offsets = bytes_and_offsets(arr)
     is_sep = data == sep
     prev_sep = np.empty_like(is_sep)
     prev_sep[1:] = is_sep[:-1]
@@ -279,7 +333,12 @@ def script_profile(arr: pa.Array) -> tuple[np.ndarray, np.ndarray]:
         0 when the string has no letters, NaN for nulls.
     n_scripts : ndarray of float64, shape (n,) — distinct scripts among the letters.
     """
-    counts = np.column_stack([arrow_float(pc.count_substring_regex(arr, _SCRIPT_RE[s])) for s in _SCRIPTS])
+    if is_ascii(arr):  # only Latin letters: one (ASCII) pattern instead of ten
+        latin = arrow_float(pc.count_substring_regex(arr, "[A-Za-z]"))
+        counts = np.zeros((len(arr), len(_SCRIPTS)))
+        counts[:, _SCRIPTS.index("Latin")] = latin
+    else:
+        counts = np.column_stack([arrow_float(pc.count_substring_regex(arr, _SCRIPT_RE[s])) for s in _SCRIPTS])
     null = np.isnan(counts[:, 0])
     counts = np.nan_to_num(counts)
     kana = SCRIPT_CODES["Kana"] - 1
@@ -298,9 +357,9 @@ def script_profile(arr: pa.Array) -> tuple[np.ndarray, np.ndarray]:
 def language_script(lang: pd.Series) -> np.ndarray:
     """Expected script code of each page language (first code of e.g. ``"en-US, de"``);
     NaN when the language is missing or not a language code."""
-    codes, uniq = pd.factorize(lang, use_na_sentinel=True)
+    codes, uniq = arrow_codes(lang)
     out_u = np.full(len(uniq), np.nan)
-    for i, v in enumerate(uniq):
+    for i, v in enumerate(uniq.to_pylist()):
         m = re.match(r"\s*([A-Za-z]{2,3})\b", str(v))
         if m:
             out_u[i] = SCRIPT_CODES[_LANG_SCRIPT.get(m.group(1).lower()[:2], "Latin")]
@@ -312,6 +371,14 @@ def take(values_unique: np.ndarray, codes: np.ndarray) -> np.ndarray:
     values_unique = np.asarray(values_unique, dtype=np.float64)
     out = np.append(values_unique, np.nan)[codes]  # codes == -1 hits the appended NaN
     return out
+
+
+def arrow_codes(values) -> tuple[np.ndarray, pa.Array]:
+    """``pd.factorize(values, use_na_sentinel=True)`` with the uniques left in Arrow:
+    (int64 codes, -1 for nulls; unique values in order of first appearance)."""
+    enc = pc.dictionary_encode(to_arrow(values))
+    codes = np.asarray(pc.fill_null(enc.indices, -1).to_numpy(zero_copy_only=False), dtype=np.int64)
+    return codes, enc.dictionary
 
 
 def bool_float(s: pd.Series | None, n: int) -> np.ndarray:
@@ -326,6 +393,8 @@ def bool_float(s: pd.Series | None, n: int) -> np.ndarray:
 def num_float(s: pd.Series | None, n: int) -> np.ndarray:
     if s is None:
         return np.full(n, np.nan)
+    if s.dtype == np.float64:  # the canonical numeric columns: nothing to coerce
+        return s.to_numpy(dtype=np.float64, copy=True)
     return pd.to_numeric(s, errors="coerce").to_numpy(dtype=np.float64, na_value=np.nan)
 
 
@@ -368,16 +437,22 @@ class Context:
         return urls.normalise_hosts(self.url_parts["host"])
 
     @cached_property
-    def host_codes(self) -> tuple[np.ndarray, np.ndarray]:
-        codes, uniq = pd.factorize(self.host, use_na_sentinel=True)
-        return codes, np.asarray(uniq, dtype=object)
+    def host_codes(self) -> tuple[np.ndarray, pa.Array]:
+        """(codes per row, unique hosts as a ``large_string`` array in order of first
+        appearance); code -1 where the row has no host. Arrow's dictionary encoding: no
+        Python string objects for the unique hosts."""
+        return arrow_codes(self.host)
 
     @cached_property
-    def host_info(self) -> pd.DataFrame:
-        """:func:`toxlink.urls.host_table` rows aligned with the unique hosts."""
+    def host_info(self) -> dict[str, pa.Array | np.ndarray]:
+        """:func:`toxlink.urls.host_table` columns aligned with the unique hosts, as arrays
+        (``domain, suffix, subdomain``: large_string; ``is_ip, private_suffix``: bool)."""
         _, uniq = self.host_codes
-        table = urls.host_table(pd.Series(uniq, dtype="string"))
-        return table.reindex(pd.Index(uniq, dtype="string"))
+        if not len(uniq):
+            empty = pa.array([], pa.large_string())
+            none = np.zeros(0, dtype=bool)
+            return {"domain": empty, "suffix": empty, "subdomain": empty, "is_ip": none, "private_suffix": none}
+        return urls._host_facts(uniq)
 
     @cached_property
     def domain(self) -> pd.Series:
@@ -386,9 +461,8 @@ class Context:
         if d is not None:
             return d.astype("string")
         codes, _ = self.host_codes
-        dom_u = self.host_info["domain"].to_numpy(dtype=object)
-        out = np.append(dom_u, None)[codes]
-        return pd.Series(out, index=self.index, dtype="string")
+        out = self.host_info["domain"].take(pa.array(codes, mask=codes < 0))
+        return pd.Series(pd.arrays.ArrowStringArray(out), index=self.index)
 
     @cached_property
     def domain_codes(self) -> tuple[np.ndarray, np.ndarray]:
@@ -398,8 +472,22 @@ class Context:
             codes, uniq = pd.factorize(self.domain, use_na_sentinel=True)
             return codes, np.asarray(uniq, dtype=object)
         hcodes, _ = self.host_codes
-        dcodes_u, duniq = pd.factorize(self.host_info["domain"].to_numpy(dtype=object), use_na_sentinel=True)
-        return np.append(dcodes_u, -1)[hcodes], np.asarray(duniq, dtype=object)
+        dcodes_u, duniq = arrow_codes(self.host_info["domain"])
+        return np.append(dcodes_u, -1)[hcodes], duniq.to_numpy(zero_copy_only=False).astype(object)
+
+    @cached_property
+    def host_lists(self) -> dict[str, np.ndarray]:
+        """Per unique host, 1.0/0.0 whether it is on (or under) an entry of each host list
+        of ``data/`` (``free_hosts.txt``, ``shorteners.txt``), cut from the hosts once."""
+        names = ("free_hosts.txt", "shorteners.txt")
+        _, uniq = self.host_codes
+        return dict(zip(names, hosts_suffix_in(uniq, [word_list(n) for n in names])))
+
+    @cached_property
+    def language_script(self) -> np.ndarray:
+        """:func:`language_script` of the language column (all NaN without one)."""
+        lang = self.col(S.LANGUAGE)
+        return language_script(lang) if lang is not None else np.full(self.n, np.nan)
 
     # target brand -----------------------------------------------------------------------
     @cached_property
@@ -409,18 +497,17 @@ class Context:
         tgt = self.col(S.TARGET_URL)
         if tgt is None:
             return np.full(self.n, -1), np.array([], dtype=object)
-        codes, uniq = pd.factorize(tgt, use_na_sentinel=True)
-        hosts = urls.hosts_of(pd.Series(uniq, dtype="string"))
-        table = urls.host_table(hosts)
-        brands = []
-        for h in hosts:
-            if pd.isna(h):
-                brands.append(None)
-                continue
-            dom, suffix = table.at[h, "domain"], table.at[h, "suffix"]
+        codes, uniq = arrow_codes(tgt)
+        hosts = urls._ascii_hosts(urls._url_arrays(uniq, host_only=True)["host"])
+        hcodes, huniq = arrow_codes(hosts)
+        facts = urls._host_facts(huniq) if len(huniq) else None
+        pairs = zip(facts["domain"].to_pylist(), facts["suffix"].to_pylist()) if facts else ()
+        brand_u = []  # the few distinct target hosts: plain Python
+        for dom, suffix in pairs:
             label = dom[: -len(suffix) - 1] if suffix and dom.endswith("." + suffix) else dom.split(".")[0]
             label = label.split(".")[-1]
-            brands.append(re.sub(r"[^0-9a-z]", "", label) or None)
+            brand_u.append(re.sub(r"[^0-9a-z]", "", label) or None)
+        brands = [None if c < 0 else brand_u[c] for c in hcodes]
         bcodes, buniq = pd.factorize(pd.Series(brands, dtype=object), use_na_sentinel=True)
         row = np.append(bcodes, -1)[codes]
         return row, np.asarray(buniq, dtype=object)
@@ -445,19 +532,37 @@ def export_reference_date(links: pd.DataFrame):
 def host_suffix_in(hosts, names: frozenset[str]) -> np.ndarray:
     """1.0 where a host equals an entry of *names* or ends in ``"." + entry`` (0.0 else).
 
-    Vectorised: for each label count k an entry can have, the host's last k labels are cut
-    with one RE2 pass and looked up with ``is_in``.
+    Vectorised: for each label count k an entry can have, the hosts' last k labels are cut
+    from the UTF-8 buffer at the dot positions (numpy) and looked up with ``is_in``.
     """
-    arr = to_arrow(np.asarray(hosts, dtype=object))
-    out = np.zeros(len(arr))
-    if not names or not len(arr):
-        return out
-    value_set = pa.array(sorted(names), pa.large_string())
-    for k in sorted({n.count(".") + 1 for n in names}):
-        tail = pc.extract_regex(arr, r"(?P<t>(?:^|\.)(?:[^.]+\.){%d}[^.]+)$" % (k - 1)).field("t")
-        tail = pc.utf8_ltrim(tail, ".")
-        out = np.maximum(out, arrow_float(pc.fill_null(pc.is_in(tail, value_set), False)))
-    return out
+    return hosts_suffix_in(hosts, [names])[0]
+
+
+def hosts_suffix_in(hosts, name_lists: list[frozenset[str]]) -> list[np.ndarray]:
+    """:func:`host_suffix_in` for several lists at once: the hosts' tails are cut once."""
+    if not isinstance(hosts, (pa.Array, pa.ChunkedArray, pd.Series)):
+        hosts = np.asarray(hosts, dtype=object)
+    arr = pc.fill_null(to_arrow(hosts), "")
+    outs = [np.zeros(len(arr)) for _ in name_lists]
+    if not len(arr) or not any(name_lists):
+        return outs
+    value_sets = [pa.array(sorted(names), pa.large_string()) for names in name_lists]
+    data, offsets = bytes_and_offsets(arr)
+    start, stop = offsets[:-1], offsets[1:]
+    dot_pos = np.flatnonzero(data == ord("."))
+    before = np.searchsorted(dot_pos, start)
+    n_dots = np.searchsorted(dot_pos, stop) - before
+    label_counts = [{n.count(".") + 1 for n in names} for names in name_lists]
+    for k in sorted(set().union(*label_counts)):
+        rows = np.flatnonzero(n_dots >= k - 1)
+        whole = n_dots[rows] == k - 1
+        cut = dot_pos[np.where(whole, 0, before[rows] + n_dots[rows] - k)] + 1 if len(dot_pos) else start[rows]
+        tail = urls.byte_slices(data, np.where(whole, start[rows], cut), stop[rows])
+        for out, value_set, ks in zip(outs, value_sets, label_counts):
+            if k in ks:
+                hit = arrow_float(pc.fill_null(pc.is_in(tail, value_set), False))
+                out[rows] = np.maximum(out[rows], hit)
+    return outs
 
 
 def free_hosts() -> frozenset[str]:

@@ -19,6 +19,8 @@ Definitions
 
 from __future__ import annotations
 
+from functools import cache
+
 import numpy as np
 import pandas as pd
 import pyarrow as pa
@@ -28,17 +30,17 @@ from toxlink import schema as S
 from toxlink.features._base import (
     SCRIPT_CODES,
     Context,
+    arrow_codes,
     FeatureSet,
     above,
     arrow_float,
     categorised,
     count_phrases,
     flag,
-    language_script,
     never,
+    regex_for,
     script_profile,
     take,
-    to_arrow,
     words_normal,
 )
 from toxlink.resources import word_list
@@ -69,6 +71,15 @@ _STOP = ("the a an of for to in on and or with at by your our my from is this th
 _IMAGE_RE = r"\.(?:jpe?g|png|gif|webp|svg|bmp|avif)\b|^\s*(?:image|img|logo|banner|picture|photo|icon|\[img\]|thumbnail|alt)\s*$"
 _URL_RE = r"^\s*(?:(?:https?://|www\.)\S+|[\p{L}\p{N}-]+(?:\.[\p{L}\p{N}-]+)*\.[\p{L}]{2,}(?:/\S*)?)\s*$"
 _LETTER = r"\p{L}"
+_WORD = r"[\p{L}\p{N}]+"
+_KEY_SEP = r"[^\p{L}\p{N}']+"
+
+
+@cache
+def _generic_keys() -> pa.Array:
+    """The generic anchors (data/generic_anchors.txt) as lookup keys, like ``key`` below."""
+    keys = pc.replace_substring_regex(pa.array(sorted(word_list("generic_anchors.txt"))), _KEY_SEP, " ")
+    return pa.array(sorted(pc.utf8_trim(keys, " ").to_pylist()), pa.large_string())
 
 
 def _token_repeats(normal: pa.Array) -> np.ndarray:
@@ -82,8 +93,9 @@ def _token_repeats(normal: pa.Array) -> np.ndarray:
     total = np.bincount(parents, minlength=n).astype(float)
     if len(flat) == 0:
         return total
-    pairs = pd.DataFrame({"p": parents, "t": flat}).drop_duplicates()
-    distinct = np.bincount(pairs["p"].to_numpy(), minlength=n)
+    tcodes, tuniq = pd.factorize(flat)
+    pairs = np.unique(parents.astype(np.int64) * len(tuniq) + tcodes)  # distinct (anchor, word)
+    distinct = np.bincount(pairs // len(tuniq), minlength=n)
     return total - distinct
 
 
@@ -93,14 +105,14 @@ def _text_features(arr: pa.Array) -> dict[str, np.ndarray]:
     trimmed = pc.utf8_trim_whitespace(arr)
     lower = pc.utf8_lower(trimmed)
     normal = words_normal(trimmed)
-    key = pc.utf8_trim(pc.replace_substring_regex(lower, r"[^\p{L}\p{N}']+", " "), " ")
-    generic_keys = pa.array(sorted(pc.utf8_trim(pc.replace_substring_regex(pa.array(sorted(word_list("generic_anchors.txt"))), r"[^\p{L}\p{N}']+", " "), " ").to_pylist()), pa.large_string())
+    key = pc.utf8_trim(pc.replace_substring_regex(lower, regex_for(lower, _KEY_SEP), " "), " ")
+    generic_keys = _generic_keys()
     length = arrow_float(pc.utf8_length(trimmed))
-    words = arrow_float(pc.count_substring_regex(normal, r"[\p{L}\p{N}]+"))
+    words = arrow_float(pc.count_substring_regex(normal, regex_for(normal, _WORD)))
     stop = count_phrases(normal, _STOP)
     commercial = count_phrases(normal, word_list("commercial_terms.txt"))
     dominant, n_scripts = script_profile(trimmed)
-    letters = arrow_float(pc.count_substring_regex(trimmed, _LETTER))
+    letters = arrow_float(pc.count_substring_regex(trimmed, regex_for(trimmed, _LETTER)))
     upper = arrow_float(pc.utf8_is_upper(trimmed))
     other = [t for c, ts in lex.items() if c not in ("gambling", "pharma", "adult") for t in ts]
     out = {
@@ -108,7 +120,7 @@ def _text_features(arr: pa.Array) -> dict[str, np.ndarray]:
         "anc_length": length,
         "anc_words": words,
         "anc_image": arrow_float(pc.match_substring_regex(lower, _IMAGE_RE)),
-        "anc_naked_url": arrow_float(pc.match_substring_regex(lower, _URL_RE)),
+        "anc_naked_url": arrow_float(pc.match_substring_regex(lower, regex_for(lower, _URL_RE))),
         "anc_generic": arrow_float(pc.is_in(key, generic_keys)),
         "anc_commercial_terms": commercial,
         "anc_gambling_terms": count_phrases(normal, lex["gambling"]),
@@ -121,7 +133,7 @@ def _text_features(arr: pa.Array) -> dict[str, np.ndarray]:
         "anc_repeated_tokens": _token_repeats(normal),
         "_dominant": dominant,
         "_content_words": words - stop,
-        "_alnum": pc.replace_substring_regex(lower, r"[^\p{L}\p{N}]+", "").to_numpy(zero_copy_only=False),
+        "_alnum": pc.replace_substring_regex(lower, regex_for(lower, r"[^\p{L}\p{N}]+"), "").to_numpy(zero_copy_only=False),
     }
     out["anc_spam_terms"] = out["anc_gambling_terms"] + out["anc_pharma_terms"] + out["anc_adult_terms"] + out["anc_other_spam_terms"]
     return out
@@ -142,12 +154,28 @@ def _branded(ctx: Context, codes: np.ndarray, alnum: np.ndarray) -> np.ndarray:
     return out
 
 
-def compute(ctx: Context) -> dict[str, np.ndarray]:
+def _anchor_codes(ctx: Context) -> tuple[np.ndarray, np.ndarray]:
     anchor = ctx.col(S.ANCHOR)
     if anchor is None:
         anchor = pd.Series(pd.NA, index=ctx.index, dtype="string")
-    codes, uniq = pd.factorize(anchor, use_na_sentinel=True)
-    feats = _text_features(to_arrow(np.asarray(uniq, dtype=object)))
+    return arrow_codes(anchor)
+
+
+def share_commercial(ctx: Context) -> None:
+    """Put what the profile family needs in ``ctx.cache`` without the whole family:
+    ``anchor_commercial`` (1 if the anchor is exact- or partial-match, NaN if missing) and
+    ``anchor_codes``. Exact-match implies a commercial word, and partial-match is "a
+    commercial word but not exact", so the union is just "has a commercial word"."""
+    codes, uniq = _anchor_codes(ctx)
+    normal = words_normal(pc.utf8_trim_whitespace(uniq))
+    commercial = take(count_phrases(normal, word_list("commercial_terms.txt")), codes)
+    ctx.cache["anchor_commercial"] = np.where(codes < 0, np.nan, (commercial >= 1).astype(float))
+    ctx.cache["anchor_codes"] = (codes, uniq)
+
+
+def compute(ctx: Context) -> dict[str, np.ndarray]:
+    codes, uniq = _anchor_codes(ctx)
+    feats = _text_features(uniq)
     row = {name: take(v, codes) for name, v in feats.items() if not name.startswith("_")}
     branded = _branded(ctx, codes, feats["_alnum"])
     row["anc_branded"] = branded
@@ -167,8 +195,7 @@ def compute(ctx: Context) -> dict[str, np.ndarray]:
     partial = ((commercial >= 1) & (exact == 0)).astype(float)
     partial[missing] = np.nan
     row["anc_partial_match"] = partial
-    lang = ctx.col(S.LANGUAGE)
-    lang_script = language_script(lang) if lang is not None else np.full(ctx.n, np.nan)
+    lang_script = ctx.language_script
     dominant = take(feats["_dominant"], codes)
     mismatch = (dominant != lang_script).astype(float)
     mismatch[np.isnan(lang_script) | np.isnan(dominant) | (dominant == 0)] = np.nan

@@ -15,17 +15,17 @@ from toxlink import schema as S
 from toxlink.features._base import (
     SCRIPT_CODES,
     Context,
+    arrow_codes,
     FeatureSet,
     above,
     arrow_float,
     categorised,
     count_phrases,
     flag,
-    language_script,
     never,
+    regex_for,
     script_profile,
     take,
-    to_arrow,
     words_normal,
 )
 from toxlink.resources import word_list
@@ -47,27 +47,25 @@ def _spam_terms() -> list[str]:
 
 
 def compute(ctx: Context) -> dict[str, np.ndarray]:
-    n = ctx.n
     out = {}
     title = ctx.col(S.PAGE_TITLE)
     if title is None:
         title = pd.Series(pd.NA, index=ctx.index, dtype="string")
-    codes, uniq = pd.factorize(title, use_na_sentinel=True)
-    arr = pc.utf8_trim_whitespace(to_arrow(np.asarray(uniq, dtype=object)))
+    codes, uniq = arrow_codes(title)
+    arr = pc.utf8_trim_whitespace(uniq)
     normal = words_normal(arr)
     dominant, _ = script_profile(arr)
     selling = word_list("link_selling_phrases.txt")
     per_title = {
         "cnt_title_length": arrow_float(pc.utf8_length(arr)),
-        "cnt_title_words": arrow_float(pc.count_substring_regex(normal, r"[\p{L}\p{N}]+")),
+        "cnt_title_words": arrow_float(pc.count_substring_regex(normal, regex_for(normal, r"[\p{L}\p{N}]+"))),
         "cnt_title_spam_terms": count_phrases(normal, _spam_terms()),
         "cnt_title_link_selling": count_phrases(normal, selling),
         "cnt_title_commercial_terms": count_phrases(normal, word_list("commercial_terms.txt")),
         "cnt_title_non_latin": ((dominant > 0) & (dominant != SCRIPT_CODES["Latin"])).astype(float),
     }
     out.update({k: take(v, codes) for k, v in per_title.items()})
-    lang = ctx.col(S.LANGUAGE)
-    lang_script = language_script(lang) if lang is not None else np.full(n, np.nan)
+    lang_script = ctx.language_script
     dom_row = take(dominant, codes)
     mismatch = (dom_row != lang_script).astype(float)
     mismatch[np.isnan(lang_script) | np.isnan(dom_row) | (dom_row == 0)] = np.nan
@@ -76,8 +74,8 @@ def compute(ctx: Context) -> dict[str, np.ndarray]:
     text = ctx.col(S.SURROUNDING_TEXT)
     if text is None:
         text = pd.Series(pd.NA, index=ctx.index, dtype="string")
-    tcodes, tuniq = pd.factorize(text, use_na_sentinel=True)
-    tnormal = words_normal(to_arrow(np.asarray(tuniq, dtype=object)))
+    tcodes, tuniq = arrow_codes(text)
+    tnormal = words_normal(tuniq)
     out["cnt_text_spam_terms"] = take(count_phrases(tnormal, _spam_terms()), tcodes)
     out["cnt_text_link_selling"] = take(count_phrases(tnormal, selling), tcodes)
     return {f.name: out[f.name] for f in FEATURES}

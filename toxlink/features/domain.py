@@ -13,15 +13,16 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from toxlink import urls
 from toxlink.features._base import (
     Context,
     FeatureSet,
     above,
+    arrow_codes,
     arrow_float,
+    bytes_and_offsets,
     categorised,
     flag,
-    free_hosts,
-    host_suffix_in,
     never,
     take,
     to_arrow,
@@ -44,48 +45,89 @@ FEATURES.add("dom_free_host", "1 if the host is on a free hosting / publishing p
 FEATURES.add("dom_private_suffix", "1 if the registrable domain sits on a Public Suffix List private suffix (platform where anyone can publish)", flag("the referring site is a user site on a shared platform"))
 FEATURES.add("dom_spam_terms", "spam-lexicon terms inside the host name (gambling, pharma, adult, loans, essays, crypto, SEO)", above(0, "the domain name contains spam words ({:.0f})"))
 
-_VOWELS = np.frombuffer(b"aeiouy", dtype=np.uint8)
+_VOWEL = np.zeros(256, dtype=bool)
+_VOWEL[np.frombuffer(b"aeiouy", dtype=np.uint8)] = True
 _WIDTH = 64  # DNS labels are at most 63 octets
 
 
-def _label_stats(labels: list[str]) -> dict[str, np.ndarray]:
-    """Character statistics of ASCII labels via a (n, 64) byte matrix: no per-label Python."""
+def _label_bytes(labels: pa.Array) -> tuple[np.ndarray, np.ndarray, int]:
+    """Each label's first 64 bytes laid end to end, the label (row) of each byte, and the
+    number of labels.
+
+    Taken straight from the array's UTF-8 buffer: labels are ASCII (from punycoded hosts);
+    any other label is encoded as before, one ``?`` per non-ASCII character.
+    """
+    labels = pc.fill_null(to_arrow(labels), "")
+    data, offsets = bytes_and_offsets(labels)
+    lens = np.diff(offsets)
     n = len(labels)
-    mat = np.array([s.encode("ascii", "replace")[:_WIDTH] for s in labels], dtype=f"S{_WIDTH}")
-    m = mat.view(np.uint8).reshape(n, _WIDTH) if n else np.zeros((0, _WIDTH), np.uint8)
-    valid = m != 0
-    length = valid.sum(axis=1).astype(float)
-    digit = (m >= 48) & (m <= 57)
-    alpha = (m >= 97) & (m <= 122)
-    vowel = np.isin(m, _VOWELS)
-    cons = alpha & ~vowel
-    letters = alpha.sum(axis=1)
+    if len(data) and (not pc.all(pc.string_is_ascii(labels)).as_py() or not data.all() or lens.max() > _WIDTH):
+        mat = np.array([s.encode("ascii", "replace")[:_WIDTH] for s in labels.to_pylist()], dtype=f"S{_WIDTH}")
+        m = mat.view(np.uint8).reshape(n, _WIDTH)
+        valid = m != 0
+        return m[valid], np.repeat(np.arange(n), np.count_nonzero(valid, axis=1)), n
+    return (data[offsets[0] : offsets[-1]] if n else data[:0]), np.repeat(np.arange(n), lens), n
+
+
+# Byte classes of a label's characters, counted per label in one bincount.
+_DIGIT, _VOWEL_C, _CONSONANT, _HYPHEN, _OTHER = range(5)
+_CLASS = np.full(256, _OTHER, dtype=np.int64)
+_CLASS[48:58] = _DIGIT
+_CLASS[97:123] = _CONSONANT
+_CLASS[_VOWEL] = _VOWEL_C
+_CLASS[45] = _HYPHEN
+
+
+def _label_stats(labels: pa.Array) -> dict[str, np.ndarray]:
+    """Character statistics of ASCII labels from their bytes laid end to end (no per-label
+    Python); computed once per distinct label."""
+    codes, uniq = arrow_codes(pc.fill_null(to_arrow(labels), ""))
+    chars, rows, n = _label_bytes(uniq)
+    cls = _CLASS[chars]
+    counts = np.bincount(rows * 5 + cls, minlength=5 * n).reshape(n, 5)
+    length = counts.sum(axis=1).astype(float)
+    digits = counts[:, _DIGIT]
+    letters = counts[:, _VOWEL_C] + counts[:, _CONSONANT]
     with np.errstate(invalid="ignore", divide="ignore"):
-        vowel_ratio = np.where(letters > 0, vowel.sum(axis=1) / np.maximum(letters, 1), np.nan)
-        digit_ratio = np.where(length > 0, digit.sum(axis=1) / np.maximum(length, 1), np.nan)
-    run = np.zeros(n)
+        vowel_ratio = np.where(letters > 0, counts[:, _VOWEL_C] / np.maximum(letters, 1), np.nan)
+        digit_ratio = np.where(length > 0, digits / np.maximum(length, 1), np.nan)
+    # Longest consonant run: each consonant's distance to the last non-consonant before it
+    # (or to its label's start), maximised per label.
+    cons = cls == _CONSONANT
+    stops = np.cumsum(counts.sum(axis=1))
+    starts = stops - counts.sum(axis=1)
+    first = starts[starts < stops]
+    pos = np.arange(len(chars))
+    last_break = np.where(cons, -1, pos)
+    last_break[first] = np.where(cons[first], first - 1, first)
+    np.maximum.accumulate(last_break, out=last_break)
     max_run = np.zeros(n)
-    for j in range(_WIDTH):
-        run = (run + 1) * cons[:, j]
-        np.maximum(max_run, run, out=max_run)
-    # Entropy from sparse (row, byte) counts: sorting 1 key per character, not an (n, 256) table.
-    rows = np.repeat(np.arange(n), valid.sum(axis=1))
-    keys = rows * 256 + m[valid].astype(np.int64)
-    uk, cnt = np.unique(keys, return_counts=True)
-    r = uk // 256
-    p = cnt / length[r]
+    if len(chars):
+        max_run[starts < stops] = np.maximum.reduceat(pos - last_break, first)
+    # Entropy from per-(row, byte) counts. The bytes present are ranked so the count table
+    # has one column per byte value seen, not 256; its non-zero cells come in (row, byte)
+    # order, the order of the terms of a sort of (row, byte) keys (bit-identical sums).
+    seen = np.zeros(256, dtype=bool)
+    seen[chars] = True
+    k = max(int(seen.sum()), 1)
+    rank = np.cumsum(seen) - 1
+    byte_counts = np.bincount(rows * k + rank[chars], minlength=n * k)
+    cell = np.flatnonzero(byte_counts)
+    r = cell // k
+    p = byte_counts[cell] / length[r]
     entropy = np.bincount(r, weights=-p * np.log2(p), minlength=n)
     random_looking = ((max_run >= 5) | ((length >= 8) & (vowel_ratio < 0.15))).astype(float)
-    return {
+    out = {
         "dom_label_length": length,
-        "dom_digits": digit.sum(axis=1).astype(float),
+        "dom_digits": digits.astype(float),
         "dom_digit_ratio": digit_ratio,
-        "dom_hyphens": (m == 45).sum(axis=1).astype(float),
+        "dom_hyphens": counts[:, _HYPHEN].astype(float),
         "dom_vowel_ratio": vowel_ratio,
         "dom_entropy": entropy,
         "dom_max_consonant_run": max_run,
         "dom_random_looking": random_looking,
     }
+    return {k: v[codes] for k, v in out.items()}
 
 
 def host_spam_terms(hosts: pa.Array) -> np.ndarray:
@@ -95,38 +137,62 @@ def host_spam_terms(hosts: pa.Array) -> np.ndarray:
     long_terms = sorted((t for t in terms if len(t) >= 4), key=len, reverse=True)
     short_terms = sorted(t for t in terms if len(t) < 4)
     hits = arrow_float(pc.count_substring_regex(hosts, "(?:" + "|".join(long_terms) + ")"))
-    # Hosts are ASCII (punycode): split on non-letters so "bet-365" and "bet365" expose "bet".
-    tokens = pc.replace_substring_regex(hosts, "[^a-z]+", "  ")
-    pad = pa.scalar(" ", pa.large_string())
-    tokens = pc.binary_join_element_wise(pad, tokens, pad, pa.scalar("", pa.large_string()))
-    hits += arrow_float(pc.count_substring_regex(tokens, " (?:" + "|".join(short_terms) + ") "))
-    return hits
+    # Split on non-letters so "bet-365" and "bet365" expose "bet": each maximal run of
+    # a-z bytes is a token (UTF-8 multi-byte characters are never a-z bytes).
+    return hits + _tokens_in(hosts, short_terms)
+
+
+def _tokens_in(arr: pa.Array, terms: list[str]) -> np.ndarray:
+    """Per string, the number of maximal runs of ``a-z`` bytes that equal one of *terms*
+    (what counting ``" (?:terms) "`` in the string with ``[^a-z]+`` -> two spaces gives)."""
+    data, offsets = bytes_and_offsets(pc.fill_null(arr, ""))
+    out = np.zeros(len(arr))
+    if not len(data) or not terms:
+        return out
+    letter = (data >= 97) & (data <= 122)
+    n = len(data)
+    edge = np.zeros(n + 1, dtype=bool)  # a string boundary falls before this byte
+    edge[offsets] = True
+    prev = np.empty(n, dtype=bool)
+    prev[0] = False
+    prev[1:] = letter[:-1]
+    start = np.flatnonzero(letter & (~prev | edge[:-1]))
+    nxt = np.empty(n, dtype=bool)
+    nxt[-1] = False
+    nxt[:-1] = letter[1:]
+    stop = np.flatnonzero(letter & (~nxt | edge[1:])) + 1
+    lens = stop - start
+    keep = (lens >= min(map(len, terms))) & (lens <= max(map(len, terms)))
+    start, stop = start[keep], stop[keep]
+    hit = pc.is_in(urls.byte_slices(data, start, stop), pa.array(sorted(terms), pa.large_string()))
+    hit = np.asarray(pc.fill_null(hit, False).to_numpy(zero_copy_only=False), dtype=bool)
+    rows = np.searchsorted(offsets, start[hit], side="right") - 1
+    return out + np.bincount(rows, minlength=len(arr))
 
 
 def compute(ctx: Context) -> dict[str, np.ndarray]:
     codes, uniq = ctx.host_codes
     info = ctx.host_info
-    is_ip = info["is_ip"].to_numpy(dtype=bool, na_value=False)
+    is_ip = info["is_ip"]
     # The registrable domain's first label is the name its owner chose, whatever the
     # suffix's length: acme-tools.co.uk -> acme-tools, name.blogspot.com -> name.
-    domains = to_arrow(info["domain"].to_numpy(dtype=object))
-    first = pc.fill_null(pc.extract_regex(domains, r"^(?P<l>[^.]*)").field("l"), "")
-    labels = np.asarray(first.to_numpy(zero_copy_only=False), dtype=object)
-    labels[is_ip] = ""
+    domains = pc.fill_null(info["domain"], "")
+    first = pc.list_element(pc.split_pattern(domains, ".", max_splits=1), 0)
+    labels = pc.if_else(pa.array(is_ip), pa.scalar("", pa.large_string()), first)
     # Subdomain levels, not counting a leading www / www2 / m.
-    sub = pc.fill_null(to_arrow(info["subdomain"].to_numpy(dtype=object)), "")
+    sub = pc.fill_null(info["subdomain"], "")
     sub = pc.replace_substring_regex(sub, r"^(?:www\d*|m)(?:\.|$)", "")
     depth = np.where(arrow_float(pc.utf8_length(sub)) > 0, arrow_float(pc.count_substring(sub, ".")) + 1, 0.0)
     stats = _label_stats(labels)
-    host_arr = to_arrow(uniq)
+    host_arr = uniq
     out_u = {
         "dom_host_length": arrow_float(pc.utf8_length(host_arr)),
         **stats,
         "dom_subdomain_depth": depth,
         "dom_is_ip": is_ip.astype(float),
         "dom_is_idn": arrow_float(pc.match_substring(host_arr, "xn--")),
-        "dom_free_host": host_suffix_in(uniq, free_hosts()),
-        "dom_private_suffix": info["private_suffix"].to_numpy(dtype=float, na_value=np.nan),
+        "dom_free_host": ctx.host_lists["free_hosts.txt"],
+        "dom_private_suffix": info["private_suffix"].astype(float),
         "dom_spam_terms": host_spam_terms(host_arr),
     }
     lexical = set(stats) | {"dom_subdomain_depth", "dom_spam_terms"}

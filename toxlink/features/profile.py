@@ -32,7 +32,7 @@ import pandas as pd
 import pyarrow.compute as pc
 
 from toxlink import schema as S
-from toxlink.features._base import Context, FeatureSet, above, bool_float, export_reference_date, never, to_arrow
+from toxlink.features._base import Context, FeatureSet, above, arrow_codes, bool_float, export_reference_date, never, to_arrow
 
 NEW_DAYS = 30  # a link first seen within this many days of the reference date is "new"
 
@@ -91,18 +91,17 @@ def _days(s: pd.Series | None, n: int) -> np.ndarray:
     return v  # NaT -> int64 min == _NO_DAY
 
 
-def _title_hash(title: pd.Series | None, n: int) -> tuple[np.ndarray, np.ndarray]:
-    """(uint64 hash, valid mask) of the lower-cased, space-collapsed, trimmed title."""
+def _title_keys(title: pd.Series | None, n: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """(uint64 hash, valid mask) per row of the lower-cased, space-collapsed, trimmed
+    title, plus the titles' codes and the hash of each distinct title."""
     if title is None:
-        return np.zeros(n, np.uint64), np.zeros(n, bool)
-    codes, uniq = pd.factorize(title, use_na_sentinel=True)
-    arr = to_arrow(np.asarray(uniq, dtype=object))
-    norm = pc.utf8_trim_whitespace(pc.replace_substring_regex(pc.utf8_lower(arr), r"\s+", " "))
-    norm_np = norm.to_numpy(zero_copy_only=False).astype(object)
-    h = _hash(norm_np)
-    ok_u = np.array([bool(t) for t in norm_np], dtype=bool)
+        return np.zeros(n, np.uint64), np.zeros(n, bool), np.full(n, -1, dtype=np.int64), np.zeros(0, np.uint64)
+    codes, uniq = arrow_codes(title)
+    norm = pc.utf8_trim_whitespace(pc.replace_substring_regex(pc.utf8_lower(uniq), r"\s+", " "))
+    h = _hash(norm.to_numpy(zero_copy_only=False))
+    ok_u = np.asarray(pc.greater(pc.binary_length(norm), 0).to_numpy(zero_copy_only=False), dtype=bool)
     ok = (codes >= 0) & np.append(ok_u, False)[codes]
-    return np.append(h, np.uint64(0))[codes], ok
+    return np.append(h, np.uint64(0))[codes], ok, codes, h
 
 
 def _subnet(ip: pd.Series | None, n: int) -> tuple[np.ndarray, np.ndarray]:
@@ -126,37 +125,49 @@ def _hash(values: np.ndarray) -> np.ndarray:
 def _row_facts(ctx: Context) -> dict:
     """Per-row inputs of the aggregates (shared by the accumulator and the join).
 
-    Domains, hosts, anchors, subnets and titles are keyed by a 64-bit hash of their string,
-    hashed once per unique value: aggregates then group and de-duplicate integers only,
-    and never materialise millions of strings.
+    Domains, subnets and titles (and, in pass 1, hosts and anchors: :func:`_pass1_facts`)
+    are keyed by a 64-bit hash of their string, hashed once per unique value: aggregates
+    then group and de-duplicate integers only, and never materialise millions of strings.
     """
     if "profile_facts" in ctx.cache:
         return ctx.cache["profile_facts"]
-    if "anchor_commercial" not in ctx.cache:
-        from toxlink.features import anchor
-
-        anchor.compute(ctx)
     n = ctx.n
-    codes, uniq = ctx.cache["anchor_codes"]
-    th, tok = _title_hash(ctx.col(S.PAGE_TITLE), n)
+    th, tok, tcodes, thash_u = _title_keys(ctx.col(S.PAGE_TITLE), n)
     dcodes, duniq = ctx.domain_codes
-    hcodes, huniq = ctx.host_codes
     scodes, suniq = _subnet(ctx.col(S.SOURCE_IP), n)
-    zero = np.uint64(0)
     ctx.cache["profile_facts"] = facts = {
         "dcode": dcodes,
         "dhash_u": _hash(duniq),
-        "host": np.append(_hash(huniq), zero)[hcodes],
-        "anchor": np.append(_hash(uniq), zero)[codes],
-        "has_anchor": codes >= 0,
-        "commercial": ctx.cache["anchor_commercial"],
-        "sitewide": bool_float(ctx.col(S.SITEWIDE), n),
         "day": _days(ctx.col(S.FIRST_SEEN), n),
         "title": th,
         "has_title": tok,
+        "title_code": tcodes,
+        "thash_u": thash_u,
         "scode": scodes,
         "shash_u": _hash(suniq),
     }
+    return facts
+
+
+def _pass1_facts(ctx: Context) -> dict:
+    """:func:`_row_facts` plus what only the aggregates need (host and anchor keys,
+    commercial and site-wide flags); the pass-2 join never pays for them."""
+    facts = dict(_row_facts(ctx))
+    if "anchor_commercial" not in ctx.cache:  # pass 1: not computed by the anchor family
+        from toxlink.features import anchor
+
+        anchor.share_commercial(ctx)
+    n = ctx.n
+    codes, uniq = ctx.cache["anchor_codes"]
+    hcodes, huniq = ctx.host_codes
+    zero = np.uint64(0)
+    facts.update({
+        "host": np.append(_hash(huniq.to_numpy(zero_copy_only=False)), zero)[hcodes],
+        "anchor": np.append(_hash(uniq.to_numpy(zero_copy_only=False)), zero)[codes],
+        "has_anchor": codes >= 0,
+        "commercial": ctx.cache["anchor_commercial"],
+        "sitewide": bool_float(ctx.col(S.SITEWIDE), n),
+    })
     return facts
 
 
@@ -193,7 +204,7 @@ class ProfileAccumulator:
         d = export_reference_date(ctx.links)
         if not pd.isna(d) and (pd.isna(self._ref) or d > self._ref):
             self._ref = d
-        facts = _row_facts(ctx)
+        facts = _pass1_facts(ctx)
         keep = facts["dcode"] >= 0
         for c in (S.ROW_ISSUE, S.DUPLICATE_OF):
             s = ctx.col(c)
@@ -324,6 +335,15 @@ def _lookup(keys: np.ndarray, table: pd.Series) -> np.ndarray:
     return np.append(vals, np.nan)[codes]
 
 
+def _day_lookup(day: np.ndarray, counts: pd.Series) -> np.ndarray:
+    """:func:`_lookup` for day numbers: a binary search in the sorted day histogram."""
+    days = counts.index.to_numpy()
+    if not len(days) or not counts.index.is_monotonic_increasing or days.dtype.kind not in "iu":
+        return _lookup(day, counts)
+    at = np.minimum(np.searchsorted(days, day), len(days) - 1)
+    return np.where(days[at] == day, counts.to_numpy(dtype=float)[at], np.nan)
+
+
 def compute(ctx: Context) -> dict[str, np.ndarray]:
     stats = ctx.profile
     if stats is None:
@@ -331,16 +351,23 @@ def compute(ctx: Context) -> dict[str, np.ndarray]:
     facts = _row_facts(ctx)
     n = ctx.n
     out = {}
-    per = stats.domains.reindex(pd.Index(facts["dhash_u"], dtype=np.uint64))
-    for name in stats.domains.columns:
-        out[name] = np.append(per[name].to_numpy(dtype=float), np.nan)[facts["dcode"]]
+    # The chunk's domains' rows of the per-domain table (a NaN row for unknown domains and
+    # for code -1), then one gather per row.
+    at = stats.domains.index.get_indexer(pd.Index(facts["dhash_u"], dtype=np.uint64))
+    per = np.full((len(at) + 1, stats.domains.shape[1]), np.nan)
+    per[:-1][at >= 0] = stats.domains.to_numpy(dtype=float)[at[at >= 0]]
+    per = per[facts["dcode"]]
+    for j, name in enumerate(stats.domains.columns):
+        out[name] = per[:, j]
     sub = stats.subnet_domains.reindex(pd.Index(facts["shash_u"], dtype=np.uint64)).to_numpy(dtype=float)
     out["prf_subnet_domains"] = np.append(sub, np.nan)[facts["scode"]]
-    tvals = _lookup(facts["title"], stats.title_domains)
+    # Per distinct title, then per row: what _lookup(facts["title"], ...) gives.
+    tvals_u = stats.title_domains.reindex(pd.Index(facts["thash_u"], dtype=np.uint64)).to_numpy(dtype=float)
+    tvals = np.append(tvals_u, np.nan)[facts["title_code"]]
     tvals[~facts["has_title"]] = np.nan
     out["prf_title_domains"] = tvals
     day = facts["day"]
-    burst = _lookup(day, stats.day_counts) / stats.day_baseline
+    burst = _day_lookup(day, stats.day_counts) / stats.day_baseline
     burst[day == _NO_DAY] = np.nan
     out["prf_day_burst"] = burst
     return {f.name: out.get(f.name, np.full(n, np.nan)) for f in FEATURES}

@@ -12,9 +12,10 @@ without a host.
 from __future__ import annotations
 
 import numpy as np
-import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
-from toxlink.features._base import Context, FeatureSet, _ok, categorised, flag, never, take, tld_risk
+from toxlink.features._base import Context, FeatureSet, _ok, arrow_codes, categorised, flag, never, take, tld_risk
 
 _SOURCE = "Interisle Phishing Landscape 2025"
 
@@ -46,9 +47,10 @@ def compute(ctx: Context) -> dict[str, np.ndarray]:
     kinds = categorised("tld_kinds.txt")
     generic, institutional, inst_label = (set(kinds[k]) for k in ("generic", "institutional", "institutional_label"))
     risk = tld_risk()["phishing_domain_score"].to_dict()
-    suffixes = info["suffix"].astype(object).where(~info["is_ip"].astype(bool), None)
+    suffixes = pc.if_else(pa.array(info["is_ip"]), pa.scalar(None, pa.large_string()), info["suffix"])
     # Few distinct suffixes per export: classify each once, then two gathers.
-    scodes, suniq = pd.factorize(suffixes.to_numpy(dtype=object), use_na_sentinel=True)
+    scodes, suniq = arrow_codes(suffixes)
+    suniq = suniq.to_pylist()
     table = np.full((len(suniq), len(FEATURES)), np.nan)
     for i, s in enumerate(suniq):
         labels = s.split(".") if s else []

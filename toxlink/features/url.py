@@ -9,28 +9,28 @@ missing.
 from __future__ import annotations
 
 import numpy as np
-import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
 from toxlink import schema as S
+from toxlink import urls
 from toxlink.features._base import (
     Context,
     FeatureSet,
     above,
+    arrow_codes,
     arrow_float,
     categorised,
     ascii_words_normal,
     byte_counts,
+    bytes_and_offsets,
     count_phrases,
     segment_counts,
     flag,
-    host_suffix_in,
     never,
     take,
     to_arrow,
 )
-from toxlink.resources import word_list
 
 FEATURES = FeatureSet("url")
 FEATURES.add("url_length", "characters in the referring page URL", above(150, "the referring URL is very long ({:.0f} characters)"))
@@ -114,32 +114,75 @@ def _either_features(text: pa.Array) -> dict[str, np.ndarray]:
     }
 
 
-def _unique(values, prefix: str = "") -> tuple[np.ndarray, pa.Array]:
+def _unique(values: pa.Array, prefix: str = "") -> tuple[np.ndarray, pa.Array]:
     """(codes, lower-cased unique values) — URL paths and queries repeat across rows
     (``/``, ``/index.php``, ``?id=``), so string work runs once per distinct value."""
-    codes, uniq = pd.factorize(values, use_na_sentinel=True)
-    arr = pc.utf8_lower(to_arrow(np.asarray(uniq, dtype=object)))
+    codes, uniq = arrow_codes(values)
+    arr = pc.utf8_lower(uniq)
     if prefix:
         arr = pc.binary_join_element_wise(pa.scalar(prefix, pa.large_string()), arr, pa.scalar("", pa.large_string()))
     return codes, arr
 
 
+_USERINFO_RE = r"^\s*[A-Za-z][A-Za-z0-9+.\-]*://[^/?#@]*@"
+
+
+def _userinfo(raw: pa.Array) -> np.ndarray:
+    """1/0 per URL whether it has user info; the regex runs only on URLs with an "@"."""
+    data, offsets = bytes_and_offsets(pc.fill_null(raw, ""))
+    has_at = np.zeros(len(raw), dtype=bool)
+    has_at[np.searchsorted(offsets, np.flatnonzero(data == ord("@")), side="right") - 1] = True
+    out = np.zeros(len(raw))
+    if has_at.any():
+        out[has_at] = arrow_float(pc.match_substring_regex(raw.filter(pa.array(has_at)), _USERINFO_RE))
+    return out
+
+
+def _take0(values_unique: np.ndarray, codes: np.ndarray) -> np.ndarray:
+    """Per-unique values mapped to rows, NaN as 0 (code -1 gives 0 too)."""
+    return np.append(np.nan_to_num(np.asarray(values_unique, dtype=np.float64)), 0.0)[codes]
+
+
+_COMMENT = np.frombuffer(b"comment", dtype=np.uint8)
+
+
+def _has_comment(raw: pa.Array) -> np.ndarray:
+    """1/0 per URL whether "comment" occurs in it, any case (NaN for nulls).
+
+    Byte comparisons on the UTF-8 buffer: an ASCII letter's case variants are the byte
+    with bit 0x20 set or cleared, and no non-ASCII character case-folds to one of
+    c, o, m, e, n, t (so this equals Arrow's ``match_substring(ignore_case=True)``).
+    """
+    data, offsets = bytes_and_offsets(pc.fill_null(raw, ""))
+    out = np.zeros(len(raw))
+    if len(data) >= len(_COMMENT):
+        folded = data | 0x20
+        pos = np.flatnonzero(folded[: len(data) - len(_COMMENT) + 1] == _COMMENT[0])
+        for j in range(1, len(_COMMENT)):
+            pos = pos[folded[pos + j] == _COMMENT[j]]
+        row = np.searchsorted(offsets, pos, side="right") - 1
+        row = row[pos + len(_COMMENT) <= offsets[row + 1]]
+        out[row] = 1.0
+    if raw.null_count:
+        out[~np.asarray(pc.is_valid(raw).to_numpy(zero_copy_only=False), dtype=bool)] = np.nan
+    return out
+
+
 def compute(ctx: Context) -> dict[str, np.ndarray]:
-    parts = ctx.url_parts
-    raw = to_arrow(ctx.col(S.SOURCE_URL) if ctx.col(S.SOURCE_URL) is not None else parts["host"])
+    src = ctx.col(S.SOURCE_URL)
+    raw = to_arrow(src) if src is not None else pa.nulls(ctx.n, pa.large_string())
+    parts = urls.url_parts_arrow(raw)
     missing = ~np.asarray(pc.is_valid(raw).to_numpy(zero_copy_only=False), dtype=bool)
     empty = pa.scalar("", pa.large_string())
 
     pcodes, paths = _unique(parts["path"])
     qcodes, queries = _unique(parts["query"], prefix="?")
-    per_path = {k: take(v, pcodes) for k, v in {**_path_features(paths), **{"e_" + k: v for k, v in _either_features(paths).items()}}.items()}
-    per_query = {k: take(v, qcodes) for k, v in {**_query_features(queries), **{"e_" + k: v for k, v in _either_features(queries).items()}}.items()}
     # A row without a path / query (code -1) has none of their features: 0, not NaN.
-    per_path = {k: np.nan_to_num(v) for k, v in per_path.items()}
-    per_query = {k: np.nan_to_num(v) for k, v in per_query.items()}
+    per_path = {k: _take0(v, pcodes) for k, v in {**_path_features(paths), **{"e_" + k: v for k, v in _either_features(paths).items()}}.items()}
+    per_query = {k: _take0(v, qcodes) for k, v in {**_query_features(queries), **{"e_" + k: v for k, v in _either_features(queries).items()}}.items()}
     has_query = per_query["url_query_params"] > 0
-    scheme = to_arrow(parts["scheme"])
-    port = pc.fill_null(to_arrow(parts["port"]), empty)
+    scheme = parts["scheme"]
+    port = pc.fill_null(parts["port"], empty)
     codes, uniq = ctx.host_codes
 
     out = {
@@ -147,17 +190,18 @@ def compute(ctx: Context) -> dict[str, np.ndarray]:
         **{k: per_path[k] for k in ("url_path_depth", "url_numeric_segments", "url_path_digit_ratio", "url_file_page", "url_links_page")},
         **{k: per_query[k] for k in ("url_query_params", "url_tracking_params", "url_replytocom", "url_embedded_url")},
         "url_spam_terms": per_path["e_url_spam_terms"] + per_query["e_url_spam_terms"],
-        "url_shortener": take(host_suffix_in(uniq, word_list("shorteners.txt")), codes),
-        "url_comment_page": arrow_float(pc.match_substring(raw, "comment", ignore_case=True)),
+        "url_shortener": take(ctx.host_lists["shorteners.txt"], codes),
+        "url_comment_page": _has_comment(raw),
         "url_https": arrow_float(pc.equal(scheme, "https")),
         "url_nonstandard_port": arrow_float(pc.and_(pc.not_equal(port, ""), pc.invert(pc.is_in(port, pa.array(["80", "443"], pa.large_string()))))),
-        "url_userinfo": arrow_float(pc.match_substring_regex(raw, r"^\s*[A-Za-z][A-Za-z0-9+.\-]*://[^/?#@]*@")),
+        "url_userinfo": _userinfo(raw),
         "url_homepage": per_path["root"] * (~has_query),
     }
     for k in ("url_profile_page", "url_forum_page", "url_guestbook"):
         out[k] = np.maximum(per_path["e_" + k], per_query["e_" + k])
-    for name, v in out.items():
-        v = np.asarray(v, dtype=float)
-        v[missing] = np.nan
-        out[name] = v
+    if missing.any():
+        for name, v in out.items():
+            v = np.array(v, dtype=float)
+            v[missing] = np.nan
+            out[name] = v
     return {f.name: out[f.name] for f in FEATURES}
