@@ -97,6 +97,11 @@ def test_missing_file_and_bad_disavow_file(tmp_path):
     bad.write_text("# ok\ndomain:good.example\ndomain:\n", encoding="utf-8")
     r = toxlink("score", SAMPLE, "--existing-disavow", bad, "-o", tmp_path / "out")
     assert r.returncode == 2 and "line 3" in r.stderr and "Traceback" not in r.stderr
+    taken = tmp_path / "taken"
+    taken.write_text("not a folder\n", encoding="utf-8")
+    r = toxlink("score", SAMPLE, "-o", taken)
+    assert r.returncode == 2 and "taken" in r.stderr and "not a folder" in r.stderr and "Traceback" not in r.stderr
+    assert taken.read_text(encoding="utf-8") == "not a folder\n"
 
 
 def test_failed_run_leaves_no_partial_links_csv(tmp_path):

@@ -521,3 +521,21 @@ def test_roll_up_reads_reasons_from_any_string_column_alike():
     # parts are split on "; ", stripped, empty ones dropped: a 3 times, b and c twice
     assert sites["spam.com"][P.TOP_REASONS] == "a; b; c"
     assert sites["ok.com"][P.TOP_REASONS] == ""  # ok links' reasons are not counted
+
+
+def test_string_index_finds_positions_across_chunks_and_survives_hash_collisions(monkeypatch):
+    import pyarrow as pa
+
+    from toxlink.policy import _StringIndex
+
+    idx = _StringIndex()
+    assert idx.find(pa.array(["a.example"])).tolist() == [-1]
+    assert idx.add(pa.array(["a.example", "b.example"])).tolist() == [0, 1]
+    assert idx.add(pa.array(["c.example"])).tolist() == [2]
+    assert idx.find(pa.array(["c.example", "x.example", "a.example", "b.example"])).tolist() == [2, -1, 0, 1]
+    # every string hashing alike: the text comparison must still tell them apart
+    monkeypatch.setattr(_StringIndex, "_hash", staticmethod(lambda names: np.zeros(len(names), dtype=np.uint64)))
+    same = _StringIndex()
+    same.add(pa.array(["p.example", "q.example"]))
+    same.add(pa.array(["r.example"]))
+    assert same.find(pa.array(["r.example", "q.example", "p.example", "s.example"])).tolist() == [2, 1, 0, -1]

@@ -108,6 +108,25 @@ def test_path_contributions_add_up_to_the_raw_score(predictor, links):
     assert (np.sign(shap[:, :-1][strong]) == np.sign(contrib[:50, :-1][strong])).mean() > 0.9
 
 
+def test_distinct_leaf_rows_give_the_same_contributions_and_raw_scores(predictor, links):
+    from toxlink.attributions import PathAttributions
+
+    X = F.compute(predictor_hosts(links[links[S.ROW_ISSUE].isna()]))
+    leaves = predictor.bundle.booster.predict(X.to_numpy(np.float64), pred_leaf=True)
+    leaves = np.concatenate([leaves, leaves[::-1]])  # every leaf row at least twice
+    paths = PathAttributions(predictor.bundle.booster)
+    full = paths.contributions(leaves)
+    d = paths.distinct(leaves)
+    assert len(d.raw) == len(np.unique(leaves, axis=0)) < len(leaves)
+    assert np.array_equal(d.raw[d.codes], full.sum(axis=1))  # bit for bit, not approximately
+    for i in (0, 1, len(leaves) // 2, len(leaves) - 1):
+        assert np.array_equal(d.row(i), full[i, :-1])
+    assert not full[:, np.setdiff1d(np.arange(paths.n_features), d.features)].any()
+    one = paths.distinct(leaves[:1])
+    assert np.array_equal(one.raw, paths.contributions(leaves[:1]).sum(axis=1))
+    assert np.array_equal(one.row(0), full[0, :-1])
+
+
 def predictor_hosts(frame):
     from toxlink.predictor import with_hosts
 

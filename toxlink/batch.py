@@ -76,6 +76,11 @@ def score_exports(
     from toxlink.predictor import Predictor, _Clock, with_hosts
 
     out_dir = Path(out_dir)
+    if out_dir.exists() and not out_dir.is_dir():
+        import errno
+
+        raise NotADirectoryError(errno.ENOTDIR, "exists and is not a folder; choose another output folder",
+                                 str(out_dir))
     # Worker processes load the model themselves, so they need its name, not an object.
     parallel = predictor is None
     summary = ScoreSummary(out_dir=out_dir)
@@ -197,7 +202,7 @@ class Tally:
         dup = scored[S.DUPLICATE_OF].notna().to_numpy()
         self.rows += len(scored)
         self.duplicates += int(dup.sum())
-        for band, n in pd.Series(scored[S.BAND].to_numpy()[~dup]).value_counts().items():
+        for band, n in scored[S.BAND][~dup].value_counts().items():  # in Arrow: no object copy
             self.bands[band] = self.bands.get(band, 0) + int(n)
         return self
 
@@ -274,21 +279,27 @@ def _merge_within_limits(existing, domains: pd.DataFrame, whitelist, out_dir: Pa
     # comments; then trimmed.
     sites = int((lines > 0).sum())
     plan = None
+
+    def fits(size: tuple[int, int]) -> bool:  # DisavowFile.limit_problems() of the built file
+        return size[0] <= D.MAX_LINES and size[1] <= D.MAX_BYTES
+
     if lines.sum() + 2 * sites <= room_lines and size.sum() + 150 * sites <= room_bytes:
         # What becomes of each entry does not depend on the comments, so it is decided once
         # (existing.merge() in two steps) and the files are rebuilt without them if needed.
         plan = existing._merge_plan(D.DisavowFile.from_recommendations(domains), whitelist)
-        merged, diff = plan.build()
-        if not merged.limit_problems():
-            return merged, diff
+        if fits(plan.size()):  # exact, so the files are only built in the variant that fits
+            merged, diff = plan.build()
+            if not merged.limit_problems():
+                return merged, diff
     summary.notes.append("reason comments were left out of disavow.txt to stay within Google's limits "
                          "(2 MB, 100,000 lines); domains.csv has every reason")
     if lines.sum() <= room_lines and size.sum() <= room_bytes:
         if plan is None:
             plan = existing._merge_plan(D.DisavowFile.from_recommendations(domains, reasons=False), whitelist)
-        merged, diff = plan.build(reasons=False)
-        if not merged.limit_problems():
-            return merged, diff
+        if fits(plan.size(reasons=False)):
+            merged, diff = plan.build(reasons=False)
+            if not merged.limit_problems():
+                return merged, diff
     fits = (lines.cumsum() <= room_lines) & (size.cumsum() <= room_bytes)
     k = int(fits.sum()) if fits.all() else int(np.argmin(fits))
     if k == 0:
@@ -423,15 +434,21 @@ class _ChunkCache:
         import pyarrow.ipc as ipc
 
         if self._writer is None:
-            table = pa.Table.from_pandas(chunk, preserve_index=False)
-            self._schema = table.schema
+            # The schema (with the pandas metadata that restores the dtypes on reading) from
+            # the first chunk's first row; canonical dtypes make it every chunk's schema.
+            self._schema = pa.Schema.from_pandas(chunk.head(1), preserve_index=False)
             self._sink = pa.OSFile(str(self.path), "wb")
             self._writer = ipc.new_file(self._sink, self._schema)
-        else:
-            # canonical dtypes make every chunk's schema the same (an all-missing column too)
+        try:
+            # Column by column: the string columns are Arrow already (no conversion, no
+            # copy), the others convert as Table.from_pandas would, without its thread pool.
+            batch = pa.RecordBatch.from_arrays([_arrow_column(chunk[f.name], f.type) for f in self._schema],
+                                               schema=self._schema)
+        except (pa.ArrowException, KeyError, TypeError, ValueError):  # not canonical: the general path
             table = pa.Table.from_pandas(chunk, schema=self._schema, preserve_index=False)
-        self._writer.write_batch(table.combine_chunks().to_batches()[0] if table.num_rows else
-                                 pa.RecordBatch.from_pylist([], schema=self._schema))
+            batch = table.combine_chunks().to_batches()[0] if table.num_rows else \
+                pa.RecordBatch.from_pylist([], schema=self._schema)
+        self._writer.write_batch(batch)
         self.n_chunks += 1
 
     def finish_writing(self) -> None:
@@ -495,10 +512,24 @@ def read_cached_chunk(path: Path, i: int) -> pd.DataFrame:
     import pyarrow as pa
     import pyarrow.ipc as ipc
 
-    # A plain read, not a memory map: mapped pages of a large cache would stay resident and
-    # count against the run's memory.
-    with pa.OSFile(str(path), "rb") as source:
+    # A memory map opened per chunk: the batch is read without a copy through the page
+    # cache, and its string columns stay views of the mapped file. The mapping lives only as
+    # long as this chunk's frame, so the cache's pages do not accumulate in the run's memory.
+    with pa.memory_map(str(path), "r") as source:
         return ipc.open_file(source).get_batch(i).to_pandas()  # schema keeps the pandas dtypes
+
+
+def _arrow_column(values: pd.Series, type_):
+    """One column of a cache batch: what ``pa.Table.from_pandas`` makes of *values*."""
+    import pyarrow as pa
+
+    arr = values.array
+    if isinstance(arr, pd.arrays.ArrowStringArray):
+        data = arr._pa_array
+        data = data.chunk(0) if data.num_chunks == 1 else data.combine_chunks()
+        return data if data.type == type_ else data.cast(type_)
+    return pa.array(arr if isinstance(arr, pd.api.extensions.ExtensionArray) else values.to_numpy(),
+                    type=type_, from_pandas=True)
 
 
 def protect_own_sites(predictor, own: set[str], summary: ScoreSummary) -> None:

@@ -237,7 +237,8 @@ def _print_summary(s) -> None:
 
 
 def _user_errors() -> tuple[type[BaseException], ...]:
-    errors: list[type[BaseException]] = [_UserError, FileNotFoundError, IsADirectoryError, PermissionError]
+    errors: list[type[BaseException]] = [_UserError, FileNotFoundError, IsADirectoryError, NotADirectoryError,
+                                        FileExistsError, PermissionError]
     for mod, name in (("toxlink.exports", "ExportError"), ("toxlink.disavow", "DisavowError"),
                       ("toxlink.model", "ModelError"), ("toxlink.labels", "LabelError")):
         try:

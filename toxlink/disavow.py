@@ -48,6 +48,7 @@ import io
 import os
 import re
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import Iterable, Iterator, Sequence
 
@@ -219,9 +220,8 @@ class DisavowFile:
         self.bom = bom
         self.trailing_newline = trailing_newline
         self._kinds, self._values, self._notes = facts
-        self.errors, self.warnings = _issues(self.lines, self.name, *facts)
-        self._domains = frozenset(v for k, v in zip(self._kinds, self._values) if k == DOMAIN)
-        self._urls = frozenset(v for k, v in zip(self._kinds, self._values) if k == URL)
+        self.errors, self._line_warnings = _line_issues(self.lines, self.name, self._notes)
+        self._warnings = None  # with the whole-file ones, found when first asked for
         if strict and self.errors:
             first = self.errors[0]
             more = len(self.errors) - 1
@@ -259,7 +259,28 @@ class DisavowFile:
             out.warnings.append(DisavowIssue(name, None, "", problem, "warning"))
         return out
 
+    @property
+    def warnings(self) -> list[DisavowIssue]:
+        """Per-line warnings, then duplicate and already-covered entries (found on first use:
+        files toxlink builds and only writes never need them)."""
+        if self._warnings is None:
+            self._warnings = self._line_warnings + _redundancy_warnings(self.lines, self.name, self._kinds,
+                                                                        self._values)
+        return self._warnings
+
+    @warnings.setter
+    def warnings(self, value: list[DisavowIssue]) -> None:
+        self._warnings = value
+
     # -- contents ---------------------------------------------------------------------------
+    @cached_property
+    def _domains(self) -> frozenset[str]:
+        return frozenset(v for k, v in zip(self._kinds, self._values) if k == DOMAIN)
+
+    @cached_property
+    def _urls(self) -> frozenset[str]:
+        return frozenset(v for k, v in zip(self._kinds, self._values) if k == URL)
+
     @property
     def entries(self) -> frozenset[tuple[str, str]]:
         """Normalised entries: ``("domain", host)`` and ``("url", url)`` pairs."""
@@ -509,6 +530,28 @@ class _MergePlan:
         self.n_dom = sum(r.kind == DOMAIN for r in rows if r.status == ADDED)
         self.n_url = sum(r.kind == URL for r in rows if r.status == ADDED)
         self._known = None
+
+    def size(self, date=None, reasons: bool = True) -> tuple[int, int]:
+        """``(lines, bytes)`` of the merged file :meth:`build` would make, without making it
+        (to pick the variant that fits Google's limits before building any)."""
+        old = self.existing
+        n_old, n_bytes = len(old.lines), len(old.to_bytes())
+        if not (self.n_dom or self.n_url):
+            return n_old, n_bytes
+        extra = [_header(_date_str(date), self.n_dom, self.n_url)]
+        if old.lines and old.lines[-1].strip():
+            extra.append("")
+        for comments, kept in self.added_groups:
+            if reasons:
+                extra.extend(comments)
+            extra.extend(kept)
+        nl = len(old.newline.encode())
+        # text = BOM + the lines joined by newlines + a final newline (always, once entries
+        # are added): strip old's own newlines off its size, then count one per line.
+        if n_old:
+            n_bytes -= nl * (n_old - 1) + (nl if old.trailing_newline else 0)
+        n_lines = n_old + len(extra)
+        return n_lines, n_bytes + sum(len(x.encode()) for x in extra) + nl * n_lines
 
     def build(self, date=None, reasons: bool = True) -> tuple[DisavowFile, "Diff"]:
         """The merged file and the diff, with *new*'s comments or (``reasons=False``) without."""
@@ -932,11 +975,17 @@ def _known_facts(lines: Sequence[str], kinds, values, notes, start: int = 0) -> 
     return where, kinds, values, notes
 
 
-def _issues(lines: Sequence[str], name: str, kinds, values, notes):
-    """Errors and warnings of a whole file from its lines' facts (see :func:`_line_facts`)."""
+def _line_issues(lines: Sequence[str], name: str, notes):
+    """Errors and warnings of single lines, in phase then line order."""
     found = sorted((phase, i, k, sev, msg) for i, ns in notes.items() for k, (phase, sev, msg) in enumerate(ns))
     errors = [DisavowIssue(name, i + 1, lines[i], msg) for _, i, _, sev, msg in found if sev == "error"]
     warnings = [DisavowIssue(name, i + 1, lines[i], msg, "warning") for _, i, _, sev, msg in found if sev == "warning"]
+    return errors, warnings
+
+
+def _redundancy_warnings(lines: Sequence[str], name: str, kinds, values) -> list[DisavowIssue]:
+    """Duplicate entries and entries a ``domain:`` entry of the same file already covers."""
+    warnings: list[DisavowIssue] = []
 
     # Redundant entries are harmless but usually a sign of a hand-edited file.
     doms = {v for k, v in zip(kinds, values) if k == DOMAIN}
@@ -954,4 +1003,4 @@ def _issues(lines: Sequence[str], name: str, kinds, values, notes):
         hit = covering_domain(probe, doms) if (k == URL or "." in host) else None
         if hit is not None:
             warnings.append(DisavowIssue(name, i + 1, lines[i], f"already covered by 'domain:{hit}'", "warning"))
-    return errors, warnings
+    return warnings

@@ -45,7 +45,7 @@ __all__ = ["FORMATS", "ExportError", "ExportInfo", "detect", "iter_export", "rea
 
 FORMATS = ("ahrefs", "semrush", "semrush-audit", "moz", "majestic", "gsc", "generic", "url-list", "toxlink")
 
-_BLOCK_BYTES = 4 << 20  # raw bytes read and decoded per step
+_BLOCK_BYTES = 1 << 20  # raw bytes read and decoded per step (small reads reuse the allocator's memory)
 _PARSE_BYTES = 8 << 20  # decoded bytes gathered before parsing; bounds memory per block
 _SAMPLE_BYTES = 1 << 20  # bytes inspected for encoding detection
 _HEADER_SEARCH_LINES = 50  # vendor preambles (Moz puts a few lines above the header)
@@ -659,11 +659,10 @@ def _cut(path, info: ExportInfo, data: bytes, line0: int, final: bool):
     if not len(nl):
         return None, data, line0
     url_list = _whole_line(info)
-    inside = None
+    quotes = None
     if not url_list and data.find(b'"') >= 0:
-        # Running parity of quote characters: 1 from an opening quote to its closing one.
-        inside = np.bitwise_xor.accumulate((arr == 34).view(np.uint8))
-        boundary_idx = np.flatnonzero(inside[nl] == 0)
+        quotes = _Quotes(arr)
+        boundary_idx = np.flatnonzero(quotes.outside(nl))
     else:
         boundary_idx = np.arange(len(nl))
     if not len(boundary_idx):
@@ -694,8 +693,8 @@ def _cut(path, info: ExportInfo, data: bytes, line0: int, final: bool):
     keep = ~blank
     block = _Block(memoryview(data)[: last + 1], starts[keep], ends[keep], lines[keep], int(blank.sum()))
     if not url_list and len(block.starts):
-        if inside is not None:
-            block = _check_fields(path, info, arr, inside, block)
+        if quotes is not None:
+            block = _check_fields(path, info, arr, quotes, block)
         else:
             # Without quotes a row's field count is its delimiter count + 1, which is what
             # the CSV parser checks as well; _parse_block runs _check_fields if it objects.
@@ -715,14 +714,34 @@ def _field_at(data: bytes, start: int, pos: int, delim: str | None) -> int | Non
     return len(next(csv.reader([seg], delimiter=delim))) if seg else 1
 
 
-def _check_fields(path, info: ExportInfo, arr: np.ndarray, inside, block: _Block) -> _Block:
+class _Quotes:
+    """Where the quoted fields of a block are: the parity of the quote characters before a
+    byte is 1 from an opening quote to its closing one (RFC 4180, "" escapes count twice).
+
+    With few quotes, a binary search in their positions; with many, one running parity
+    over every byte (one byte per input byte).
+    """
+
+    def __init__(self, arr: np.ndarray):
+        pos = np.flatnonzero(arr == 34)
+        if len(pos) * 32 < len(arr):
+            self.pos, self.run = pos, None
+        else:
+            self.pos, self.run = None, np.bitwise_xor.accumulate((arr == 34).view(np.uint8))
+
+    def outside(self, at: np.ndarray) -> np.ndarray:
+        """Whether each (non-quote) byte position of *at* is outside quoted fields."""
+        if self.run is not None:
+            return self.run[at] == 0
+        return (np.searchsorted(self.pos, at) & 1) == 0
+
+
+def _check_fields(path, info: ExportInfo, arr: np.ndarray, quotes: _Quotes | None, block: _Block) -> _Block:
     """Reject rows with too many fields; pad rows with too few (trailing empties trimmed)."""
     width = len(info.header)
-    d = arr == ord(info.delimiter)
-    if inside is not None:
-        d &= inside == 0
-    pos = np.flatnonzero(d)  # delimiters outside quotes
-    del d
+    pos = np.flatnonzero(arr == ord(info.delimiter))
+    if quotes is not None:
+        pos = pos[quotes.outside(pos)]  # delimiters outside quotes
     nfields = np.searchsorted(pos, block.ends) - np.searchsorted(pos, block.starts) + 1
     over = np.flatnonzero(nfields > width)
     if len(over):
@@ -1032,10 +1051,11 @@ def _canonical(info: ExportInfo, block: _Block, cols: dict[int, pa.ChunkedArray]
     # Every canonical column, in order and in its dtype, so that schema.conform has nothing
     # to do (_frame skips it then: its generic all-missing columns and the copy of the
     # whole frame cost more than building the frame).
-    frame = pd.DataFrame({c: out[c] if c in out else _missing(S.DTYPES[c], n) for c in S.COLUMNS}
-                         | {c: s for c, s in out.items() if c not in S.DTYPES})
-    frame.index = pd.RangeIndex(n)
-    return frame
+    # The columns' own arrays, not copied: a dict of Series would be re-indexed (copied)
+    # and its numeric columns consolidated (copied again).
+    cols = {c: out[c] if c in out else _missing(S.DTYPES[c], n) for c in S.COLUMNS}
+    cols |= {c: s for c, s in out.items() if c not in S.DTYPES}
+    return pd.DataFrame({c: s.array for c, s in cols.items()}, index=pd.RangeIndex(n), copy=False)
 
 
 def _text_series(values: np.ndarray) -> pd.Series:
@@ -1064,7 +1084,11 @@ _PLAIN_URL = (r"^(?i:https?)://(?:[A-Za-z0-9](?:[A-Za-z0-9\-]{0,61}[A-Za-z0-9])?
 
 def _url_issues(urls: pd.Series) -> pd.Series:
     arr = pa.array(urls.array, type=pa.large_string())
-    plain = pc.and_(pc.match_substring_regex(arr, _PLAIN_URL), pc.less_equal(pc.utf8_length(arr), 2048))
+    # Bytes >= characters: the character count is only needed when some URL has > 2048 bytes.
+    length = pc.binary_length(arr)
+    if (pc.max(length).as_py() or 0) > 2048:
+        length = pc.utf8_length(arr)
+    plain = pc.and_(pc.match_substring_regex(arr, _PLAIN_URL), pc.less_equal(length, 2048))
     plain = plain.fill_null(False).to_numpy(zero_copy_only=False)
     if plain.all():
         return _missing("string", len(urls)).set_axis(urls.index)

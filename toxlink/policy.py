@@ -448,6 +448,69 @@ _SITE_SHIFT = np.int64(32)  # (site, sentence) pair key: site << 32 | sentence
 _SENTENCE_MASK = np.int64((1 << 32) - 1)
 
 
+def _distinct_pairs(table: pa.Table) -> pa.Table:
+    """The distinct non-null rows of *table*, in order of first appearance (Arrow's hash
+    grouping: far smaller temporaries than pandas' drop_duplicates on text)."""
+    table = table.drop_null()
+    return table.group_by(table.column_names, use_threads=False).aggregate([]).select(table.column_names)
+
+
+class _StringIndex:
+    """Positions of distinct strings in an append-only list, for lookups chunk after chunk.
+
+    Looked up through 64-bit hashes kept sorted, so a lookup costs the chunk's strings, not
+    a rebuild of a hash table of everything seen so far (which made the roll-up quadratic
+    in the export's hosts). Exact: a hash match is confirmed by comparing the text.
+    """
+
+    def __init__(self):
+        self.names = pa.array([], type=pa.large_string())  # position -> string
+        self._keys = np.zeros(0, dtype=np.uint64)  # sorted hashes
+        self._pos = np.zeros(0, dtype=np.int64)  # position of each sorted hash's string
+
+    def __len__(self) -> int:
+        return len(self.names)
+
+    @staticmethod
+    def _hash(names: pa.Array) -> np.ndarray:
+        return pd.util.hash_array(names.to_numpy(zero_copy_only=False), categorize=False)
+
+    def find(self, names: pa.Array) -> np.ndarray:
+        """Position of each of *names* (shape (n,), int64), ``-1`` where not present."""
+        out = np.full(len(names), -1, dtype=np.int64)
+        if not len(self._keys) or not len(names):
+            return out
+        h = self._hash(names)
+        at = np.minimum(np.searchsorted(self._keys, h), len(self._keys) - 1)
+        hit = np.flatnonzero(self._keys[at] == h)
+        if len(hit):
+            pos = self._pos[at[hit]]
+            same = np.asarray(pc.fill_null(pc.equal(self.names.take(pa.array(pos)), names.take(pa.array(hit))), False))
+            out[hit[same]] = pos[same]
+            for j in hit[~same].tolist():  # a 64-bit hash collision: check every equal hash
+                k = int(np.searchsorted(self._keys, h[j]))
+                while k < len(self._keys) and self._keys[k] == h[j]:
+                    if self.names[int(self._pos[k])].as_py() == names[j].as_py():
+                        out[j] = self._pos[k]
+                        break
+                    k += 1
+        return out
+
+    def add(self, names: pa.Array) -> np.ndarray:
+        """Append *names* (distinct, none present yet); returns their positions."""
+        start = len(self.names)
+        pos = start + np.arange(len(names), dtype=np.int64)
+        if not len(names):
+            return pos
+        self.names = pa.concat_arrays([self.names, names.cast(pa.large_string())])
+        h = self._hash(names)
+        order = np.argsort(h, kind="stable")
+        at = np.searchsorted(self._keys, h[order])
+        self._keys = np.insert(self._keys, at, h[order])
+        self._pos = np.insert(self._pos, at, pos[order])
+        return pos
+
+
 class RollupAccumulator:
     """:func:`recommend_domains` one chunk at a time, in memory bounded by the sites.
 
@@ -486,9 +549,9 @@ class RollupAccumulator:
         self.model_thresholds = dict(model_thresholds) if model_thresholds else None
         self._platforms = self.policy.platforms()
         # the site of every host seen: host names (in order seen) and their site ids
-        self._host_names = pa.array([], type=pa.large_string())
-        self._host_sid = np.zeros(0, dtype=np.int64)
-        self._site_names = pa.array([], type=pa.large_string())  # site id -> name
+        self._hosts = _StringIndex()  # every counted host so far
+        self._host_sid = np.zeros(0, dtype=np.int64)  # host position -> site id
+        self._site_index = _StringIndex()  # site id -> name
         self._sentence_id: dict[str, int] = {}
         self._sentences: list[str] = []
         self._counts = np.zeros((4, 0), dtype=np.int64)
@@ -496,10 +559,14 @@ class RollupAccumulator:
         self._max = np.zeros(0, dtype=np.float64)
         self._flags = np.zeros((2, 0), dtype=bool)
         self._reasons: list[pd.Series] = []  # int64 (site, sentence) key -> count
-        self._urls: list[pd.DataFrame] = []  # columns "site" (int64), "url" (string, as in the export)
+        self._urls: list[pa.Table] = []  # distinct "site" (int64), "url" (string, as in the export)
         self._updates = 0
 
     # -- sites ------------------------------------------------------------------------------
+    @property
+    def _site_names(self) -> pa.Array:
+        return self._site_index.names
+
     @property
     def n_sites(self) -> int:
         """Referring sites seen so far (with at least one counted link)."""
@@ -508,13 +575,10 @@ class RollupAccumulator:
     def _sites(self, names: pa.Array) -> np.ndarray:
         """The ids of the distinct site *names*, shape (n,), registering the new ones in order
         (and growing the per-site arrays)."""
-        ids = np.full(len(names), -1, dtype=np.int64)
-        if len(self._site_names):
-            ids = np.asarray(pc.fill_null(pc.index_in(names, value_set=self._site_names), -1)).astype(np.int64)
+        ids = self._site_index.find(names)
         new = np.flatnonzero(ids < 0)
         if len(new):
-            ids[new] = len(self._site_names) + np.arange(len(new))
-            self._site_names = pa.concat_arrays([self._site_names, names.take(pa.array(new))])
+            ids[new] = self._site_index.add(names.take(pa.array(new)))
             while len(self._site_names) > self._max.shape[0]:
                 self._grow(max(1024, 2 * self._max.shape[0]))
         return ids
@@ -552,10 +616,9 @@ class RollupAccumulator:
         """
         h_codes, h_uniq = pd.factorize(host, use_na_sentinel=True)
         h_arrow = _arrow_strings(h_uniq)
-        ids = np.full(len(h_arrow), -1, dtype=np.int64)
-        if len(self._host_sid):  # hosts seen before: one hash lookup in Arrow, no Python per host
-            pos = np.asarray(pc.fill_null(pc.index_in(h_arrow, value_set=self._host_names), -1))
-            ids = np.where(pos >= 0, self._host_sid[pos], -1)
+        pos = self._hosts.find(h_arrow)
+        ids = np.full(len(pos), -1, dtype=np.int64)
+        ids[pos >= 0] = self._host_sid[pos[pos >= 0]]
         new = np.flatnonzero(ids < 0)
         if len(new):
             # As in one pass over the whole table: a host's site comes from its first row.
@@ -576,7 +639,7 @@ class RollupAccumulator:
             s_codes, s_uniq = pd.factorize(sites)
             sid = self._sites(pa.array(np.asarray(s_uniq, dtype=object), type=pa.large_string()))[s_codes]
             ids[new] = sid
-            self._host_names = pa.concat_arrays([self._host_names, new_arrow])
+            self._hosts.add(new_arrow)
             self._host_sid = np.concatenate([self._host_sid, sid])
             self._flags[_F_ROOT, sid[roots]] = True
         return ids[h_codes], h_codes, h_arrow
@@ -652,9 +715,8 @@ class RollupAccumulator:
         if toxic_ok.any():
             # Kept as in the export and normalised in finish(), for the disavow-url sites only
             # (most toxic links are on sites disavowed whole, which need no URL entries).
-            urls = frame[S.SOURCE_URL].iloc[idx[toxic_ok]].astype("string")
-            part = pd.DataFrame({"site": row_site[toxic_ok], "url": urls.array})
-            self._urls.append(part.dropna().drop_duplicates(ignore_index=True))
+            urls = _arrow_strings(frame[S.SOURCE_URL].iloc[idx[toxic_ok]].astype("string").array)
+            self._urls.append(_distinct_pairs(pa.table({"site": row_site[toxic_ok], "url": urls})))
 
         if S.REASONS in frame.columns:
             reasons = frame[S.REASONS].iloc[idx]
@@ -694,10 +756,8 @@ class RollupAccumulator:
         m = other.n_sites
         site_map = self._sites(other._site_names)
         if len(other._host_sid):  # hosts new to this one take the site the other gave them
-            known = np.zeros(len(other._host_sid), dtype=bool)
-            if len(self._host_sid):
-                known = np.asarray(pc.is_in(other._host_names, value_set=self._host_names))
-            self._host_names = pa.concat_arrays([self._host_names, other._host_names.filter(pa.array(~known))])
+            known = self._hosts.find(other._hosts.names) >= 0
+            self._hosts.add(other._hosts.names.filter(pa.array(~known)))
             self._host_sid = np.concatenate([self._host_sid, site_map[other._host_sid[~known]]])
         sentence_map = np.array([self._sentence(s) for s in other._sentences], dtype=np.int64)
         self._counts[:, site_map] += other._counts[:, :m]
@@ -709,7 +769,7 @@ class RollupAccumulator:
             keys = (site_map[keys >> _SITE_SHIFT] << _SITE_SHIFT) | sentence_map[keys & _SENTENCE_MASK]
             self._reasons.append(pd.Series(part.to_numpy(), index=keys))
         for part in other._urls:
-            self._urls.append(pd.DataFrame({"site": site_map[part["site"].to_numpy()], "url": part["url"].array}))
+            self._urls.append(pa.table({"site": site_map[part["site"].to_numpy()], "url": part["url"]}))
         self._updates += other._updates
         self._reduce()
         return self
@@ -719,7 +779,7 @@ class RollupAccumulator:
             self._reasons = [_sum_by_key(np.concatenate([p.index.to_numpy(dtype=np.int64) for p in self._reasons]),
                                          np.concatenate([p.to_numpy(dtype=np.int64) for p in self._reasons]))]
         if len(self._urls) > 1:
-            self._urls = [pd.concat(self._urls, ignore_index=True).drop_duplicates(ignore_index=True)]
+            self._urls = [_distinct_pairs(pa.concat_tables(self._urls))]
 
     def stored_rows(self) -> int:
         """Rows held across all aggregates (sites, hosts, sentences, partial tables).
@@ -729,7 +789,7 @@ class RollupAccumulator:
         the last few updates (re-reduced every ``_REDUCE_EVERY``).
         """
         return (self.n_sites + len(self._host_sid) + len(self._sentences)
-                + sum(len(p) for p in self._reasons) + sum(len(p) for p in self._urls))
+                + sum(len(p) for p in self._reasons) + sum(p.num_rows for p in self._urls))
 
     # -- result -------------------------------------------------------------------------------
     def finish(self) -> pd.DataFrame:
@@ -777,9 +837,10 @@ class RollupAccumulator:
             entries[i] = ["domain:" + site_names[i]]
         url_sites = action == DISAVOW_URL
         if url_sites.any():
-            per = self._urls[0] if self._urls else pd.DataFrame({"site": np.zeros(0, np.int64), "url": []})
-            per = per[url_sites[per["site"].to_numpy()]]
-            urls = normalise_urls(per["url"].astype("string").reset_index(drop=True))
+            per = self._urls[0] if self._urls else pa.table({"site": np.zeros(0, np.int64),
+                                                              "url": pa.array([], pa.large_string())})
+            per = per.filter(pa.array(url_sites[per["site"].to_numpy()]))
+            urls = normalise_urls(pd.Series(pd.arrays.ArrowStringArray(per["url"].combine_chunks()), dtype="string"))
             per = pd.DataFrame({"site": per["site"].to_numpy(), "url": urls.to_numpy(dtype=object)})
             per = per.dropna().drop_duplicates().sort_values(["site", "url"], kind="stable")
             site = per["site"].to_numpy()

@@ -99,7 +99,7 @@ class Predictor:
         risk = np.full(len(links), np.nan)
         contrib = None
         if ok.any():
-            Xok = X.iloc[np.flatnonzero(ok)]
+            Xok = X if ok.all() else X.iloc[np.flatnonzero(ok)]  # no copy of a clean chunk
             raw, contrib = self._raw_and_contributions(Xok, clock)
             risk[ok] = apply_calibration(raw, self.bundle.calibration)
         out = links.copy()
@@ -109,8 +109,9 @@ class Predictor:
         clock("reasons")
         return out, (X, contrib, ok)
 
-    def _raw_and_contributions(self, X: pd.DataFrame, clock) -> tuple[np.ndarray, np.ndarray]:
-        """Raw scores (n,) and per-feature path contributions (n, f), from one leaf pass.
+    def _raw_and_contributions(self, X: pd.DataFrame, clock):
+        """Raw scores (n,) and the path contributions
+        (:class:`toxlink.attributions.LeafContributions`, n links), from one leaf pass.
 
         The raw score is the contributions' sum plus the bias, so the risk and its reasons
         come from the same evaluation of the trees.
@@ -127,9 +128,9 @@ class Predictor:
             M = self.bundle._matrix(X)
         leaves = self.bundle.booster.predict(M, pred_leaf=True, num_threads=_threads())
         clock("model")
-        contrib = self._paths.contributions(leaves)
+        contrib = self._paths.distinct(leaves)
         clock("contributions")
-        return contrib.sum(axis=1), contrib[:, :-1]
+        return contrib.raw[contrib.codes], contrib
 
     @staticmethod
     def _reasons_column(links: pd.DataFrame, X: pd.DataFrame, contrib, ok: np.ndarray, k: int):
@@ -137,7 +138,10 @@ class Predictor:
         ``"not scored: <row issue>"`` for the others, built in Arrow (Python strings only for
         the rejected rows' issues)."""
         good = np.flatnonzero(ok)
-        scored = _reasons(X, contrib, k, rows=good) if contrib is not None else pa.array([], pa.large_string())
+        if contrib is not None:
+            scored = _reasons(X, contrib.values, k, rows=good, features=contrib.features, codes=contrib.codes)
+        else:
+            scored = pa.array([], pa.large_string())
         if len(good) < len(ok):
             issues = pa.array(links[S.ROW_ISSUE].iloc[np.flatnonzero(~ok)].tolist(), type=pa.large_string())
             unscored = pc.binary_join_element_wise(pa.scalar("not scored: ", pa.large_string()), issues,
@@ -148,10 +152,15 @@ class Predictor:
             scored = pa.concat_arrays([scored, unscored]).take(pa.array(where))
         return pd.arrays.ArrowStringArray(scored)
 
-    def _bands(self, risk: np.ndarray, ok: np.ndarray) -> np.ndarray:
+    def _bands(self, risk: np.ndarray, ok: np.ndarray) -> pd.api.extensions.ExtensionArray:
+        """The ``band`` column, shape (n,), of pandas' default ``str`` dtype (what an object
+        array of the names becomes), taken from the four names in Arrow: no Python string
+        per row."""
         p = self.policy
-        band = np.where(risk >= p.toxic_threshold, "toxic", np.where(risk >= p.review_threshold, "review", "ok"))
-        return np.where(ok, band, "rejected").astype(object)
+        code = np.where(risk >= p.toxic_threshold, 0, np.where(risk >= p.review_threshold, 1, 2))
+        code = np.where(ok, code, 3)
+        names = pa.array(["toxic", "review", "ok", "rejected"], pa.large_string()).take(pa.array(code))
+        return pd.array(names, dtype=pd.StringDtype("pyarrow", na_value=np.nan))
 
     def score_stream(self, chunks: Iterable[pd.DataFrame], profile) -> Iterator[pd.DataFrame]:
         """Score chunks of one export against its whole-export *profile* (second pass)."""
@@ -203,7 +212,7 @@ class Predictor:
                     full = self.bundle.contributions(X.iloc[[i]])[0]
                     c, entry["bias"] = full[:-1], float(full[-1])
                 else:  # the attributions scoring just computed: the reasons' own numbers
-                    c, entry["bias"] = contrib[pos_in_ok[i]], self._paths.bias
+                    c, entry["bias"] = contrib.row(pos_in_ok[i]), self._paths.bias
                 for j in np.argsort(-np.abs(c)):
                     if c[j] == 0:
                         break
@@ -359,17 +368,25 @@ class _Sentences:
         return np.array([ok for _, ok in self.described] or [False], dtype=bool)
 
 
-def _reasons(X: pd.DataFrame, contrib: np.ndarray, k: int, rows: np.ndarray | None = None) -> pa.Array:
+def _reasons(X: pd.DataFrame, contrib: np.ndarray, k: int, rows: np.ndarray | None = None, *,
+             features: np.ndarray | None = None, codes: np.ndarray | None = None) -> pa.Array:
     """The sentences of the *k* largest positive contributions of each row, "; "-joined.
 
     Parameters
     ----------
     X : DataFrame, shape (N, f)
         Feature values.
-    contrib : ndarray, shape (n, f)
-        Contributions of the rows *rows* of *X* (all of them when ``None``).
+    contrib : ndarray, shape (d, w)
+        Contributions: one row per link, or per distinct contribution row when *codes* is
+        given; one column per feature of *features*.
     k : int
     rows : ndarray of int, shape (n,), optional
+        The row of *X* of each link (``arange(n)`` when ``None``).
+    features : ndarray of int, shape (w,), optional
+        The columns of *X* that *contrib*'s columns are (all of them, in order, when
+        ``None``); every other feature contributes zero. Ascending.
+    codes : ndarray of int, shape (n,), optional
+        The row of *contrib* of each link (``arange(d)`` when ``None``).
 
     Returns
     -------
@@ -377,64 +394,86 @@ def _reasons(X: pd.DataFrame, contrib: np.ndarray, k: int, rows: np.ndarray | No
         ``""`` for a row without a telling positive contribution. Among equal
         contributions the feature that comes first in *X* comes first.
 
-    Text is built once per distinct (feature, value) pair, never per row: a large
-    export repeats the same values (a site's 500 links share their domain features).
+    Links with the same contributions share their ranking (done once per row of
+    *contrib*), and text is built once per distinct (feature, value) pair and once per
+    distinct list of sentences, never per row: a large export repeats the same values (a
+    site's 500 links share their domain features).
     """
-    n = contrib.shape[0]
+    d = contrib.shape[0]
+    n = d if codes is None else len(codes)
     # A feature that raised no row's risk cannot be a reason: the model uses ~40 of the
     # ~110 features, so ranking only these is ~3x less work.
-    cols = np.flatnonzero(contrib.max(axis=0, initial=0.0) > 0) if n else np.zeros(0, dtype=np.intp)
+    cols = np.flatnonzero(contrib.max(axis=0, initial=0.0) > 0) if d else np.zeros(0, dtype=np.intp)
     if n == 0 or not len(cols) or k < 1:
         return pa.array([""] * n, type=pa.large_string())
+    feature_of = cols if features is None else np.asarray(features)[cols]  # X column of each candidate
+    codes = np.arange(n) if codes is None else np.asarray(codes)
     # Candidates: the 2k strongest, room for the absence-of-signal sentences that are skipped;
     # repeated argmax ranks them strongest first, the first feature first among equals.
     m = min(len(cols), 2 * k)
     C = np.ascontiguousarray(contrib[:, cols])  # a copy, row-major: picks are struck out below
-    top = np.zeros((m, n), dtype=np.intp)
-    top_c = np.full((m, n), -np.inf, dtype=contrib.dtype)
-    V = X.iloc[:, cols].to_numpy(dtype=np.float32)  # features are float32: no float64 copy
+    top = np.zeros((m, d), dtype=np.intp)
+    top_c = np.full((m, d), -np.inf, dtype=contrib.dtype)
+    M = X.to_numpy(dtype=np.float32)  # features are float32: a view, no copy
     src = np.arange(n) if rows is None else np.asarray(rows)
     sentences = _Sentences(X.columns)
-    sid = np.full((m, n), -1, dtype=np.int64)  # sentence id per positive candidate
+    sid = np.full((m, n), -1, dtype=np.int64)  # sentence id per positive candidate of each link
 
     def rank(js: range, at: np.ndarray) -> None:
-        """Candidates *js* of rows *at*, strongest first, and their sentence ids."""
-        sub = C if len(at) == n else C[at]  # the rows' copy keeps the earlier picks struck out
+        """Candidates *js* of the contribution rows *at*, strongest first."""
+        sub = C if len(at) == d else C[at]  # the rows' copy keeps the earlier picks struck out
         here = np.arange(len(at))
         for j in js:
             best = sub.argmax(axis=1)
             top[j, at] = best
             top_c[j, at] = sub[here, best]
             sub[here, best] = -np.inf
-        jj, ii = np.nonzero(top_c[js.start:js.stop, at] > 0)  # only these can be reasons
-        fi = top[js.start + jj, at[ii]]
-        sid[js.start + jj, at[ii]] = sentences.ids(cols[fi], V[src[at[ii]], fi])
 
-    # The first k candidates of every row; the rest only for rows that may still lack a
+    def describe(js: range, links: np.ndarray) -> None:
+        """Sentence ids of the positive candidates *js* of *links*."""
+        jj, ii = np.nonzero(top_c[js.start:js.stop][:, codes[links]] > 0)  # only these can be reasons
+        li = links[ii]
+        fi = feature_of[top[js.start + jj, codes[li]]]
+        sid[js.start + jj, li] = sentences.ids(fi, M[src[li], fi])
+
+    # The first k candidates of every row; the rest only for links that may still lack a
     # reason, those with an absence-of-signal sentence among k positive ones (~1/3 of them).
     first = min(k, m)
-    rank(range(first), np.arange(n))
+    rank(range(first), np.arange(d))
+    describe(range(first), np.arange(n))
     if m > first:
         kept = ((sid[:first] >= 0) & sentences.telling[np.maximum(sid[:first], 0)]).sum(axis=0)
-        more = np.flatnonzero((kept < k) & (top_c[first - 1] > 0))
+        more = np.flatnonzero((kept < k) & (top_c[first - 1, codes] > 0))
         if len(more):
-            rank(range(first, m), more)
-    described = sentences.described
+            rank(range(first, m), np.unique(codes[more]))
+            describe(range(first, m), more)
     telling = sentences.telling
     # only contributions that raised the risk and say something, the k strongest of them
     keep = (sid >= 0) & telling[np.maximum(sid, 0)]
     slot = np.cumsum(keep, axis=0) - 1  # where each kept sentence goes in its row's list
     keep &= slot < k
-    texts = pa.array([t for t, _ in described], type=pa.large_string())
-    sep = pa.scalar("; ", pa.large_string())
-    out = None
-    for j in range(k):
-        pick = np.full(n, -1, dtype=np.int64)
-        for i in range(m):
-            here = keep[i] & (slot[i] == j)
-            pick[here] = sid[i, here]
-        part = texts.take(pa.array(pick, mask=pick < 0))
-        # "; ".join of the present parts (binary_join's null_handling="skip" drops rows
-        # whose parts are all missing in pyarrow 25)
-        out = pc.fill_null(part, "") if out is None else pc.coalesce(pc.binary_join_element_wise(out, part, sep), out)
-    return out
+    pick = np.full((k, n), -1, dtype=np.int64)
+    jj, ii = np.nonzero(keep)
+    pick[slot[jj, ii], ii] = sid[jj, ii]
+    return _joined(pick, [t for t, _ in sentences.described])
+
+
+def _joined(pick: np.ndarray, texts: list[str]) -> pa.Array:
+    """``"; "``-join of the texts ``texts[pick[:, i]]`` (-1: none) of each column *i*, in
+    one Arrow list join (the present ids of each column come first).
+
+    Parameters
+    ----------
+    pick : ndarray of int, shape (k, n)
+    texts : list of str
+
+    Returns
+    -------
+    pyarrow.LargeStringArray, shape (n,)
+    """
+    by_row = pick.T
+    present = by_row >= 0
+    offsets = np.zeros(by_row.shape[0] + 1, dtype=np.int64)
+    np.cumsum(present.sum(axis=1), out=offsets[1:])
+    parts = pa.array(texts, type=pa.large_string()).take(pa.array(by_row[present]))
+    return pc.binary_join(pa.LargeListArray.from_arrays(pa.array(offsets), parts), pa.scalar("; ", pa.large_string()))

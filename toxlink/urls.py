@@ -67,6 +67,19 @@ def _buffers(arr: pa.Array) -> tuple[np.ndarray, np.ndarray]:
 
 def byte_slices(data: np.ndarray, start: np.ndarray, stop: np.ndarray) -> pa.LargeStringArray:
     """Strings ``data[start[i]:stop[i]]`` (byte positions on UTF-8 boundaries)."""
+    n = len(start)
+    start = np.asarray(start, dtype=np.int64)
+    stop = np.asarray(stop, dtype=np.int64)
+    if n and (stop >= start).all() and (stop[:-1] <= start[1:]).all() and start[0] >= 0 and stop[-1] <= len(data):
+        # Slices in order, one after another (a part of each string of an array): every
+        # slice and every gap between two is a string of one array over *data* itself, so
+        # Arrow's take of the slices copies only their bytes, no byte index is built.
+        offs = np.empty(2 * n + 1, dtype=np.int64)
+        offs[0:-1:2] = start
+        offs[1::2] = stop
+        offs[-1] = stop[-1]
+        both = pa.LargeStringArray.from_buffers(2 * n, pa.py_buffer(offs), pa.py_buffer(np.ascontiguousarray(data)))
+        return both.take(pa.array(np.arange(0, 2 * n, 2, dtype=np.int64)))
     lens = (stop - start).astype(np.int64)
     offs = np.zeros(len(lens) + 1, dtype=np.int64)
     np.cumsum(lens, out=offs[1:])
@@ -78,16 +91,20 @@ class _Delimiters:
     """Positions of the URL delimiter bytes of one buffer, for first-at-or-after queries."""
 
     def __init__(self, data: np.ndarray):
-        cls = np.take(_BYTE_CLASS, data)
-        self.pos = np.flatnonzero(cls)
-        self.cls = cls[self.pos]
+        # A bool mask from byte compares (a lookup table's uint8 indices are widened by
+        # numpy first, and nonzero of bools is ~4x faster than of the uint8 classes); a
+        # sentinel of every class past the end answers "none" for the queries below.
+        is_delimiter = data == ord(":")
+        for ch in "/?#@]":
+            is_delimiter |= data == ord(ch)
+        pos = np.flatnonzero(is_delimiter)
+        self.pos = np.append(pos, np.iinfo(np.int64).max)
+        self.cls = np.append(np.take(_BYTE_CLASS, data[pos]), np.uint8(0xFF))
 
     def first(self, bits: int, start: np.ndarray, stop: np.ndarray) -> np.ndarray:
         """Position of the first byte of class *bits* in ``[start, stop)``, else *stop*."""
         pos = self.pos[(self.cls & bits) != 0]
-        j = np.searchsorted(pos, start)
-        hit = np.append(pos, np.iinfo(np.int64).max)[j]
-        return np.minimum(hit, stop)
+        return np.minimum(pos[np.searchsorted(pos, start)], stop)
 
 
 _SCHEME_BYTE = np.zeros(256, dtype=bool)
@@ -95,10 +112,31 @@ _SCHEME_BYTE[np.frombuffer(b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXY
 _ALPHA_BYTE = _SCHEME_BYTE.copy()
 _ALPHA_BYTE[np.frombuffer(b"0123456789+.-", np.uint8)] = False
 _SCHEME_WIDTH = 8
+_HTTP = np.frombuffer(b"http", dtype="<u4")[0]
+
+
+def _heads(data: np.ndarray, start: np.ndarray) -> np.ndarray:
+    """The first 8 bytes of each string, shape (n, 8) uint8 (the next strings' bytes, or
+    zeros past the buffer's end, where a string is shorter)."""
+    padded = np.concatenate([data, np.zeros(_SCHEME_WIDTH, np.uint8)])
+    return np.lib.stride_tricks.sliding_window_view(padded, _SCHEME_WIDTH)[start]
+
+
+def _first_colons(d: "_Delimiters", window: np.ndarray, start: np.ndarray, end: np.ndarray) -> np.ndarray:
+    """Position of each string's first ":" (*end* when none): read from the first bytes
+    (*window*, :func:`_heads`) where it is among them ("http:"), searched for the rest."""
+    inside = np.arange(_SCHEME_WIDTH) < (end - start)[:, None]
+    is_colon = (window == ord(":")) & inside
+    found = is_colon.any(axis=1)
+    colon = start + is_colon.argmax(axis=1)
+    rest = np.flatnonzero(~found)
+    if len(rest):
+        colon[rest] = d.first(_COLON, start[rest], end[rest])
+    return colon
 
 
 def _schemes(arr: pa.Array, data: np.ndarray, start: np.ndarray, end: np.ndarray,
-             colon: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+             colon: np.ndarray, window: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Which (trimmed) URLs match ``_SCHEME_RE`` ("scheme://") and which are opaque
     (``_OPAQUE_RE`` but not "scheme://"), as bool arrays.
 
@@ -110,9 +148,17 @@ def _schemes(arr: pa.Array, data: np.ndarray, start: np.ndarray, end: np.ndarray
     width = colon - start
     short = (colon < end) & (width >= 1) & (width <= _SCHEME_WIDTH)
     col = np.arange(_SCHEME_WIDTH)
-    pos = np.minimum(start[:, None] + col, max(len(data) - 1, 0))
-    window = data[pos] if len(data) else np.zeros((n, _SCHEME_WIDTH), np.uint8)
-    ok = short & _ALPHA_BYTE[window[:, 0]] & (_SCHEME_BYTE[window] | (col >= width[:, None])).all(axis=1)
+    # the first bytes of each string (only bytes before a colon inside it are read below)
+    window = _heads(data, start) if window is None else window
+    # "http" and "https", any case (nearly every URL), are checked by a word compare; the
+    # byte classes only for the others
+    head = window[:, :4].copy().view("<u4")[:, 0] | 0x20202020
+    http = short & (head == _HTTP) & ((width == 4) | ((width == 5) & ((window[:, 4] | 0x20) == ord("s"))))
+    ok = http.copy()
+    other = np.flatnonzero(short & ~http)
+    if len(other):
+        w = window[other]
+        ok[other] = _ALPHA_BYTE[w[:, 0]] & (_SCHEME_BYTE[w] | (col >= width[other, None])).all(axis=1)
 
     def byte_at(p: np.ndarray) -> np.ndarray:
         out = np.zeros(n, dtype=np.int16) - 1  # -1: past the end of the string
@@ -139,28 +185,47 @@ def _url_arrays(urls: pd.Series | pa.Array, host_only: bool = False, with_host: 
     punycoded); only ``host`` when *host_only*, all but ``host`` when not *with_host*."""
     if isinstance(urls, (pa.Array, pa.ChunkedArray)):
         arr = urls.cast(pa.large_string())
+    elif isinstance(urls.array, pd.arrays.ArrowStringArray):
+        arr = urls.array._pa_array.cast(pa.large_string())  # its own Arrow data, no conversion
     else:
         arr = pa.array(urls.astype("string"), type=pa.large_string())
     if isinstance(arr, pa.ChunkedArray):
         arr = arr.combine_chunks()
-    arr = pc.utf8_trim_whitespace(arr)
     valid = pc.is_valid(arr)
-    filled = pc.fill_null(arr, "")
-    data, offsets = _buffers(filled)
+    data, offsets = _buffers(pc.fill_null(arr, "") if arr.null_count else arr)
     start, end = offsets[:-1], offsets[1:]
+    if not _trimmed(data, start, end):
+        arr = pc.utf8_trim_whitespace(arr)
+        data, offsets = _buffers(pc.fill_null(arr, "") if arr.null_count else arr)
+        start, end = offsets[:-1], offsets[1:]
     d = _Delimiters(data)
-    colon = d.first(_COLON, start, end)
-    scheme_ok, opaque_np = _schemes(arr, data, start, end, colon)
+    window = _heads(data, start)
+    colon = _first_colons(d, window, start, end)
+    scheme_ok, opaque_np = _schemes(arr, data, start, end, colon, window)
     opaque = pa.array(opaque_np)
     rest = np.where(scheme_ok, colon + 3, start)  # after "scheme://"
-    # "[^/?#@]*@": userinfo runs to an "@" that comes before any "/", "?" or "#".
-    stop = d.first(_SLASH | _QMARK | _HASH | _AT, rest, end)
+    # One search finds both ends in the usual URL: the first of "/?#@:" after the scheme is
+    # the host's end when it is one of "/?#" (no user info, no port).
+    first_any = d.first(_SLASH | _QMARK | _HASH | _AT | _COLON, rest, end)
+    # "[^/?#@]*@": userinfo runs to an "@" that comes before any "/", "?" or "#"; past a
+    # ":" it is searched again.
+    stop = first_any.copy()
+    inside = first_any < end
+    at_colon = np.zeros(len(stop), dtype=bool)
+    at_colon[inside] = data[first_any[inside]] == ord(":")
+    rows = np.flatnonzero(at_colon)
+    if len(rows):
+        stop[rows] = d.first(_SLASH | _QMARK | _HASH | _AT, rest[rows], end[rows])
     at = np.zeros(len(stop), dtype=bool)
     inside = stop < end
     at[inside] = data[stop[inside]] == ord("@")
     host_start = np.where(at, stop + 1, rest)
-    # "\[[^\]/?#]*\]" (an IPv6 literal) when it closes, else "[^/?#:]*".
-    host_end = d.first(_SLASH | _QMARK | _HASH | _COLON, host_start, end)
+    # "\[[^\]/?#]*\]" (an IPv6 literal) when it closes, else "[^/?#:]*": without user info
+    # the first of "/?#:" from the host's start is first_any.
+    host_end = first_any
+    rows = np.flatnonzero(at)
+    if len(rows):
+        host_end[rows] = d.first(_SLASH | _QMARK | _HASH | _COLON, host_start[rows], end[rows])
     bracket = np.zeros(len(stop), dtype=bool)
     inside = host_start < end
     bracket[inside] = data[host_start[inside]] == ord("[")
@@ -173,7 +238,9 @@ def _url_arrays(urls: pd.Series | pa.Array, host_only: bool = False, with_host: 
     null = pa.scalar(None, pa.large_string())
     mask = pc.invert(valid)
     if with_host or host_only:
-        host = pc.utf8_trim(pc.utf8_rtrim(pc.utf8_lower(byte_slices(data, host_start, host_end)), "."), "[]")
+        # ASCII trims: a "." or "[" byte in UTF-8 is always that character, so these equal
+        # utf8_rtrim/utf8_trim on any text
+        host = pc.ascii_trim(pc.ascii_rtrim(_lower(byte_slices(data, host_start, host_end)), "."), "[]")
         host = pc.if_else(pc.or_(mask, opaque), null, host)
     if host_only:
         return {"host": host}
@@ -185,14 +252,18 @@ def _url_arrays(urls: pd.Series | pa.Array, host_only: bool = False, with_host: 
         return out
 
     has_port = next_is(host_end, ":")
-    port_end = np.where(has_port, d.first(_SLASH | _QMARK | _HASH, host_end + 1, end), host_end)
+    port_end = host_end.copy()
+    if has_port.any():  # searched only in the (few) URLs with a port
+        port_end[has_port] = d.first(_SLASH | _QMARK | _HASH, host_end[has_port] + 1, end[has_port])
     port_start = np.where(has_port, host_end + 1, host_end)
     path_end = d.first(_QMARK | _HASH, port_end, end)
     has_query = next_is(path_end, "?")
     query_start = np.where(has_query, path_end + 1, path_end)
-    query_end = np.where(has_query, d.first(_HASH, query_start, end), path_end)
+    query_end = path_end.copy()
+    if has_query.any():
+        query_end[has_query] = d.first(_HASH, query_start[has_query], end[has_query])
     named = scheme_ok | opaque_np
-    scheme = pc.utf8_lower(byte_slices(data, start, np.where(named, colon, start)))
+    scheme = _lower(byte_slices(data, start, np.where(named, colon, start)))
     scheme = pc.if_else(pa.array(named), scheme, pa.scalar("http", pa.large_string()))
 
     # A missing URL has no scheme or host but "" as port, path and query (what RE2's
@@ -205,6 +276,25 @@ def _url_arrays(urls: pd.Series | pa.Array, host_only: bool = False, with_host: 
         "query": byte_slices(data, query_start, query_end),
     }
     return out if with_host else {k: v for k, v in out.items() if k != "host"}
+
+
+_PRINTABLE = np.zeros(256, dtype=bool)
+_PRINTABLE[0x21:0x7F] = True  # ASCII, neither whitespace nor a control character
+
+
+def _trimmed(data: np.ndarray, start: np.ndarray, end: np.ndarray) -> bool:
+    """True when no string has whitespace to trim: each non-empty one starts and ends
+    with a printable ASCII byte (URLs nearly always do; the Unicode trim is then skipped)."""
+    some = start < end
+    return bool(_PRINTABLE[data[start[some]]].all() and _PRINTABLE[data[end[some] - 1]].all())
+
+
+def _lower(arr: pa.Array) -> pa.Array:
+    """``utf8_lower``, by the much cheaper ASCII kernel when every string is ASCII (the
+    same result on ASCII text)."""
+    if pc.all(pc.string_is_ascii(arr)).as_py() is not False:
+        return pc.ascii_lower(arr)
+    return pc.utf8_lower(arr)
 
 
 def url_parts_arrow(urls: pa.Array) -> dict[str, pa.Array]:
@@ -497,6 +587,10 @@ def _host_facts(uniq: pa.Array) -> dict[str, pa.Array | np.ndarray]:
                     pc.invert(pc.or_(pc.match_substring(uniq, "xn--"), pc.match_substring_regex(uniq, r"^[0-9.]+$"))))
     plain = np.asarray(plain.to_numpy(zero_copy_only=False), dtype=bool)
     fast_rows, slow_rows = np.flatnonzero(plain), np.flatnonzero(~plain)
+    if not len(slow_rows):  # the usual chunk: every host a plain name
+        fast = _plain_host_parts(uniq)
+        return {"domain": fast["domain"], "suffix": fast["suffix"], "subdomain": fast["subdomain"],
+                "is_ip": np.zeros(len(uniq), dtype=bool), "private_suffix": fast["private_suffix"]}
     fast = _plain_host_parts(uniq.take(pa.array(fast_rows)))
     slow = [_host_parts(h) for h in uniq.take(pa.array(slow_rows)).to_pylist()]
     order = np.empty(len(uniq), dtype=np.int64)
@@ -553,7 +647,7 @@ def with_hosts(links: pd.DataFrame) -> pd.DataFrame:
 
     if S.HOST in links.columns and S.DOMAIN in links.columns:
         return links
-    out = links.copy()
+    out = links.copy(deep=False)  # copy-on-write: adding columns never touches *links*
     host = _hosts_arrow(links[S.SOURCE_URL])
     out[S.HOST] = _string_series(host, links.index)
     out[S.DOMAIN] = _string_series(_domains_arrow(host), links.index)

@@ -49,7 +49,6 @@ FEATURES.add("prf_day_burst", "links first seen on this link's day / the export'
 FEATURES.add("prf_domain_new_share", f"share of this domain's links first seen within {NEW_DAYS} days of the reference date", above(0.8, "{:.0%} of this domain's links are new"))
 FEATURES.add("prf_domain_span_days", "days between this domain's earliest and latest first-seen link", never)
 
-_REDUCE_EVERY = 8
 _IPV4_24 = r"^\s*(?P<net>\d{1,3}\.\d{1,3}\.\d{1,3})\.\d{1,3}\s*$"
 _NO_DAY = np.iinfo(np.int64).min
 
@@ -150,8 +149,9 @@ def _row_facts(ctx: Context) -> dict:
 
 
 def _pass1_facts(ctx: Context) -> dict:
-    """:func:`_row_facts` plus what only the aggregates need (host and anchor keys,
-    commercial and site-wide flags); the pass-2 join never pays for them."""
+    """:func:`_row_facts` plus what only the aggregates need (host and anchor codes with
+    the hash of each distinct host and anchor, commercial and site-wide flags); the pass-2
+    join never pays for them."""
     facts = dict(_row_facts(ctx))
     if "anchor_commercial" not in ctx.cache:  # pass 1: not computed by the anchor family
         from toxlink.features import anchor
@@ -160,19 +160,176 @@ def _pass1_facts(ctx: Context) -> dict:
     n = ctx.n
     codes, uniq = ctx.cache["anchor_codes"]
     hcodes, huniq = ctx.host_codes
-    zero = np.uint64(0)
     facts.update({
-        "host": np.append(_hash(huniq.to_numpy(zero_copy_only=False)), zero)[hcodes],
-        "anchor": np.append(_hash(uniq.to_numpy(zero_copy_only=False)), zero)[codes],
-        "has_anchor": codes >= 0,
+        "hcode": hcodes,
+        "hhash_u": _hash(huniq.to_numpy(zero_copy_only=False)),
+        "acode": codes,
+        "ahash_u": _hash(uniq.to_numpy(zero_copy_only=False)),
         "commercial": ctx.cache["anchor_commercial"],
         "sitewide": bool_float(ctx.col(S.SITEWIDE), n),
     })
     return facts
 
 
-def _pairs(a: np.ndarray, b: np.ndarray) -> pd.DataFrame:
-    return pd.DataFrame({"a": a, "b": b}).drop_duplicates()
+def _missing(s: pd.Series) -> np.ndarray:
+    """``s.isna()`` as a bool ndarray; read from the Arrow validity bitmap when there is one."""
+    if isinstance(s.array, pd.arrays.ArrowStringArray):
+        return np.asarray(s.array._pa_array.is_null().to_numpy(zero_copy_only=False), dtype=bool)
+    return s.isna().to_numpy()
+
+
+def _code_pairs(ca: np.ndarray, cb: np.ndarray, ha: np.ndarray, hb: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Distinct (a, b) hash pairs of a chunk from its rows' codes.
+
+    Parameters
+    ----------
+    ca, cb : int64 ndarray, shape (r,) — codes into *ha* / *hb*; ``ca >= 0``, ``cb`` may be
+        -1 (no value: hash 0, like a missing host).
+    ha, hb : uint64 ndarray — the hash of each code's value.
+
+    Returns
+    -------
+    (a, b) : uint64 ndarrays, shape (p,), p <= r. De-duplicated on the small integer codes
+    first (one int64 sort), so only the chunk's distinct pairs are hashed and merged.
+    """
+    m = np.int64(len(hb) + 1)
+    # pandas' hash-table unique: O(r), no sort (the pair set sorts the few distinct pairs)
+    key = pd.unique(ca.astype(np.int64) * m + (cb.astype(np.int64) + 1))
+    hb = np.append(np.uint64(0), hb)
+    return ha[key // m], hb[key % m]
+
+
+_MUL64 = np.uint64(0x9E3779B97F4A7C15)
+
+
+def _pair_key(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """One uint64 sort key per (a, b) pair. Only a sort order: equality is always checked
+    on (a, b) themselves, so a collision of keys costs a slower path, never a wrong count."""
+    with np.errstate(over="ignore"):
+        return (a * _MUL64) ^ b
+
+
+class _PairSet:
+    """A set of (a, b) uint64 pairs, optionally with an int64 count summed per pair.
+
+    Held as flat arrays sorted by :func:`_pair_key` (24 bytes per pair, 32 with counts).
+    Added pairs wait in a buffer of at most half the set (or 64k pairs); then they are
+    sorted together, searched in the set and inserted in one pass: no hash table, and the
+    only temporaries are the buffer's sort and the inserted result, so memory stays within
+    about twice the set, and each pair is sorted about once.
+    """
+
+    _MIN_FLUSH = 1 << 16
+
+    def __init__(self, counts: bool = False):
+        self.k = np.zeros(0, np.uint64)
+        self.a = np.zeros(0, np.uint64)
+        self.b = np.zeros(0, np.uint64)
+        self.n = np.zeros(0, np.int64) if counts else None
+        self._pending: list[tuple] = []
+        self._pending_rows = 0
+
+    def __len__(self):
+        self._flush()
+        return len(self.k)
+
+    @staticmethod
+    def _unique(k, a, b, n):
+        """(k, a, b, n) sorted by k (then a, b), one row per distinct (a, b), n summed."""
+        o = np.argsort(k)  # equal keys hold equal pairs (checked below): any order will do
+        k, a, b = k[o], a[o], b[o]
+        n = n[o] if n is not None else None
+        same_k = k[1:] == k[:-1]
+        same = same_k & (a[1:] == a[:-1]) & (b[1:] == b[:-1])
+        if (same_k & ~same).any():  # two pairs share a key: order fully, so equals are adjacent
+            o = np.lexsort((b, a, k))
+            k, a, b = k[o], a[o], b[o]
+            n = n[o] if n is not None else None
+            same = (k[1:] == k[:-1]) & (a[1:] == a[:-1]) & (b[1:] == b[:-1])
+        if not same.any():
+            return k, a, b, n
+        start = np.append(True, ~same)
+        if n is not None:
+            n = np.add.reduceat(n, np.flatnonzero(start)) if len(n) else n
+        return k[start], a[start], b[start], n
+
+    def add(self, a: np.ndarray, b: np.ndarray, n: np.ndarray | None = None) -> None:
+        """Add pairs (``a[i]``, ``b[i]``) (with counts ``n[i]`` for a counting set)."""
+        if not len(a):
+            return
+        a = np.asarray(a, np.uint64)
+        b = np.asarray(b, np.uint64)
+        n = np.asarray(n, np.int64) if self.n is not None else None
+        self._pending.append((a, b, n))
+        self._pending_rows += len(a)
+        if self._pending_rows >= max(len(self.k) // 2, self._MIN_FLUSH):
+            self._flush()
+
+    def _flush(self) -> None:
+        """Merge the buffered pairs into the set."""
+        if not self._pending:
+            return
+        parts, self._pending, self._pending_rows = self._pending, [], 0
+        a = np.concatenate([p[0] for p in parts])
+        b = np.concatenate([p[1] for p in parts])
+        n = np.concatenate([p[2] for p in parts]) if self.n is not None else None
+        del parts
+        self._insert(*self._unique(_pair_key(a, b), a, b, n))
+
+    def _insert(self, k, a, b, n) -> None:
+        """Merge distinct, key-sorted pairs into the set."""
+        if not len(self.k):
+            self.k, self.a, self.b = k, a, b
+            if self.n is not None:
+                self.n = n
+            return
+        pos = np.searchsorted(self.k, k)
+        at = np.minimum(pos, len(self.k) - 1)
+        same_k = self.k[at] == k
+        hit = same_k & (self.a[at] == a) & (self.b[at] == b)
+        if (same_k & ~hit).any():
+            # A key shared by different pairs (in the set or across set and chunk): the
+            # exact path, a full de-duplication of both.
+            both = [np.concatenate((x, y)) for x, y in ((self.k, k), (self.a, a), (self.b, b))]
+            nn = np.concatenate((self.n, n)) if self.n is not None else None
+            self.k, self.a, self.b, nn = self._unique(*both, nn)
+            if self.n is not None:
+                self.n = nn
+            return
+        if self.n is not None and hit.any():
+            self.n[at[hit]] += n[hit]
+        new = ~hit
+        if new.any():
+            where = pos[new]
+            self.k = np.insert(self.k, where, k[new])
+            self.a = np.insert(self.a, where, a[new])
+            self.b = np.insert(self.b, where, b[new])
+            if self.n is not None:
+                self.n = np.insert(self.n, where, n[new])
+
+    def merge(self, other: "_PairSet") -> None:
+        self._flush()
+        if len(other):  # flushes other
+            self._insert(other.k, other.a, other.b, other.n)
+
+    def keep(self, mask: np.ndarray) -> None:
+        """Drop the pairs where *mask* (over ``self.b`` after a flush) is False."""
+        if not mask.all():
+            self.k, self.a, self.b = self.k[mask], self.a[mask], self.b[mask]
+            if self.n is not None:
+                self.n = self.n[mask]
+
+    def per_a(self) -> tuple[np.ndarray, np.ndarray]:
+        """(sorted distinct a, distinct pairs per a (or summed counts for a counting set))."""
+        self._flush()
+        if not len(self.a):
+            return np.zeros(0, np.uint64), np.zeros(0, np.int64)
+        o = np.argsort(self.a, kind="stable")
+        a = self.a[o]
+        start = np.flatnonzero(np.append(True, a[1:] != a[:-1]))
+        if self.n is not None:
+            return a[start], np.add.reduceat(self.n[o], start)
+        return a[start], np.diff(np.append(start, len(a)))
 
 
 def _day_number(ts) -> int | None:
@@ -180,19 +337,38 @@ def _day_number(ts) -> int | None:
 
 
 _SUMS = ["links", "anchored", "com_sum", "com_n", "site_sum", "site_n", "dated"]
+_MIN_DAY, _MAX_DAY = len(_SUMS), len(_SUMS) + 1  # columns of the per-domain table after the sums
+
+
+def _lookup_sorted(keys: np.ndarray, table_keys: np.ndarray, values: np.ndarray, missing=np.nan) -> np.ndarray:
+    """values[table_keys == key] per key (*missing* where absent); *table_keys* sorted unique."""
+    out = np.full(len(keys), missing, dtype=np.float64)
+    if not len(table_keys):
+        return out
+    at = np.minimum(np.searchsorted(table_keys, keys), len(table_keys) - 1)
+    hit = table_keys[at] == keys
+    out[hit] = values[at[hit]]
+    return out
 
 
 class ProfileAccumulator:
     """Pass 1 of the profile features: ``update(chunk)`` per chunk, then ``finish()``.
 
     Only aggregates are kept (see the module docstring); ``update`` accepts chunks in any
-    order and any size. Per-(domain, day) counts are kept only for days that can still be
-    "new" (within ``NEW_DAYS`` of the latest date seen so far: the reference date only
-    grows), so that table stays small.
+    order and any size. Each chunk is merged into the aggregates at once: a per-domain
+    table sorted by domain hash, sets of distinct hash pairs (:class:`_PairSet`) and a day
+    histogram. Per-(domain, day) counts are kept only for days that can still be "new"
+    (within ``NEW_DAYS`` of the latest date seen so far: the reference date only grows),
+    so that table stays small.
     """
 
     def __init__(self):
-        self._parts: dict[str, list[pd.DataFrame]] = {k: [] for k in ("dom", "anchor", "host", "subnet", "title", "day", "recent")}
+        self._dom_keys = np.zeros(0, np.uint64)  # sorted distinct domain hashes
+        self._dom = np.zeros((0, len(_SUMS) + 2))  # per domain: _SUMS, min day, max day
+        self._sets = {k: _PairSet() for k in ("anchor", "host", "subnet", "title")}
+        self._recent = _PairSet(counts=True)  # (domain hash, day) -> links
+        self._days = np.zeros(0, np.int64)  # sorted day numbers
+        self._day_n = np.zeros(0, np.int64)
         self._ref = pd.NaT
         self._updates = 0
 
@@ -209,52 +385,98 @@ class ProfileAccumulator:
         for c in (S.ROW_ISSUE, S.DUPLICATE_OF):
             s = ctx.col(c)
             if s is not None:
-                keep &= s.isna().to_numpy()
+                keep &= _missing(s)
         dc = facts["dcode"][keep]
         dhash_u = facts["dhash_u"]
-        dh = dhash_u[dc]
         k = len(dhash_u)
         com, site, day = facts["commercial"][keep], facts["sitewide"][keep], facts["day"][keep]
-        ok_a = facts["has_anchor"][keep]
+        acode = facts["acode"][keep]
+        ok_a = acode >= 0
         ok_d = day != _NO_DAY
 
         def bc(w=None):
-            return np.bincount(dc, weights=w, minlength=k)
+            return np.bincount(dc, weights=w, minlength=k).astype(np.float64)
 
-        sums = {
-            "links": bc(),
-            "anchored": bc(ok_a.astype(float)),
-            "com_sum": bc(np.nan_to_num(com)),
-            "com_n": bc((~np.isnan(com)).astype(float)),
-            "site_sum": bc(np.nan_to_num(site)),
-            "site_n": bc((~np.isnan(site)).astype(float)),
-            "dated": bc(ok_d.astype(float)),
-        }
-        dom = pd.DataFrame(sums, index=pd.Index(dhash_u, dtype=np.uint64))
-        span = pd.DataFrame({"d": dc[ok_d], "day": day[ok_d]}).groupby("d")["day"].agg(["min", "max"])
-        dom["min_day"] = np.nan
-        dom["max_day"] = np.nan
-        dom.iloc[span.index.to_numpy(), dom.columns.get_loc("min_day")] = span["min"].to_numpy(dtype=float)
-        dom.iloc[span.index.to_numpy(), dom.columns.get_loc("max_day")] = span["max"].to_numpy(dtype=float)
-        self._parts["dom"].append(dom[sums["links"] > 0])
-        self._parts["anchor"].append(_pairs(dh[ok_a], facts["anchor"][keep][ok_a]))
-        self._parts["host"].append(_pairs(dh, facts["host"][keep]))
+        table = np.empty((k, len(_SUMS) + 2))
+        for j, col in enumerate((bc(), bc(ok_a.astype(float)), bc(np.nan_to_num(com)), bc((~np.isnan(com)).astype(float)),
+                                 bc(np.nan_to_num(site)), bc((~np.isnan(site)).astype(float)), bc(ok_d.astype(float)))):
+            table[:, j] = col
+        table[:, _MIN_DAY] = np.inf
+        table[:, _MAX_DAY] = -np.inf
+        dd = day[ok_d].astype(np.float64)
+        np.minimum.at(table[:, _MIN_DAY], dc[ok_d], dd)
+        np.maximum.at(table[:, _MAX_DAY], dc[ok_d], dd)
+        present = table[:, 0] > 0
+        self._add_domains(dhash_u[present], table[present])
+
+        sets = self._sets
+        sets["anchor"].add(*_code_pairs(dc[ok_a], acode[ok_a], dhash_u, facts["ahash_u"]))
+        sets["host"].add(*_code_pairs(dc, facts["hcode"][keep], dhash_u, facts["hhash_u"]))
         sc = facts["scode"][keep]
         ok_s = sc >= 0
-        self._parts["subnet"].append(_pairs(facts["shash_u"][sc[ok_s]], dh[ok_s]))
+        sets["subnet"].add(*_code_pairs(sc[ok_s], dc[ok_s], facts["shash_u"], dhash_u))
         ok_t = facts["has_title"][keep]
-        self._parts["title"].append(_pairs(facts["title"][keep][ok_t], dh[ok_t]))
+        sets["title"].add(*_code_pairs(facts["title_code"][keep][ok_t], dc[ok_t], facts["thash_u"], dhash_u))
+
         days, counts = np.unique(day[ok_d], return_counts=True)
-        self._parts["day"].append(pd.Series(counts, index=days, dtype=np.int64))
-        recent = pd.DataFrame({"a": dh[ok_d], "day": day[ok_d]})
+        self._add_days(days, counts.astype(np.int64))
         ref_day = _day_number(self._ref)
-        if ref_day is not None:
-            recent = recent[recent["day"] >= ref_day - NEW_DAYS]
-        self._parts["recent"].append(recent.value_counts(sort=False).rename("n").reset_index())
+        recent = ok_d if ref_day is None else ok_d & (day >= ref_day - NEW_DAYS)
+        if recent.any():
+            m = np.int64(1 << 32)  # (domain code, day) as one int64: days fit in 32 bits
+            key, n = np.unique(dc[recent].astype(np.int64) * m + (day[recent] - day[recent].min()), return_counts=True)
+            self._recent.add(dhash_u[key // m], (key % m + day[recent].min()).astype(np.uint64), n)
+        self._drop_old()
         self._updates += 1
-        if self._updates % _REDUCE_EVERY == 0:
-            self._reduce()
         return self
+
+    def _add_domains(self, keys: np.ndarray, table: np.ndarray) -> None:
+        """Merge per-domain rows (sums, min day, max day) into the per-domain table."""
+        if not len(keys):
+            return
+        o = np.argsort(keys, kind="stable")
+        keys, table = keys[o], table[o]
+        dup = keys[1:] == keys[:-1]
+        if dup.any():  # two domain strings with one hash (or unsorted parts): combine rows
+            start = np.flatnonzero(np.append(True, ~dup))
+            keys, table = keys[start], self._combine(table, start)
+        if not len(self._dom_keys):
+            self._dom_keys, self._dom = keys, table
+            return
+        pos = np.searchsorted(self._dom_keys, keys)
+        at = np.minimum(pos, len(self._dom_keys) - 1)
+        hit = self._dom_keys[at] == keys
+        rows = at[hit]
+        old = self._dom[rows]
+        old[:, :_MIN_DAY] += table[hit, :_MIN_DAY]
+        old[:, _MIN_DAY] = np.minimum(old[:, _MIN_DAY], table[hit, _MIN_DAY])
+        old[:, _MAX_DAY] = np.maximum(old[:, _MAX_DAY], table[hit, _MAX_DAY])
+        self._dom[rows] = old
+        new = ~hit
+        if new.any():
+            self._dom_keys = np.insert(self._dom_keys, pos[new], keys[new])
+            self._dom = np.insert(self._dom, pos[new], table[new], axis=0)
+
+    @staticmethod
+    def _combine(table: np.ndarray, start: np.ndarray) -> np.ndarray:
+        out = np.add.reduceat(table, start, axis=0)
+        out[:, _MIN_DAY] = np.minimum.reduceat(table[:, _MIN_DAY], start)
+        out[:, _MAX_DAY] = np.maximum.reduceat(table[:, _MAX_DAY], start)
+        return out
+
+    def _add_days(self, days: np.ndarray, counts: np.ndarray) -> None:
+        if not len(days):
+            return
+        all_days = np.concatenate((self._days, days))
+        self._days, inv = np.unique(all_days, return_inverse=True)
+        self._day_n = np.bincount(inv, weights=np.concatenate((self._day_n, counts)),
+                                  minlength=len(self._days)).astype(np.int64)
+
+    def _drop_old(self) -> None:
+        """Forget (domain, day) counts of days that can no longer be "new"."""
+        ref_day = _day_number(self._ref)
+        if ref_day is not None and len(self._recent):  # len() flushes
+            self._recent.keep(self._recent.b.astype(np.int64) >= ref_day - NEW_DAYS)
 
     def merge(self, other: "ProfileAccumulator") -> "ProfileAccumulator":
         """Add another accumulator's aggregates (e.g. one partition's, from a Dask worker).
@@ -262,58 +484,52 @@ class ProfileAccumulator:
         Every aggregate is order-independent and the reference date only grows, so merging
         partial accumulators equals updating one accumulator with all their chunks.
         """
-        for key, parts in other._parts.items():
-            self._parts[key].extend(parts)
+        self._add_domains(other._dom_keys, other._dom)
+        for key, pairs in other._sets.items():
+            self._sets[key].merge(pairs)
+        self._recent.merge(other._recent)
+        self._add_days(other._days, other._day_n)
         if not pd.isna(other._ref) and (pd.isna(self._ref) or other._ref > self._ref):
             self._ref = other._ref
+        self._drop_old()
         self._updates += other._updates
-        self._reduce()
         return self
-
-    def _reduce(self) -> None:
-        p = self._parts
-        if len(p["dom"]) > 1:
-            agg = {**dict.fromkeys(_SUMS, "sum"), "min_day": "min", "max_day": "max"}
-            p["dom"] = [pd.concat(p["dom"]).groupby(level=0, sort=False).agg(agg)]
-            p["day"] = [pd.concat(p["day"]).groupby(level=0).sum()]
-            for key in ("anchor", "host", "subnet", "title"):
-                p[key] = [pd.concat(p[key], ignore_index=True).drop_duplicates()]
-        if p["recent"]:
-            recent = pd.concat(p["recent"], ignore_index=True)
-            ref_day = _day_number(self._ref)
-            if ref_day is not None:
-                recent = recent[recent["day"] >= ref_day - NEW_DAYS]
-            p["recent"] = [recent.groupby(["a", "day"], as_index=False, sort=False)["n"].sum()]
 
     def finish(self) -> ProfileStats:
         """Pass-1 result: the whole-export aggregates as a :class:`ProfileStats`."""
-        self._reduce()
-        p = self._parts
         ref = self._ref
         empty = pd.Series(dtype=float)
-        if not p["dom"]:
+        if not self._updates:
             return ProfileStats(ref, pd.DataFrame(columns=_DOMAIN_FEATURES, dtype=float), empty, empty, empty, np.nan)
-        dom = p["dom"][0].sort_index()
-        per = pd.DataFrame(index=dom.index)
-        per.index.name = "domain_hash"
-        per["prf_domain_links"] = dom["links"]
-        anchors = p["anchor"][0].groupby("a").size().reindex(per.index).fillna(0).to_numpy(dtype=float)
-        per["prf_domain_anchors"] = anchors
+        self._drop_old()
+        keys, dom = self._dom_keys, self._dom
+        col = dict(zip(_SUMS, dom.T))
+        min_day = np.where(np.isfinite(dom[:, _MIN_DAY]), dom[:, _MIN_DAY], np.nan)
+        max_day = np.where(np.isfinite(dom[:, _MAX_DAY]), dom[:, _MAX_DAY], np.nan)
+        anchors = _lookup_sorted(keys, *self._sets["anchor"].per_a(), missing=0.0)
+        hosts = _lookup_sorted(keys, *self._sets["host"].per_a())
+        new = _lookup_sorted(keys, *self._recent.per_a(), missing=0.0)
         with np.errstate(invalid="ignore", divide="ignore"):
-            per["prf_links_per_anchor"] = np.where(anchors > 0, dom["anchored"] / anchors, np.nan)
-            per["prf_commercial_share"] = np.where(dom["com_n"] > 0, dom["com_sum"] / dom["com_n"], np.nan)
-            per["prf_sitewide_share"] = np.where(dom["site_n"] > 0, dom["site_sum"] / dom["site_n"], np.nan)
-        per["prf_domain_hosts"] = p["host"][0].groupby("a").size().reindex(per.index).to_numpy(dtype=float)
-        recent = p["recent"][0]
-        new = recent.groupby("a")["n"].sum().reindex(per.index).fillna(0).to_numpy(dtype=float)
-        with np.errstate(invalid="ignore", divide="ignore"):
-            per["prf_domain_new_share"] = np.where(dom["dated"] > 0, new / dom["dated"], np.nan)
-        per["prf_domain_span_days"] = dom["max_day"] - dom["min_day"]
-        day_counts = p["day"][0].sort_index().astype(float)
-        baseline = float(day_counts.sum() / (day_counts.index.max() - day_counts.index.min() + 1)) if len(day_counts) else np.nan
-        subnets = p["subnet"][0].groupby("a").size().astype(float)
-        titles = p["title"][0].groupby("a").size().astype(float)
-        return ProfileStats(ref, per[_DOMAIN_FEATURES].astype(float), subnets, titles, day_counts, baseline)
+            per = {
+                "prf_domain_links": col["links"],
+                "prf_domain_anchors": anchors,
+                "prf_links_per_anchor": np.where(anchors > 0, col["anchored"] / anchors, np.nan),
+                "prf_commercial_share": np.where(col["com_n"] > 0, col["com_sum"] / col["com_n"], np.nan),
+                "prf_sitewide_share": np.where(col["site_n"] > 0, col["site_sum"] / col["site_n"], np.nan),
+                "prf_domain_hosts": hosts,
+                "prf_domain_new_share": np.where(col["dated"] > 0, new / col["dated"], np.nan),
+                "prf_domain_span_days": max_day - min_day,
+            }
+        index = pd.Index(keys, dtype=np.uint64, name="domain_hash")
+        domains = pd.DataFrame({c: np.asarray(per[c], dtype=np.float64) for c in _DOMAIN_FEATURES}, index=index)
+        day_counts = pd.Series(self._day_n.astype(np.float64), index=pd.Index(self._days, dtype=np.int64))
+        baseline = float(day_counts.sum() / (self._days[-1] - self._days[0] + 1)) if len(self._days) else np.nan
+
+        def per_key(pairs: _PairSet) -> pd.Series:
+            a, n = pairs.per_a()
+            return pd.Series(n.astype(np.float64), index=pd.Index(a, dtype=np.uint64, name="a"))
+
+        return ProfileStats(ref, domains, per_key(self._sets["subnet"]), per_key(self._sets["title"]), day_counts, baseline)
 
 
 _DOMAIN_FEATURES = [

@@ -178,8 +178,12 @@ def compute(ctx: Context) -> dict[str, np.ndarray]:
     pcodes, paths = _unique(parts["path"])
     qcodes, queries = _unique(parts["query"], prefix="?")
     # A row without a path / query (code -1) has none of their features: 0, not NaN.
-    per_path = {k: _take0(v, pcodes) for k, v in {**_path_features(paths), **{"e_" + k: v for k, v in _either_features(paths).items()}}.items()}
-    per_query = {k: _take0(v, qcodes) for k, v in {**_query_features(queries), **{"e_" + k: v for k, v in _either_features(queries).items()}}.items()}
+    # one call for the paths and queries alike: each pattern is compiled once per chunk
+    either = _either_features(pa.concat_arrays([paths, queries]))
+    e_path = {"e_" + k: v[: len(paths)] for k, v in either.items()}
+    e_query = {"e_" + k: v[len(paths):] for k, v in either.items()}
+    per_path = {k: _take0(v, pcodes) for k, v in {**_path_features(paths), **e_path}.items()}
+    per_query = {k: _take0(v, qcodes) for k, v in {**_query_features(queries), **e_query}.items()}
     has_query = per_query["url_query_params"] > 0
     scheme = parts["scheme"]
     port = pc.fill_null(parts["port"], empty)
