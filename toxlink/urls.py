@@ -48,7 +48,8 @@ MAX_URL_LENGTH = 2048
 # pyarrow's extract_regex runs RE2 with captures (its slow engines) over every URL; the
 # parts of a URL are delimited by a handful of ASCII bytes, so they are found with numpy
 # on the UTF-8 buffer instead: positions of the delimiter bytes once, then per-URL
-# "first delimiter at or after p" by searchsorted. Same results as _URL_RE/_HOST_ONLY_RE.
+# "first delimiter at or after p" by searchsorted. Same results as _URL_RE and _OPAQUE_RE
+# (tests/test_urls_fast.py checks it against them).
 _COLON, _SLASH, _QMARK, _HASH, _AT, _RBRACKET = 1, 2, 4, 8, 16, 32
 _BYTE_CLASS = np.zeros(256, dtype=np.uint8)
 for _ch, _bit in ((":", _COLON), ("/", _SLASH), ("?", _QMARK), ("#", _HASH), ("@", _AT), ("]", _RBRACKET)):
@@ -603,13 +604,6 @@ def _host_facts(uniq: pa.Array) -> dict[str, pa.Array | np.ndarray]:
     out["is_ip"] = np.concatenate([np.zeros(len(fast_rows), dtype=bool), np.array([r[3] for r in slow], dtype=bool)])[order]
     out["private_suffix"] = np.concatenate([fast["private_suffix"], np.array([r[4] for r in slow], dtype=bool)])[order]
     return out
-
-
-# Only the host of a URL; the same rules as _URL_RE and _OPAQUE_RE (a scheme-less URL is
-# read as http, an opaque one such as "mailto:" has no host). Kept as the specification of
-# what _url_arrays(host_only=True) computes with numpy (tests compare against the regexes).
-_HOST_ONLY_RE = (r"^\s*(?:[A-Za-z][A-Za-z0-9+.\-]*://)?(?:[^/?#@]*@)?"
-                 r"(?P<host>\[[^\]/?#]*\]|[^/?#:]*)")
 
 
 def hosts_of(urls: pd.Series) -> pd.Series:
