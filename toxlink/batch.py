@@ -408,6 +408,9 @@ def _timed_chunks(chunks, clock, stage: str):
     for chunk in chunks:
         clock(stage)
         yield chunk
+        # Let go of it before asking for the next: _ahead starts producing the chunk after
+        # next as soon as this one is taken, and only two may be alive at once.
+        del chunk
         clock.reset()
 
 
