@@ -224,3 +224,25 @@ def test_reasons_follow_the_definition_with_ties_and_skipped_sentences():
     assert got == want
     assert sum(r == "" for r in got) > 0 and sum(r.count("; ") == k - 1 for r in got) > 100
     assert _reasons(X, contrib[:0], k, rows=rows[:0]).to_pylist() == []
+
+
+def test_distinct_rows_match_the_exact_factorisation_and_survive_key_collisions(monkeypatch):
+    from toxlink import attributions as A
+
+    rng = np.random.default_rng(0)
+    seen = []
+    for top, shape in ((31, (500, 41)), (300, (400, 7)), (70_000, (300, 3))):
+        base = rng.integers(0, top + 1, size=(60, shape[1]))
+        leaves = base[rng.integers(0, len(base), size=shape[0])].astype(np.int32)  # repeated rows
+        leaves[0, 0] = top
+        codes, first = A._distinct_rows(leaves)
+        ecodes, efirst = A._distinct_rows_exact(leaves)
+        assert np.array_equal(codes, ecodes) and np.array_equal(first, efirst)
+        assert np.array_equal(leaves[first][codes], leaves)  # each row equals its code's first row
+        assert len(first) == len(np.unique(leaves, axis=0))
+        seen.append((leaves, ecodes, efirst))
+    # every key the same: the check against the rows catches it and the exact path answers
+    monkeypatch.setattr(A, "_MIX", np.uint64(0))
+    for leaves, ecodes, efirst in seen:
+        codes, first = A._distinct_rows(leaves)
+        assert np.array_equal(codes, ecodes) and np.array_equal(first, efirst)

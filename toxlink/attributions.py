@@ -160,21 +160,61 @@ class LeafContributions:
         return out
 
 
+_MIX = np.uint64(0x9E3779B97F4A7C15)
+
+
 def _distinct_rows(leaves: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """(code of each row, shape (n,); first row of each code, shape (d,)) for the distinct
     rows of a small-int matrix, codes numbered in order of first appearance.
 
-    Rows are packed into int64 words (as many leaf indices per word as their bits allow)
-    and factorised word by word, each word's codes combined with the codes so far.
+    Each row's leaf indices are packed as bytes (or 16-bit words) into a few uint64 words,
+    the words are mixed into one 64-bit key per row and the keys factorised once. The
+    codes are then checked against the words themselves (every row must equal the first
+    row of its code); two distinct rows sharing a key, astronomically rare, fall back to
+    the exact word-by-word factorisation, so the codes are always those of the rows.
     """
     import pandas as pd
 
     n, t = leaves.shape
     if n == 0 or t == 0:
         return np.zeros(n, dtype=np.intp), np.arange(min(n, 1), dtype=np.intp)
-    bits = max(int(leaves.max()).bit_length(), 1)
-    if leaves.min() < 0 or bits > 62:  # not leaf indices: one code per row
+    top = int(leaves.max())
+    if leaves.min() < 0 or top.bit_length() > 62:  # not leaf indices: one code per row
         return np.arange(n, dtype=np.intp), np.arange(n, dtype=np.intp)
+    if top < 1 << 16:
+        dtype = np.uint8 if top < 1 << 8 else np.uint16
+        per = 8 // np.dtype(dtype).itemsize
+        packed = np.zeros((n, -(-t // per) * per), dtype=dtype)
+        packed[:, :t] = leaves
+        words = packed.view(np.uint64)  # (n, w), row-major: a row's words side by side
+        key = np.zeros(n, dtype=np.uint64)
+        with np.errstate(over="ignore"):
+            for w in words.T:
+                key ^= w
+                key *= _MIX
+                key ^= key >> np.uint64(32)
+        codes, _ = pd.factorize(key)
+        codes = codes.astype(np.intp, copy=False)
+        first = _firsts(codes)
+        if (words[first].take(codes, axis=0) == words).all():
+            return codes, first
+    return _distinct_rows_exact(leaves)
+
+
+def _firsts(codes: np.ndarray) -> np.ndarray:
+    """First row of each code, for codes counting up in order of first appearance: a row
+    is a first where the running maximum of the codes grows."""
+    return np.flatnonzero(np.diff(np.maximum.accumulate(codes), prepend=-1) > 0)
+
+
+def _distinct_rows_exact(leaves: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`_distinct_rows` without hashing: rows packed into int64 words (as many leaf
+    indices per word as their bits allow) and factorised word by word, each word's codes
+    combined with the codes so far. *leaves* non-negative, below 2**62, n, t > 0."""
+    import pandas as pd
+
+    n, t = leaves.shape
+    bits = max(int(leaves.max()).bit_length(), 1)
     per_word = 62 // bits
     codes = None
     for lo in range(0, t, per_word):
@@ -188,7 +228,4 @@ def _distinct_rows(leaves: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
             part, _ = pd.factorize(word)
             codes, _ = pd.factorize(codes.astype(np.int64) * n + part)
     codes = codes.astype(np.intp, copy=False)
-    # codes count up in order of first appearance: a row is a first where the running
-    # maximum of the codes grows
-    first = np.flatnonzero(np.diff(np.maximum.accumulate(codes), prepend=-1) > 0)
-    return codes, first
+    return codes, _firsts(codes)

@@ -26,6 +26,7 @@ import numpy as np
 import pandas as pd
 
 from toxlink import schema as S
+from toxlink.memory import release_free_memory
 
 #: Columns of links.csv, in order.
 LINK_OUTPUT_COLUMNS = list(S.COLUMNS) + [S.HOST, S.DOMAIN, S.RISK, S.BAND, S.REASONS]
@@ -98,28 +99,41 @@ def score_exports(
         acc = ProfileAccumulator()
         own: set[str] = set()
 
-        def pass1_chunks():
+        def read_chunks():
             reader_clock = _Clock(timings)
             for chunk in exports.iter_export(paths, format=export_format, chunksize=chunksize):
                 reader_clock("pass 1: read (reader thread)")
-                chunk = with_hosts(chunk)  # rebound, not kept beside its copy
-                reader_clock("pass 1: hosts (reader thread)")
                 yield chunk
+                reader_clock.reset()
 
-        for chunk in _timed_chunks(_ahead(pass1_chunks), clock, "pass 1: waiting for the reader"):
+        def pass1_parts():
+            # Hosts, the chunk's own part of the profile and its cache copy are made in a
+            # thread of their own (reading alone keeps the reader busy); the main thread only
+            # merges the parts into the whole-export aggregates.
+            hosts_clock = _Clock(timings)
+            for chunk in _ahead(read_chunks):
+                hosts_clock.reset()
+                chunk = with_hosts(chunk)  # rebound, not kept beside its copy
+                hosts_clock("pass 1: hosts (hosts thread)")
+                part = ProfileAccumulator.prepare(chunk)
+                hosts_clock("pass 1: profile of the chunk (hosts thread)")
+                cache.append(chunk)
+                hosts_clock("pass 1: cache chunk (hosts thread)")
+                yield len(chunk), own_sites(chunk[S.TARGET_URL]), part
+                del chunk, part
+
+        for rows, sites, part in _timed_chunks(_ahead(pass1_parts), clock, "pass 1: waiting for the reader"):
             if loading is not None:
                 loading.raise_if_failed()
-            own |= own_sites(chunk[S.TARGET_URL])
-            acc.update(chunk)
+            own |= sites
+            acc.add(part)
+            del part
             clock("pass 1: profile aggregates")
-            cache.append(chunk)
-            rows = len(chunk)
-            del chunk
-            clock("pass 1: cache chunk")
             if on_chunk:
                 on_chunk("profile", rows)
         profile = acc.finish()
         del acc  # pass 2 needs only the finished aggregates
+        release_free_memory()  # pass 1's temporaries, sets and duplicate keys are gone
         clock("pass 1: profile aggregates")
         if loading is not None:
             predictor = loading.result()
@@ -169,6 +183,7 @@ def score_exports(
         if loading is not None:
             loading.join()
     summary.stage_seconds = timings
+    release_free_memory()  # pass 2's chunks are gone; the outputs are built from the tally
     return finish_outputs(tally, predictor, existing, out_dir, summary)
 
 

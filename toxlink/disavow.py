@@ -49,10 +49,15 @@ import os
 import re
 from dataclasses import dataclass, field
 from functools import cached_property
+from itertools import chain
+from operator import itemgetter
 from pathlib import Path
 from typing import Iterable, Iterator, Sequence
 
+import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from toxlink.outputs import atomic_write
 from toxlink.urls import host_table, normalise_hosts, split_urls, url_issues
@@ -164,6 +169,29 @@ def covering_domain(host: str, domains) -> str | None:
             return parent
         i = host.find(".", i + 1)
     return None
+
+
+def _covering_domains(hosts: Sequence[str | None], domains) -> list[str | None]:
+    """:func:`covering_domain` of each of *hosts* (``None`` for ``None``), vectorised.
+
+    Level by level as :func:`covering_domain` climbs: the hosts not found yet lose their
+    first label (up to and including the first dot) and are looked up again.
+    """
+    out: list[str | None] = [None] * len(hosts)
+    if not domains or not len(hosts):
+        return out
+    value_set = pa.array(list(domains), type=pa.large_string())
+    cur = pa.array(hosts, type=pa.large_string())
+    where = np.arange(len(hosts))
+    while len(cur):
+        hit = np.asarray(pc.fill_null(pc.is_in(cur, value_set=value_set), False), dtype=bool)
+        if hit.any():
+            for i, h in zip(where[hit].tolist(), cur.filter(pa.array(hit)).to_pylist()):
+                out[i] = h
+        climb = ~hit & np.asarray(pc.fill_null(pc.match_substring(cur, "."), False), dtype=bool)
+        where = where[climb]
+        cur = pc.replace_substring_regex(cur.filter(pa.array(climb)), r"^[^.]*\.", "", max_replacements=1)
+    return out
 
 
 def _url_host(url: str) -> str:
@@ -399,6 +427,9 @@ class DisavowFile:
         if len(domains):
             act = domains[P.ACTION].isin([P.DISAVOW_DOMAIN, P.DISAVOW_URL]).to_numpy()
             rows = domains.loc[act]
+            if not reasons:  # entries only: no comment is written
+                blocks = [((), entries) for entries in map(tuple, rows[P.DISAVOW_ENTRIES].tolist()) if entries]
+                return _assemble(blocks, name, date)
             for key, entries, n_tox, n, mx, why in zip(*(rows[c].tolist() for c in (
                 P.ROLLUP_DOMAIN, P.DISAVOW_ENTRIES, P.N_TOXIC, P.N_LINKS, P.MAX_RISK, P.TOP_REASONS,
             ))):
@@ -406,11 +437,11 @@ class DisavowFile:
                 if not entries:
                     continue
                 note = f"# {key}: {int(n_tox)} of {int(n)} links toxic, max risk {float(mx):.2f}"
-                if reasons and isinstance(why, str) and why:
+                if isinstance(why, str) and why:
                     note += f"; {why}"
                 # Tuples of strings, not lists: the GC stops tracking them, so thousands of
                 # blocks do not bring on full collections of the whole run's heap.
-                blocks.append(((_one_line(note),) if reasons else (), entries))
+                blocks.append(((_one_line(note),), entries))
         return _assemble(blocks, name, date)
 
     @classmethod
@@ -455,9 +486,12 @@ class DisavowFile:
             where.setdefault((k, v), ln)
         rows: list[DiffRow] = []
         has_entries = bool(self._domains or self._urls)
+        # An empty whitelist covers nothing: its rules need not be asked entry by entry.
+        if whitelist is not None and hasattr(whitelist, "__len__") and not len(whitelist):
+            whitelist = None
 
         def existing_cover(kind, value):
-            hit = self.covers(kind, value) if has_entries else None
+            hit = self.covers(kind, value)
             if hit is None:
                 return None
             hk = DOMAIN if hit.startswith(_PREFIX) else URL
@@ -465,49 +499,78 @@ class DisavowFile:
             return f"{hit} (line {where[(hk, hv)]})"
 
         groups = _groups(new)
+        kinds, values = new._kinds, new._values
+        order = [j for _, entries in groups for j in entries]
+        ruled = _may_be_whitelisted(whitelist, kinds, values, order) if whitelist is not None else set()
         # Domains that will be added decide which other new entries are redundant.
         wl_domain = {}
         dom_cover = {}
         candidates = set()
-        kinds, values = new._kinds, new._values
         for _, entries in groups:
             for j in entries:
                 kind, value = kinds[j], values[j]
                 if kind == DOMAIN and value not in dom_cover:
-                    dom_cover[value] = hit = existing_cover(kind, value)
+                    dom_cover[value] = hit = existing_cover(kind, value) if has_entries else None
                     if hit is None:
-                        rule = _whitelist_rule(whitelist, kind, value)
+                        rule = _whitelist_rule(whitelist, kind, value) if j in ruled else None
                         wl_domain[value] = rule
                         if rule is None:
                             candidates.add(value)
 
-        added_groups = []
-        seen = {DOMAIN: set(), URL: set()}
+        # The new domain covering each entry (if any), for all entries at once.
+        if candidates:
+            probes = []
+            for j in order:
+                value = values[j]
+                if kinds[j] == DOMAIN:
+                    dot = value.find(".")
+                    probes.append(value[dot + 1:] if dot >= 0 else None)
+                else:
+                    probes.append(_url_host(value))
+            parents = dict(zip(order, _covering_domains(probes, candidates)))
+        else:
+            parents = {}
+
+        added_groups, kept_idx = [], []
+        seen_dom, seen_url = set(), set()
+        n_dom = n_url = 0
         for comments, entries in groups:
             kept = []
             for j in entries:
-                kind, value = kinds[j], values[j]
-                shown = _PREFIX + value if kind == DOMAIN else value
-                if value in seen[kind]:
+                value = values[j]
+                if kinds[j] == DOMAIN:
+                    kind, shown, seen = DOMAIN, _PREFIX + value, seen_dom
+                else:
+                    kind, shown, seen = URL, value, seen_url
+                if value in seen:
                     rows.append(DiffRow(kind, shown, ALREADY_PRESENT, "duplicate entry in the new list"))
                     continue
-                seen[kind].add(value)
-                hit = dom_cover[value] if kind == DOMAIN else existing_cover(kind, value)
+                seen.add(value)
+                if kind == DOMAIN:
+                    hit = dom_cover[value]
+                else:
+                    hit = existing_cover(kind, value) if has_entries else None
                 if hit is not None:
                     rows.append(DiffRow(kind, shown, ALREADY_PRESENT, f"covered by {hit}"))
                     continue
-                rule = wl_domain[value] if kind == DOMAIN else _whitelist_rule(whitelist, kind, value)
+                if kind == DOMAIN:
+                    rule = wl_domain[value]
+                else:
+                    rule = _whitelist_rule(whitelist, kind, value) if j in ruled else None
                 if rule is not None:
                     rows.append(DiffRow(kind, shown, WHITELISTED, rule))
                     continue
-                host = value if kind == DOMAIN else _url_host(value)
-                parent = covering_domain(host[host.find(".") + 1 :] if kind == DOMAIN else host, candidates) if (
-                    kind == URL or "." in host) else None
+                parent = parents.get(j)
                 if parent is not None and parent != value:
                     rows.append(DiffRow(kind, shown, ALREADY_PRESENT, f"covered by new entry domain:{parent}"))
                     continue
                 rows.append(DiffRow(kind, shown, ADDED, ""))
                 kept.append(shown)
+                kept_idx.append(j)
+                if kind == DOMAIN:
+                    n_dom += 1
+                else:
+                    n_url += 1
             if kept:
                 added_groups.append((comments, tuple(kept)))
 
@@ -518,18 +581,22 @@ class DisavowFile:
                 if rule is not None:
                     conflicts.append(DiffRow(k, _PREFIX + v if k == DOMAIN else v, EXISTING_WHITELISTED,
                                              f"line {ln}, {rule}; kept: nothing in your file is removed"))
-        return _MergePlan(self, new, rows, conflicts, added_groups)
+        return _MergePlan(self, new, rows, conflicts, added_groups, kept_idx, n_dom, n_url)
 
 
 class _MergePlan:
-    """:meth:`DisavowFile.merge`'s decisions for each entry, ready to build the files."""
+    """:meth:`DisavowFile.merge`'s decisions for each entry, ready to build the files.
 
-    def __init__(self, existing: DisavowFile, new: DisavowFile, rows, conflicts, added_groups):
+    *kept_idx* holds the line index in *new* of each added entry, in order.
+    """
+
+    def __init__(self, existing: DisavowFile, new: DisavowFile, rows, conflicts, added_groups, kept_idx,
+                 n_dom: int, n_url: int):
         self.existing, self.new = existing, new
         self.rows, self.conflicts, self.added_groups = rows, conflicts, added_groups
-        self.n_dom = sum(r.kind == DOMAIN for r in rows if r.status == ADDED)
-        self.n_url = sum(r.kind == URL for r in rows if r.status == ADDED)
-        self._known = None
+        self.kept_idx = kept_idx
+        self.n_dom, self.n_url = n_dom, n_url
+        self._entry_facts = None
 
     def size(self, date=None, reasons: bool = True) -> tuple[int, int]:
         """``(lines, bytes)`` of the merged file :meth:`build` would make, without making it
@@ -551,35 +618,77 @@ class _MergePlan:
         if n_old:
             n_bytes -= nl * (n_old - 1) + (nl if old.trailing_newline else 0)
         n_lines = n_old + len(extra)
-        return n_lines, n_bytes + sum(len(x.encode()) for x in extra) + nl * n_lines
+        return n_lines, n_bytes + len("".join(extra).encode()) + nl * n_lines
+
+    def entry_facts(self) -> tuple:
+        """``(texts, kinds, values, notes)``: the added entry lines and their
+        :func:`_line_facts` (notes keyed by position among them).
+
+        An added entry written in *new* exactly as it is added has *new*'s facts for that
+        line (a line's facts depend only on its text); the others (an entry *new* did not
+        hold in canonical form) are validated here.
+        """
+        if self._entry_facts is None:
+            new = self.new
+            texts = [e for _, kept in self.added_groups for e in kept]
+            kinds = [new._kinds[j] for j in self.kept_idx]
+            values = [new._values[j] for j in self.kept_idx]
+            notes = {i: list(new._notes[j]) for i, j in enumerate(self.kept_idx) if j in new._notes}
+            redo = [i for i, (t, j) in enumerate(zip(texts, self.kept_idx)) if t != new.lines[j]]
+            if redo:
+                k2, v2, n2 = _line_facts([texts[i] for i in redo])
+                for r, i in enumerate(redo):
+                    kinds[i], values[i] = k2[r], v2[r]
+                    notes.pop(i, None)
+                    if r in n2:
+                        notes[i] = n2[r]
+            self._entry_facts = (texts, kinds, values, dict(sorted(notes.items())))
+        return self._entry_facts
 
     def build(self, date=None, reasons: bool = True) -> tuple[DisavowFile, "Diff"]:
         """The merged file and the diff, with *new*'s comments or (``reasons=False``) without."""
         old, date = self.existing, _date_str(date)
         n_dom, n_url = self.n_dom, self.n_url
         added_groups = [(comments if reasons else (), kept) for comments, kept in self.added_groups]
+        texts, e_kinds, e_values, e_notes = known = self.entry_facts()
         lines = list(old.lines)
+        n_old = len(lines)
+        # The added lines' facts are put together with them: a blank line, the header and
+        # *new*'s comment lines (kind comment, no notes), then the entries' facts.
+        kinds, values, notes = list(old._kinds), list(old._values), dict(old._notes)
         if n_dom or n_url:
             if lines and lines[-1].strip():
                 lines.append("")
+                kinds.append(_BLANK)
+                values.append(None)
             lines.append(_header(date, n_dom, n_url))
-            for comments, kept in added_groups:
-                lines.extend(comments)
-                lines.extend(kept)
-        # The existing lines keep their facts; the added ones are *new*'s (same text, same
-        # facts) or, when *new* did not hold them in canonical form, validated here.
-        if self._known is None:
-            new = self.new
-            self._known = _known_facts(new.lines, new._kinds, new._values, new._notes)
-        n_old = len(old.lines)
-        k2, v2, notes2 = _line_facts(lines[n_old:], self._known)
-        facts = (old._kinds + k2, old._values + v2, {**old._notes, **{n_old + i: ns for i, ns in notes2.items()}})
-        merged = DisavowFile._from_facts(lines, facts, old.name, strict=False, newline=old.newline, bom=old.bom,
-                                         trailing_newline=old.trailing_newline or bool(n_dom or n_url))
+            kinds.append(_COMMENT)
+            values.append(None)
+            if not any(comments for comments, _ in added_groups):
+                at = range(len(lines), len(lines) + len(texts))
+                lines += texts
+                kinds += e_kinds
+                values += e_values
+            else:
+                at, pos = [], 0
+                for comments, kept in added_groups:
+                    lines.extend(comments)
+                    kinds.extend([_COMMENT] * len(comments))
+                    values.extend([None] * len(comments))
+                    m = len(kept)
+                    at.extend(range(len(lines), len(lines) + m))
+                    lines.extend(kept)
+                    kinds.extend(e_kinds[pos: pos + m])
+                    values.extend(e_values[pos: pos + m])
+                    pos += m
+            for i, ns in e_notes.items():
+                notes[at[i]] = list(ns)
+        merged = DisavowFile._from_facts(lines, (kinds, values, notes), old.name, strict=False, newline=old.newline,
+                                         bom=old.bom, trailing_newline=old.trailing_newline or bool(n_dom or n_url))
         # Invalid lines of a leniently read file stay invalid; nothing new may be.
         assert len(merged.errors) == len(old.errors)
         diff = Diff(rows=self.rows + self.conflicts, date=date, existing_lines=n_old, name=old.name,
-                    _added_groups=added_groups, _known=_known_facts(lines, *facts, start=n_old))
+                    _added_groups=added_groups, _known=known)
         return merged, diff
 
 
@@ -618,7 +727,7 @@ class Diff:
     existing_lines: int = 0
     name: str = "disavow.txt"
     _added_groups: list = field(default_factory=list, repr=False)
-    _known: tuple | None = field(default=None, repr=False, compare=False)  # facts of the added lines
+    _known: tuple | None = field(default=None, repr=False, compare=False)  # facts of the added entries
 
     def _with(self, status: str) -> list[DiffRow]:
         return [r for r in self.rows if r.status == status]
@@ -764,32 +873,71 @@ def _one_line(text: str) -> str:
 def _assemble(blocks, name, date, known: tuple | None = None) -> DisavowFile:
     """A dated toxlink file from ``(comment lines, entry lines)`` blocks, validated strictly.
 
-    *known* holds facts of entry lines validated before (see :func:`_line_facts`).
+    *known* is ``(texts, kinds, values, notes)``: :func:`_line_facts` of entry lines
+    validated before; they are used when *texts* are exactly the stripped entry lines.
     """
-    entry_lines = [str(e).strip() for _, es in blocks for e in es]
-    kinds, values, notes = facts = _line_facts(entry_lines, known)  # validates every entry once
+    flat = list(chain.from_iterable(map(itemgetter(1), blocks)))
+    if set(map(type, flat)) <= {str}:  # the usual case, without a Python call per entry for str()
+        entry_lines = list(map(str.strip, flat))
+    else:
+        entry_lines = [str(e).strip() for e in flat]
+    if known is not None and known[0] == entry_lines:
+        kinds, values, notes = facts = known[1:]
+    else:
+        kinds, values, notes = facts = _line_facts(entry_lines)  # validates every entry once
     if any(sev == "error" for ns in notes.values() for _, sev, _ in ns):
         DisavowFile._from_facts(entry_lines, facts, name, strict=True)  # raises, naming the bad one
-    for i, kind in enumerate(kinds):
-        if kind not in (DOMAIN, URL):
-            raise DisavowError(f"{name}: {entry_lines[i]!r} is not a disavow entry", name=name)
+    if not {DOMAIN, URL}.issuperset(kinds):
+        for i, kind in enumerate(kinds):
+            if kind not in (DOMAIN, URL):
+                raise DisavowError(f"{name}: {entry_lines[i]!r} is not a disavow entry", name=name)
     # Entries are written in canonical form (punycode hosts, lower-case scheme and host).
     canon_lines = [_PREFIX + v if k == DOMAIN else v for k, v in zip(kinds, values)]
-    # A line's facts depend only on its text, so an entry already in canonical form keeps
-    # the facts just found; the others (e.g. an IDN written in Unicode) are validated again
-    # as written, and the file is refused if that form is not a valid entry.
-    same = ({c: i for i, c in enumerate(canon_lines) if c == entry_lines[i]}, kinds, values, notes)
-    canon = iter(canon_lines)
-    n_dom = sum(1 for k in kinds if k == DOMAIN)
+    n_dom = kinds.count(DOMAIN)
+    # The file's facts are put together with its lines instead of checking the lines again:
+    # the header and comment lines start with "#" (comments: see _one_line), blank lines are
+    # empty, and an entry already in canonical form has the facts just found (a line's facts
+    # depend only on its text).
     lines = [_header(_date_str(date), n_dom, len(entry_lines) - n_dom)]
-    for comments, entries in blocks:
-        if not entries:
-            continue
-        if comments:  # a blank line sets a commented site apart; bare entries run on (line limit)
-            lines.append("")
-        lines.extend(_one_line(c) if c.lstrip().startswith("#") else "# " + _one_line(c) for c in comments)
-        lines.extend(next(canon) for _ in entries)
-    return DisavowFile._from_facts(lines, _line_facts(lines, same), name, strict=True)
+    out_kinds, out_values = [_COMMENT], [None]
+    at = []  # line index of each entry
+    if not any(map(itemgetter(0), blocks)):  # no comments: entries run on
+        lines += canon_lines
+        out_kinds += kinds
+        out_values += values
+        at = range(1, len(lines))
+    else:
+        pos = 0
+        for comments, entries in blocks:
+            if not entries:
+                continue
+            if comments:  # a blank line sets a commented site apart; bare entries run on (line limit)
+                lines.append("")
+                lines.extend(_one_line(c) if c.lstrip().startswith("#") else "# " + _one_line(c) for c in comments)
+                out_kinds.append(_BLANK)
+                out_kinds.extend([_COMMENT] * len(comments))
+                out_values.extend([None] * (len(comments) + 1))
+            m = len(entries)
+            at.extend(range(len(lines), len(lines) + m))
+            lines.extend(canon_lines[pos: pos + m])
+            out_kinds.extend(kinds[pos: pos + m])
+            out_values.extend(values[pos: pos + m])
+            pos += m
+    out_notes = {}
+    redo = [] if canon_lines == entry_lines else [j for j, (c, e) in enumerate(zip(canon_lines, entry_lines)) if c != e]
+    for j, ns in notes.items():
+        out_notes[at[j]] = list(ns)
+    if redo:
+        # Entries not written in canonical form (e.g. an IDN written in Unicode) are validated
+        # again as written, and the file is refused if that form is not a valid entry.
+        k2, v2, n2 = _line_facts([canon_lines[j] for j in redo])
+        for r, j in enumerate(redo):
+            out_kinds[at[j]], out_values[at[j]] = k2[r], v2[r]
+            out_notes.pop(at[j], None)
+            if r in n2:
+                out_notes[at[j]] = n2[r]
+    out_notes = dict(sorted(out_notes.items()))
+    return DisavowFile._from_facts(lines, (out_kinds, out_values, out_notes), name, strict=True)
 
 
 def _groups(file: DisavowFile) -> list[tuple[tuple[str, ...], tuple[int, ...]]]:
@@ -820,6 +968,43 @@ def _groups(file: DisavowFile) -> list[tuple[tuple[str, ...], tuple[int, ...]]]:
     return groups
 
 
+def _may_be_whitelisted(whitelist, kinds, values, order) -> set:
+    """The entries (of *order*, line indices) :func:`_whitelist_rule` may find a rule for;
+    for every other entry it returns ``None``.
+
+    A :class:`toxlink.policy.Whitelist` has a rule for a ``domain:`` entry only when a
+    whitelisted domain is it or a parent of it (``rule_for_host``) or a whitelisted domain
+    or URL host is at or below it (``hosts_under``), and for a URL only when a whitelisted
+    domain is its host or a parent of it or the URL is listed (``rule_for_url``). The
+    parent lookups are vectorised; any other kind of whitelist is asked for every entry.
+    """
+    wl_domains, wl_urls = getattr(whitelist, "domains", None), getattr(whitelist, "urls", None)
+    if not isinstance(wl_domains, frozenset) or not isinstance(wl_urls, frozenset):
+        return set(order)
+    at_or_above = set()  # every whitelisted host and each of its parents
+    for h in set(wl_domains) | {u.split("/", 1)[0].split(":", 1)[0] for u in wl_urls}:
+        at_or_above.add(h)
+        i = h.find(".")
+        while i >= 0:
+            at_or_above.add(h[i + 1:])
+            i = h.find(".", i + 1)
+    hosts, out = [], set()
+    for j in order:
+        value = values[j]
+        if kinds[j] == DOMAIN:
+            if value in at_or_above:
+                out.add(j)
+            hosts.append(value)
+        else:  # the host as Whitelist.rule_for_url reads it
+            rest = value.split("://", 1)[-1]
+            if rest in wl_urls:
+                out.add(j)
+            hosts.append(rest.split("/", 1)[0].split(":", 1)[0])
+    if wl_domains:
+        out.update(j for j, hit in zip(order, _covering_domains(hosts, wl_domains)) if hit is not None)
+    return out
+
+
 def _whitelist_rule(whitelist, kind: str, value: str) -> str | None:
     """Why *whitelist* forbids this entry, or ``None``."""
     if whitelist is None:
@@ -838,11 +1023,43 @@ def _whitelist_rule(whitelist, kind: str, value: str) -> str | None:
 _STRUCTURE, _DOMAIN_CHECK, _URL_CHECK = 0, 1, 2
 
 
+# Below this many lines the per-line checks cost less than setting up the vectorised pass.
+_VECTOR_MIN = 32
+# Shapes of line whose per-line structure checks provably pass (RE2, matched on the whole
+# line): a lower-case ``domain:`` entry of host characters not ending in a dot (the host is
+# then the text after the prefix), and an http(s) URL of printable ASCII without spaces (so
+# Python's and RE2's ideas of white space cannot differ), short enough for Google.
+_SIMPLE_DOMAIN = r"^domain:[a-z0-9._-]*[a-z0-9_-]$"
+_SIMPLE_URL = r"^https?://[!-~]+$"
+
+
+def _simple_lines(lines: Sequence[str]):
+    """Masks ``(domain entry, URL entry, comment, blank)`` of lines :func:`_line_facts` can
+    classify without its per-line checks (see :data:`_SIMPLE_DOMAIN`), or ``None`` when the
+    lines cannot be handed to Arrow (e.g. a lone surrogate): then every line is checked."""
+    try:
+        arr = pa.array(lines, type=pa.large_string())
+    except (pa.ArrowException, UnicodeError, TypeError):
+        return None
+    is_dom = np.asarray(pc.match_substring_regex(arr, _SIMPLE_DOMAIN), dtype=bool)
+    is_url = np.asarray(pc.match_substring_regex(arr, _SIMPLE_URL), dtype=bool)
+    is_url &= np.asarray(pc.binary_length(arr)) <= MAX_URL_LENGTH
+    is_comment = np.asarray(pc.starts_with(arr, "#"), dtype=bool)
+    is_blank = np.asarray(pc.equal(arr, ""), dtype=bool)
+    return is_dom, is_url, is_comment, is_blank
+
+
 def _line_facts(lines: Sequence[str], known: tuple | None = None):
     """What each line is on its own: kind, normalised value and per-line issues.
 
     A line's facts depend only on its text, so a line whose text is one of *known*'s
     (see :func:`_known_facts`) takes them from there instead of being validated again.
+
+    Lines of the two shapes toxlink writes (a lower-case ``domain:`` entry of host
+    characters, an http(s) URL of printable ASCII), comments and blank lines are told
+    apart in one vectorised pass: every per-line structure check provably passes for
+    them. The host and URL checks run vectorised over every entry, and only entries
+    with an issue or a warning go through the per-line messages.
 
     Returns
     -------
@@ -852,8 +1069,8 @@ def _line_facts(lines: Sequence[str], known: tuple | None = None):
         Line index -> list of ``(phase, severity, message)``, only for lines with issues.
     """
     n = len(lines)
-    kinds = [_BLANK] * n
-    values: list[str | None] = [None] * n
+    kinds = np.full(n, _BLANK, dtype=object)
+    values = np.full(n, None, dtype=object)
     notes: dict[int, list] = {}
 
     def err(i, msg, phase=_STRUCTURE):
@@ -864,7 +1081,21 @@ def _line_facts(lines: Sequence[str], known: tuple | None = None):
         notes.setdefault(i, []).append((phase, "warning", msg))
 
     dom_idx, dom_hosts, url_idx, url_text = [], [], [], []
-    for i, line in enumerate(lines):
+    simple = _simple_lines(lines) if known is None and n >= _VECTOR_MIN else None
+    if simple is not None:
+        is_dom, is_url, is_comment, is_blank = simple
+        kinds[is_comment] = _COMMENT
+        dom_idx = np.flatnonzero(is_dom).tolist()
+        dom_hosts = [lines[i][7:] for i in dom_idx]
+        url_idx = np.flatnonzero(is_url).tolist()
+        url_text = [lines[i] for i in url_idx]
+        n_simple_url = len(url_idx)
+        todo = np.flatnonzero(~(is_dom | is_url | is_comment | is_blank)).tolist()
+    else:
+        n_simple_url = 0
+        todo = range(n)
+    for i in todo:
+        line = lines[i]
         if known is not None:
             j = known[0].get(line)
             if j is not None:
@@ -927,8 +1158,17 @@ def _line_facts(lines: Sequence[str], known: tuple | None = None):
         puny = normalise_hosts(raw)
         issues = url_issues("http://" + puny.fillna("") + "/")
         suffix = puny.map(host_table(puny.dropna())["suffix"])
-        is_suffix = puny.eq(suffix).fillna(False).tolist()
-        for i, h, p, iss, sfx in zip(dom_idx, dom_hosts, puny.tolist(), issues.tolist(), is_suffix):
+        is_suffix = puny.eq(suffix).fillna(False)
+        # The usual entry: a valid host, already punycode, not www.: its value, no message.
+        plain = (puny.notna() & issues.isna() & ~is_suffix & puny.eq(raw) & ~puny.str.startswith("www.")).fillna(False)
+        plain = plain.to_numpy(dtype=bool)
+        at = np.asarray(dom_idx, dtype=np.int64)
+        kinds[at] = DOMAIN
+        values[at[plain]] = np.asarray(dom_hosts, dtype=object)[plain]
+        others = np.flatnonzero(~plain)
+        puny_l, issues_l, suffix_l = (x.iloc[others].tolist() for x in (puny, issues, is_suffix))
+        for k, p, iss, sfx in zip(others.tolist(), puny_l, issues_l, suffix_l):
+            i, h = dom_idx[k], dom_hosts[k]
             if p is None or p is pd.NA:
                 err(i, f"'{h}' is not a valid (international) domain name", ph)
             elif iss is not pd.NA and iss is not None:
@@ -948,7 +1188,17 @@ def _line_facts(lines: Sequence[str], known: tuple | None = None):
         issues = url_issues(s)
         norm = normalise_urls(s)
         has_scheme = s.str.contains(r"^[A-Za-z][A-Za-z0-9+.\-]*://", regex=True)
-        for i, text, iss, u, sch in zip(url_idx, url_text, issues.tolist(), norm.tolist(), has_scheme.tolist()):
+        # The usual entry: a valid http(s) URL of ASCII (the simple lines): its value, no message.
+        plain = (issues.isna() & has_scheme).fillna(False).to_numpy(dtype=bool)
+        plain[n_simple_url:] = False
+        at = np.asarray(url_idx, dtype=np.int64)
+        kinds[at] = URL
+        norm_l = norm.tolist()
+        values[at[plain]] = np.asarray(norm_l, dtype=object)[plain]
+        others = np.flatnonzero(~plain)
+        issues_l, scheme_l = issues.iloc[others].tolist(), has_scheme.iloc[others].tolist()
+        for k, iss, sch in zip(others.tolist(), issues_l, scheme_l):
+            i, text, u = url_idx[k], url_text[k], norm_l[k]
             if iss is not pd.NA and iss is not None:
                 hint = ""
                 if text.split(":", 1)[0].lower() in ("domian", "domains", "dmain", "doamin"):
@@ -965,7 +1215,7 @@ def _line_facts(lines: Sequence[str], known: tuple | None = None):
                     warn(i, f"no scheme: read as {u}; write the full URL", ph)
             elif not text.split("://", 1)[1].split("/", 1)[0].isascii():
                 warn(i, f"write international domain names as punycode: {u}", ph)
-    return kinds, values, notes
+    return kinds.tolist(), values.tolist(), notes
 
 
 def _known_facts(lines: Sequence[str], kinds, values, notes, start: int = 0) -> tuple:

@@ -39,7 +39,9 @@ import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
 from toxlink import schema as S
-from toxlink.urls import url_issues
+from toxlink.hashing import MUL64 as _MUL64
+from toxlink.hashing import mix64 as _mix64
+from toxlink.urls import _buffers, _issues_and_hosts, _remember_hosts, _trimmed, _words_at
 
 __all__ = ["FORMATS", "ExportError", "ExportInfo", "detect", "iter_export", "read_export", "inspect"]
 
@@ -511,8 +513,9 @@ _PARQUET_ROWS = 65_536
 
 # --- streaming records -----------------------------------------------------------------
 
-def _utf8_blocks(info: ExportInfo) -> Iterator[bytes]:
-    """Yield the file as UTF-8 bytes in blocks, validating the declared encoding."""
+def _utf8_blocks(info: ExportInfo) -> Iterator[bytes | np.ndarray]:
+    """Yield the file as UTF-8 bytes in blocks (bytes, or uint8 arrays), validating the
+    declared encoding."""
     path = info.path
     try:
         fh = open(path, "rb")
@@ -522,6 +525,7 @@ def _utf8_blocks(info: ExportInfo) -> Iterator[bytes]:
         fh.seek(info._bom)
         dec = codecs.getincrementaldecoder(info.encoding)(errors="strict")
         passthrough = info.encoding == "utf-8"
+        units = {"utf-16-le": "<u2", "utf-16-be": ">u2"}.get(info.encoding)
         consumed = 0  # raw bytes decoded before this read; lines are only counted on error
         while True:
             try:
@@ -529,6 +533,14 @@ def _utf8_blocks(info: ExportInfo) -> Iterator[bytes]:
             except OSError as e:
                 raise ExportError(path, f"cannot read the file ({e.strerror or e})") from None
             final = not raw
+            if units and raw and not len(raw) % 2 and not dec.getstate()[0]:
+                code = np.frombuffer(raw, dtype=units)
+                if code.max() < 0x80:
+                    # ASCII text (nearly every export): the code units are its UTF-8 bytes, and
+                    # the decoder, which holds no partial character, is not needed for it.
+                    consumed += len(raw)
+                    yield code.astype(np.uint8)
+                    continue
             try:
                 text = dec.decode(raw, final=final)
             except UnicodeDecodeError as e:
@@ -923,9 +935,42 @@ def _arrow_error_line(msg: str, block: _Block) -> int | None:
 
 
 def _to_str(arr: pa.ChunkedArray, empty_is_na: bool = True) -> pd.Series:
+    return pd.Series(_str_array(arr, empty_is_na))
+
+
+def _str_array(arr: pa.ChunkedArray, empty_is_na: bool = True) -> pd.arrays.ArrowStringArray:
     if empty_is_na:
-        arr = pc.if_else(pc.equal(arr, ""), pa.scalar(None, arr.type), arr)
-    return pd.Series(pd.arrays.ArrowStringArray(pa.chunked_array(arr).cast(pa.large_string())))
+        arr = _per_chunk(arr, _no_empty, lambda c: pc.if_else(pc.equal(c, ""), pa.scalar(None, c.type), c))
+    return pd.arrays.ArrowStringArray(pa.chunked_array(arr).cast(pa.large_string()))
+
+
+def _trim(arr: pa.ChunkedArray) -> pa.ChunkedArray:
+    """``utf8_trim_whitespace``, skipped for the chunks where it has nothing to trim."""
+    return _per_chunk(arr, _nothing_to_trim, pc.utf8_trim_whitespace)
+
+
+def _per_chunk(arr, keep, func) -> pa.ChunkedArray:
+    """*func* of each chunk of *arr*, except those *keep* (a byte test, cheaper than *func*)
+    says it would return unchanged."""
+    chunks = arr.chunks if isinstance(arr, pa.ChunkedArray) else [arr]
+    return pa.chunked_array([c if keep(c) else func(c) for c in chunks], type=arr.type)
+
+
+def _offsets(chunk: pa.Array) -> tuple[np.ndarray, np.ndarray] | None:
+    """UTF-8 bytes and offsets of a ``large_string`` chunk without nulls, else None."""
+    if chunk.null_count or chunk.type != pa.large_string():
+        return None
+    return _buffers(chunk)
+
+
+def _no_empty(chunk: pa.Array) -> bool:
+    found = _offsets(chunk)
+    return found is not None and not (np.diff(found[1]) == 0).any()
+
+
+def _nothing_to_trim(chunk: pa.Array) -> bool:
+    found = _offsets(chunk)
+    return found is not None and _trimmed(found[0], found[1][:-1], found[1][1:])
 
 
 def _lowered(arr) -> pa.ChunkedArray:
@@ -1011,56 +1056,78 @@ def _repeat(value: str, n: int) -> pd.Series:
 
 def _canonical(info: ExportInfo, block: _Block, cols: dict[int, pa.ChunkedArray]) -> pd.DataFrame:
     n = len(block.starts)
-    out: dict[str, pd.Series] = {}
+    # Arrays (pandas extension arrays or ndarrays), not Series: a Series per column costs
+    # more than most of the conversions.
+    out: dict[str, object] = {}
     for canon, (kind, idx, _label) in info._plan.items():
         arrs = [cols[j] for j in idx]
         if kind == "url":
-            out[canon] = _to_str(pc.utf8_trim_whitespace(arrs[0]))
+            out[canon] = _str_array(_trim(arrs[0]))
         elif kind == "anchor":
-            out[canon] = _to_str(arrs[0], empty_is_na=False)
+            out[canon] = _str_array(arrs[0], empty_is_na=False)
         elif kind == "str":
-            out[canon] = _to_str(pc.utf8_trim_whitespace(arrs[0]))
+            out[canon] = _str_array(_trim(arrs[0]))
         elif kind == "num":
             if arrs[0].type == pa.float64():  # converted by the CSV parser (see _typed_fields)
-                out[canon] = pd.Series(arrs[0].to_numpy(), dtype="float64")
+                out[canon] = arrs[0].to_numpy()
             else:
-                out[canon] = _to_num(arrs[0], info.delimiter)
+                out[canon] = _to_num(arrs[0], info.delimiter).array
         elif kind == "date":
             if pa.types.is_timestamp(arrs[0].type):  # converted by the CSV parser (see _typed_fields)
-                out[canon] = pd.Series(arrs[0].to_numpy(), dtype="datetime64[ns]")
+                out[canon] = arrs[0].to_numpy().astype("datetime64[ns]", copy=False)
             else:
-                out[canon] = _to_date(arrs[0], info)
+                out[canon] = _to_date(arrs[0], info).array
         elif kind == "snippet":
-            out[canon] = _snippet(arrs)
+            out[canon] = _snippet(arrs).array
         elif arrs[0].type == pa.bool_():  # converted by the CSV parser (see _typed_fields)
             truth = pc.invert(arrs[0]) if kind == "notbool" else arrs[0]
-            out[canon] = pd.Series(truth.to_pandas(types_mapper={pa.bool_(): pd.BooleanDtype()}.get), dtype="boolean")
+            values = pc.fill_null(truth, False).to_numpy(zero_copy_only=False)
+            out[canon] = pd.arrays.BooleanArray(values, truth.is_null().to_numpy(zero_copy_only=False))
         else:
-            out[canon] = _to_bool(arrs[0], kind)
+            out[canon] = _to_bool(arrs[0], kind).array
     if info.vendor == "ahrefs" and _norm(info.mapping.get(S.LINK_TYPE, "")) in ("type", "link type"):
         # Ahrefs' "Type" label (href / redirect / frame / image / form) is the only place
         # some exports record these attributes.
-        low = out[S.LINK_TYPE].str.lower()
+        low = pd.Series(out[S.LINK_TYPE]).str.lower()
         for canon, word in ((S.REDIRECT, "redirect"), (S.FRAME, "frame"), (S.IMAGE, "image"), (S.FORM, "form")):
             if canon not in out:
-                out[canon] = low.str.contains(word, regex=False).astype("boolean")
-    out[S.SOURCE_FILE] = _repeat(info.path, n)
-    out[S.SOURCE_ROW] = pd.Series(block.lines.astype(np.int64))
-    out[S.VENDOR] = _repeat(info.vendor, n)
-    out[S.ROW_ISSUE] = _url_issues(out[S.SOURCE_URL])
+                out[canon] = low.str.contains(word, regex=False).astype("boolean").array
+    out[S.SOURCE_FILE] = _repeat(info.path, n).array
+    out[S.SOURCE_ROW] = block.lines.astype(np.int64)
+    out[S.VENDOR] = _repeat(info.vendor, n).array
+    # One chunk, so that urls.with_hosts recognises this array (or a slice of it) and takes
+    # the hosts split here for the row issues instead of splitting the URLs again.
+    src = out[S.SOURCE_URL]._pa_array.combine_chunks()
+    out[S.SOURCE_URL] = pd.arrays.ArrowStringArray(pa.chunked_array([src]))
+    issues, hosts = _issues_and_hosts(src)
+    _remember_hosts(src, hosts)
+    out[S.ROW_ISSUE] = _missing_array("string", n) if issues is None else _arrow_text(issues).array
     # Every canonical column, in order and in its dtype, so that schema.conform has nothing
     # to do (_frame skips it then: its generic all-missing columns and the copy of the
     # whole frame cost more than building the frame).
     # The columns' own arrays, not copied: a dict of Series would be re-indexed (copied)
     # and its numeric columns consolidated (copied again).
-    cols = {c: out[c] if c in out else _missing(S.DTYPES[c], n) for c in S.COLUMNS}
-    cols |= {c: s for c, s in out.items() if c not in S.DTYPES}
-    return pd.DataFrame({c: s.array for c, s in cols.items()}, index=pd.RangeIndex(n), copy=False)
+    cols = {c: out[c] if c in out else _missing_array(S.DTYPES[c], n) for c in S.COLUMNS}
+    cols |= {c: a for c, a in out.items() if c not in S.DTYPES}
+    return pd.DataFrame(cols, index=pd.RangeIndex(n), copy=False)
 
 
 def _text_series(values: np.ndarray) -> pd.Series:
     """A ``string`` column from an object array of str / None, shape (n,)."""
     return pd.Series(pd.arrays.ArrowStringArray(pa.chunked_array([pa.array(values, type=pa.large_string())])))
+
+
+def _missing_array(dtype: str, n: int):
+    """The array of :func:`_missing` (without its Series)."""
+    if dtype == "string":
+        return pd.arrays.ArrowStringArray(pa.chunked_array([pa.nulls(n, pa.large_string())]))
+    if dtype == "boolean":
+        return pd.arrays.BooleanArray(np.zeros(n, dtype=bool), np.ones(n, dtype=bool))
+    if dtype == "float64":
+        return np.full(n, np.nan)
+    if dtype == "datetime64[ns]":
+        return np.full(n, np.datetime64("NaT", "ns"))
+    return _missing(dtype, n).array
 
 
 def _missing(dtype: str, n: int) -> pd.Series:
@@ -1076,27 +1143,17 @@ def _missing(dtype: str, n: int) -> pd.Series:
     return pd.Series(pd.NA, index=pd.RangeIndex(n), dtype=dtype)
 
 
-# An http(s) URL with a plain ASCII host of at most 4 labels (so at most 217 characters):
-# urls.url_issues always finds nothing wrong with these, so only the others are checked.
-_PLAIN_URL = (r"^(?i:https?)://(?:[A-Za-z0-9](?:[A-Za-z0-9\-]{0,61}[A-Za-z0-9])?\.){1,3}[A-Za-z]{2,24}\.?"
-              r"(?::[0-9]{1,5})?(?:[/?#]\S*)?$")
-
-
 def _url_issues(urls: pd.Series) -> pd.Series:
-    arr = pa.array(urls.array, type=pa.large_string())
-    # Bytes >= characters: the character count is only needed when some URL has > 2048 bytes.
-    length = pc.binary_length(arr)
-    if (pc.max(length).as_py() or 0) > 2048:
-        length = pc.utf8_length(arr)
-    plain = pc.and_(pc.match_substring_regex(arr, _PLAIN_URL), pc.less_equal(length, 2048))
-    plain = plain.fill_null(False).to_numpy(zero_copy_only=False)
-    if plain.all():
+    """:func:`urls.url_issues` of a ``string`` column, computed the way :func:`_canonical` does."""
+    issues, _ = _issues_and_hosts(pa.array(urls.array, type=pa.large_string()))
+    if issues is None:
         return _missing("string", len(urls)).set_axis(urls.index)
-    out = np.full(len(urls), None, dtype=object)
-    rest = ~plain
-    checked = url_issues(urls[rest].reset_index(drop=True))
-    out[rest] = checked.astype(object).where(checked.notna(), None).to_numpy()
-    return _text_series(out).set_axis(urls.index)
+    return _arrow_text(issues).set_axis(urls.index)
+
+
+def _arrow_text(arr: pa.Array) -> pd.Series:
+    """A ``string`` column over a ``large_string`` array (no copy)."""
+    return pd.Series(pd.arrays.ArrowStringArray(pa.chunked_array([arr])))
 
 
 # --- duplicates ------------------------------------------------------------------------
@@ -1164,29 +1221,75 @@ def _link_hashes(frame: pd.DataFrame) -> np.ndarray:
     return h
 
 
-_MUL64 = np.uint64(0x9E3779B97F4A7C15)
-
-
-def _mix64(h: np.ndarray) -> np.ndarray:
-    """splitmix64's finaliser: every input bit affects every output bit."""
-    with np.errstate(over="ignore"):
-        h = h ^ (h >> np.uint64(30))
-        h = h * np.uint64(0xBF58476D1CE4E5B9)
-        h = h ^ (h >> np.uint64(27))
-        h = h * np.uint64(0x94D049BB133111EB)
-        return h ^ (h >> np.uint64(31))
-
-
 def _hash_text(arr: pa.Array, distinct: bool) -> np.ndarray:
-    """64-bit hash of each value of a string array, shape (n,); missing differs from ""."""
-    arr = pc.fill_null(arr, pa.scalar("\x00", arr.type))  # NUL bytes never reach a frame
-    if not distinct:
-        return pd.util.hash_array(arr.to_numpy(zero_copy_only=False), categorize=False)
-    enc = pc.dictionary_encode(arr)
-    if isinstance(enc, pa.ChunkedArray):
-        enc = enc.combine_chunks()
-    values = pd.util.hash_array(enc.dictionary.to_numpy(zero_copy_only=False), categorize=False)
-    return values[enc.indices.to_numpy()]
+    """64-bit hash of each value of a string array, shape (n,); missing differs from "".
+
+    Missing values hash like ``"\x00"`` (NUL bytes never reach a frame). With *distinct*,
+    each distinct value is hashed once (for columns that repeat a lot).
+    """
+    if distinct and isinstance(arr, pa.ChunkedArray) and arr.num_chunks > 1:
+        arr = arr.combine_chunks()  # one dictionary: each distinct value hashed once
+    chunks = arr.chunks if isinstance(arr, pa.ChunkedArray) else [arr]
+    if not chunks:
+        return np.zeros(0, dtype=np.uint64)
+    parts = []
+    for chunk in chunks:
+        if distinct:
+            enc = pc.dictionary_encode(chunk)
+            values = _word_hash(enc.dictionary)
+            h = values[pc.fill_null(enc.indices, 0).to_numpy()] if len(values) else np.zeros(len(chunk), np.uint64)
+        else:
+            h = _word_hash(chunk)
+        if chunk.null_count:
+            h[np.asarray(chunk.is_null().to_numpy(zero_copy_only=False), dtype=bool)] = _NULL_HASH
+        parts.append(h)
+    return parts[0] if len(parts) == 1 else np.concatenate(parts)
+
+
+_LEN_MUL = np.uint64(0xD6E8FEB86659FD93)
+
+
+def _word_hash(arr: pa.Array) -> np.ndarray:
+    """64-bit hash of each string of *arr* (nulls not special), shape (n,), on the UTF-8
+    buffer with numpy: each 8-byte word of a string is mixed with its index in the string
+    (splitmix64), the words' mixes are summed per string and the sum is mixed with the length.
+
+    No Python string objects (hashing them cost more than the rest of the duplicate check).
+    """
+    data, offsets = _buffers(arr)
+    start = offsets[:-1]
+    lens = offsets[1:] - start
+    h = np.zeros(len(start), dtype=np.uint64)
+    n_words = (lens + 7) >> 3
+    ends = np.cumsum(n_words)
+    total = int(ends[-1]) if len(ends) else 0
+    if total:
+        first = ends - n_words
+        some = np.flatnonzero(n_words)
+        s_start, s_first, s_words = start[some], first[some], n_words[some]
+        # Byte position and index in its string of every word, as running sums of steps:
+        # +8 (+1) within a string, a jump to the next string's start (back to 0) at its first word.
+        pos = np.full(total, 8, dtype=np.int64)
+        pos[0] = s_start[0]
+        pos[s_first[1:]] = s_start[1:] - s_start[:-1] - 8 * (s_words[:-1] - 1)
+        np.cumsum(pos, out=pos)
+        k = np.ones(total, dtype=np.int64)
+        k[0] = 0
+        k[s_first[1:]] = 1 - s_words[:-1]
+        np.cumsum(k, out=k)
+        words = _words_at(data, pos)
+        # the bytes of a string's last word past its end belong to the next string
+        tail = (lens[some] & 7).astype(np.uint64) << np.uint64(3)
+        words[s_first + s_words - 1] &= np.where(tail == 0, np.uint64(0xFFFFFFFFFFFFFFFF),
+                                                  (np.uint64(1) << tail) - np.uint64(1))
+        with np.errstate(over="ignore"):
+            words ^= k.view(np.uint64) * _MUL64
+        h[some] = np.add.reduceat(_mix64(words), s_first)
+    with np.errstate(over="ignore"):
+        return _mix64(h ^ (lens.astype(np.uint64) * _LEN_MUL))
+
+
+_NULL_HASH = _word_hash(pa.array(["\x00"], pa.large_string()))[0]
 
 
 def _has_whitespace_run(arr: pa.Array) -> bool:

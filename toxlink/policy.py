@@ -23,6 +23,7 @@ URLs only, so a large export is rolled up in memory bounded by its sites, not it
 
 from __future__ import annotations
 
+import gc
 import os
 from dataclasses import dataclass, field, replace
 from functools import cached_property
@@ -34,7 +35,11 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from toxlink import schema as S
+from toxlink.hashing import MUL64 as _MUL64
+from toxlink.hashing import mix64 as _mix64
 from toxlink.disavow import DisavowError, covering_domain, normalise_urls
+from toxlink.memory import empty_off_heap, off_heap
+from toxlink.memory import insert as insert_off_heap
 from toxlink.resources import word_list
 from toxlink.urls import domains_of, host_table, hosts_of, split_urls, url_issues
 
@@ -446,6 +451,8 @@ _N_LIMBS = 4
 _F_ROOT, _F_WL_ROW = range(2)
 _SITE_SHIFT = np.int64(32)  # (site, sentence) pair key: site << 32 | sentence
 _SENTENCE_MASK = np.int64((1 << 32) - 1)
+_LOCAL_KEY_LIMIT = 2**31  # chunk-local (site, sentence) keys fit in int32 below this
+_SCORE_LIMIT = int(np.iinfo(np.int64).max)  # bound of the top-reasons scores (count * sentences)
 
 
 def _distinct_pairs(table: pa.Table) -> pa.Table:
@@ -453,6 +460,90 @@ def _distinct_pairs(table: pa.Table) -> pa.Table:
     grouping: far smaller temporaries than pandas' drop_duplicates on text)."""
     table = table.drop_null()
     return table.group_by(table.column_names, use_threads=False).aggregate([]).select(table.column_names)
+
+
+def _url_table(site: np.ndarray, urls: pa.Array) -> pa.Table:
+    """The distinct (site, URL) pairs of one chunk's toxic links, as stored in
+    ``RollupAccumulator._urls``: ``site`` (int64), ``url`` (large string, null rows dropped)
+    and ``h``, the URL's 64-bit hash (uint64), kept so that re-reducing never re-hashes text."""
+    urls = urls.cast(pa.large_string())
+    if urls.null_count:
+        ok = np.asarray(urls.is_valid())
+        site, urls = site[ok], urls.filter(pa.array(ok))
+    h = pd.util.hash_array(urls.to_numpy(zero_copy_only=False), categorize=False)
+    return _distinct_urls(pa.table({"site": np.asarray(site, dtype=np.int64), "url": urls, "h": h}))
+
+
+def _distinct_urls(table: pa.Table) -> pa.Table:
+    """The distinct (site, url) rows of a ``_url_table`` table, in order of first appearance.
+
+    Grouped on a 64-bit key of the site and the URL hash (numpy sorts int64 keys far
+    faster than Arrow groups text); exact: every row is compared with the first row of its
+    key, and a table with a hash collision is grouped on the text instead.
+    """
+    n = table.num_rows
+    if n < 2:
+        return table
+    site = table["site"].to_numpy()
+    key = _mix64(table["h"].to_numpy() ^ (site.astype(np.uint64) * _MUL64))
+    _, first, inverse = np.unique(key, return_index=True, return_inverse=True)
+    if len(first) == n:
+        return table
+    rep = first[inverse.reshape(-1)]
+    dup = np.flatnonzero(rep != np.arange(n))
+    url = table["url"]
+    same = site[rep[dup]] == site[dup]
+    same &= np.asarray(pc.fill_null(pc.equal(url.take(pa.array(rep[dup])), url.take(pa.array(dup))), False))
+    if not same.all():  # a 64-bit collision: fall back to grouping on the text itself
+        return _distinct_pairs(table)
+    return table.take(pa.array(np.sort(first)))
+
+
+def _sum_by_key(keys: np.ndarray, counts: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """*counts* (default 1 each) summed per distinct integer key.
+
+    By sorting: concatenated partials that are each sorted already are merged by the
+    stable (run-detecting) sort in about linear time.
+
+    Returns
+    -------
+    keys : ndarray, shape (n_distinct,)
+        The distinct keys, ascending (int64, or the integer type of *keys*).
+    totals : ndarray of int64, shape (n_distinct,)
+    """
+    if not len(keys):
+        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
+    if counts is None:
+        keys = np.sort(keys)
+    else:
+        order = np.argsort(keys, kind="stable")
+        keys, counts = keys[order], np.asarray(counts, dtype=np.int64)[order]
+    first = np.flatnonzero(np.concatenate(([True], keys[1:] != keys[:-1])))
+    if counts is None:
+        total = np.diff(np.append(first, len(keys)))
+    else:
+        total = np.add.reduceat(counts, first)
+    return keys[first], total.astype(np.int64, copy=False)
+
+
+def _merge_counts(a: tuple[np.ndarray, np.ndarray], b: tuple[np.ndarray, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+    """Two (sorted distinct keys, counts) pairs summed into one, as ``_sum_by_key`` of both.
+
+    *a* is the large running total: its counts are updated in place and the result is built
+    off the heap, so merging costs temporaries the size of *b*, not of the total."""
+    (ka, na), (kb, nb) = a, b
+    if not len(kb):
+        return a
+    if not len(ka):
+        return off_heap(kb), off_heap(nb)
+    pos = np.searchsorted(ka, kb)
+    at = np.minimum(pos, len(ka) - 1)
+    hit = ka[at] == kb
+    na[at[hit]] += nb[hit]  # in place: the running total is the accumulator's own; keys distinct
+    new = ~hit
+    if not new.any():
+        return ka, na
+    return insert_off_heap(ka, pos[new], kb[new]), insert_off_heap(na, pos[new], nb[new])
 
 
 class _StringIndex:
@@ -506,8 +597,8 @@ class _StringIndex:
         h = self._hash(names)
         order = np.argsort(h, kind="stable")
         at = np.searchsorted(self._keys, h[order])
-        self._keys = np.insert(self._keys, at, h[order])
-        self._pos = np.insert(self._pos, at, pos[order])
+        self._keys = insert_off_heap(self._keys, at, h[order])
+        self._pos = insert_off_heap(self._pos, at, pos[order])
         return pos
 
 
@@ -527,7 +618,10 @@ class RollupAccumulator:
     ``disavow-url`` is only known at the end, so they are normalised then, for those sites
     only). Per-chunk partials of the last
     two are re-reduced every few updates, so memory grows with the number of sites, hosts,
-    sentences per site and toxic URLs, not with the number of links.
+    sentences per site and toxic URLs, not with the number of links. The (site, sentence)
+    counts are kept as int64 keys ``site << 32 | sentence``, ascending, with their counts
+    (re-reducing is a merge of sorted runs); the toxic URLs as Arrow tables with each URL's
+    64-bit hash beside it (re-reducing groups int64 keys, confirmed on the text).
 
     Parameters
     ----------
@@ -558,8 +652,10 @@ class RollupAccumulator:
         self._limbs = np.zeros((_N_LIMBS + 1, 0), dtype=np.float64)  # last row: non-finite risks
         self._max = np.zeros(0, dtype=np.float64)
         self._flags = np.zeros((2, 0), dtype=bool)
-        self._reasons: list[pd.Series] = []  # int64 (site, sentence) key -> count
-        self._urls: list[pa.Table] = []  # distinct "site" (int64), "url" (string, as in the export)
+        # (keys, counts) partials: distinct int64 (site, sentence) keys, ascending, and their counts
+        self._reasons: list[tuple[np.ndarray, np.ndarray]] = []
+        # distinct "site" (int64), "url" (string, as in the export), "h" (the URL's hash, uint64)
+        self._urls: list[pa.Table] = []
         self._updates = 0
 
     # -- sites ------------------------------------------------------------------------------
@@ -587,8 +683,9 @@ class RollupAccumulator:
         old = self._max.shape[0]
 
         def grown(a, fill):
-            out = np.full(a.shape[:-1] + (cap,), fill, dtype=a.dtype)
+            out = empty_off_heap(a.shape[:-1] + (cap,), a.dtype)
             out[..., :old] = a
+            out[..., old:] = fill
             return out
 
         self._counts = grown(self._counts, 0)
@@ -603,8 +700,8 @@ class RollupAccumulator:
             self._sentences.append(text)
         return sid
 
-    def _host_sites(self, host: pd.Series, domain: pd.Series) -> tuple[np.ndarray, np.ndarray, pa.Array]:
-        """Site id per row of the counted *host* / *domain* rows.
+    def _host_sites(self, host: pd.Series, domain: pd.Series, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray, pa.Array, np.ndarray]:
+        """Site id per row of the counted *host* rows, at positions *rows* of the *domain* column.
 
         Returns
         -------
@@ -612,7 +709,9 @@ class RollupAccumulator:
         codes : ndarray of int, shape (n,)
             Each row's host as a position in *hosts*.
         hosts : pyarrow string array, shape (n_hosts,)
-            The distinct hosts.
+            The distinct hosts, in order of first appearance.
+        host_sites : ndarray of int64, shape (n_hosts,)
+            The site id of each of *hosts*.
         """
         h_codes, h_uniq = pd.factorize(host, use_na_sentinel=True)
         h_arrow = _arrow_strings(h_uniq)
@@ -626,23 +725,29 @@ class RollupAccumulator:
             # exactly when its code exceeds every code before it.
             seen = np.maximum.accumulate(h_codes)
             first = np.flatnonzero(np.concatenate(([True], h_codes[1:] > seen[:-1])))
-            new_arrow = h_arrow.take(pa.array(new))
-            hosts = new_arrow.to_numpy(zero_copy_only=False)
-            dom_first = domain.take(first[new]).to_numpy(dtype=object)
-            sites = np.where([isinstance(d, str) for d in dom_first], dom_first, hosts)
-            # site_of, vectorised: off the free-host platforms a host's site is its domain
+            new_arrow = h_arrow.take(pa.array(new)).cast(pa.large_string())
+            # off the free-host platforms a host's site is its domain (the host without one)
+            sites = pc.coalesce(_domain_strings(domain.take(rows[first[new]])), new_arrow)
             roots = []
-            for i in np.flatnonzero(_under_any(new_arrow, self._platforms)).tolist():
-                sites[i], root = site_of(hosts[i], sites[i], self._platforms)
-                if root:
-                    roots.append(i)
-            s_codes, s_uniq = pd.factorize(sites)
-            sid = self._sites(pa.array(np.asarray(s_uniq, dtype=object), type=pa.large_string()))[s_codes]
+            plat = np.flatnonzero(_under_any(new_arrow, self._platforms))
+            if len(plat):  # site_of, for the few hosts on a platform
+                fixed = []
+                for i, h, d in zip(plat.tolist(), new_arrow.take(pa.array(plat)).to_pylist(),
+                                   sites.take(pa.array(plat)).to_pylist()):
+                    site, root = site_of(h, d, self._platforms)
+                    fixed.append(site)
+                    if root:
+                        roots.append(i)
+                mask = np.zeros(len(new), dtype=bool)
+                mask[plat] = True
+                sites = pc.replace_with_mask(sites, pa.array(mask), pa.array(fixed, type=pa.large_string()))
+            enc = pc.dictionary_encode(sites)  # numbered in order of first appearance
+            sid = self._sites(enc.dictionary)[enc.indices.to_numpy()]
             ids[new] = sid
             self._hosts.add(new_arrow)
-            self._host_sid = np.concatenate([self._host_sid, sid])
+            self._host_sid = off_heap(np.concatenate([self._host_sid, sid]))
             self._flags[_F_ROOT, sid[roots]] = True
-        return ids[h_codes], h_codes, h_arrow
+        return ids[h_codes], h_codes, h_arrow, ids
 
     # -- accumulation -------------------------------------------------------------------------
     def update(self, scored: pd.DataFrame) -> "RollupAccumulator":
@@ -657,47 +762,52 @@ class RollupAccumulator:
         host = frame[S.HOST] if S.HOST in frame.columns else hosts_of(frame[S.SOURCE_URL])
         domain = frame[S.DOMAIN] if S.DOMAIN in frame.columns else domains_of(host)
         risk_all = pd.to_numeric(frame[S.RISK], errors="coerce").to_numpy(dtype="float64", na_value=np.nan)
-        band_all = frame[S.BAND].astype("string").fillna("rejected")
+        band = frame[S.BAND]
+        if not isinstance(band.dtype, pd.StringDtype):
+            band = band.astype("string")
         valid = (
             frame[S.DUPLICATE_OF].isna().to_numpy()
             & frame[S.ROW_ISSUE].isna().to_numpy()
-            & band_all.ne("rejected").to_numpy(dtype=bool)
+            & band.notna().to_numpy()  # a missing band counts as rejected
+            & band.ne("rejected").to_numpy(dtype=bool, na_value=False)
             & ~np.isnan(risk_all)
             & host.notna().to_numpy()
         )
         idx = np.flatnonzero(valid)
         self._updates += 1
         if len(idx):
-            self._add(frame, idx, host.iloc[idx], domain.iloc[idx], risk_all[idx], band_all)
+            self._add(frame, idx, host.iloc[idx], domain, risk_all[idx], band)
         if self._updates % _REDUCE_EVERY == 0:
             self._reduce()
         return self
 
-    def _add(self, frame, idx, host, domain, risk, band_all) -> None:
+    def _add(self, frame, idx, host, domain, risk, band) -> None:
         policy = self.policy
         if policy.toxic_threshold is not None or policy.review_threshold is not None:
             t_toxic, t_review = policy.thresholds(self.model_thresholds)
             is_toxic = risk >= t_toxic
             is_review = (risk >= t_review) & ~is_toxic
         else:
-            band = band_all.to_numpy(dtype=object)[idx]
-            is_toxic = band == "toxic"
-            is_review = band == "review"
+            is_toxic = band.eq("toxic").to_numpy(dtype=bool, na_value=False)[idx]
+            is_review = band.eq("review").to_numpy(dtype=bool, na_value=False)[idx]
         # Toxic-band links under the floor are only worth a look.
         below = is_toxic & (risk < policy.min_risk)
         is_toxic = is_toxic & ~below
         is_review = is_review | below
 
-        row_site, h_codes, h_arrow = self._host_sites(host, domain)
-        g, sites = pd.factorize(row_site)  # the chunk's sites, numbered 0..k-1
-        sites = np.asarray(sites, dtype=np.int64)
+        row_site, h_codes, h_arrow, host_sites = self._host_sites(host, domain, idx)
+        # The chunk's sites, numbered 0..k-1 in the order of their ids (so that chunk-local
+        # keys sort as the global ones), found per distinct host: hosts are fewer than rows.
+        sites, g_host = np.unique(host_sites, return_inverse=True)
+        g = g_host.reshape(-1)[h_codes]
         k = len(sites)
 
         wl = policy.whitelist
         row_wl = np.zeros(len(idx), dtype=bool)
         if len(wl):  # Whitelist.covers_links on the chunk's distinct hosts, already at hand
             row_wl = _under_any(h_arrow, wl.domains)[h_codes] & (h_codes >= 0)
-            row_wl = wl._or_listed_urls(row_wl, frame[S.SOURCE_URL].iloc[idx], host)
+            if wl.urls:  # (the URLs are only looked at when some are listed)
+                row_wl = wl._or_listed_urls(row_wl, frame[S.SOURCE_URL].iloc[idx], host)
         toxic_ok = is_toxic & ~row_wl
 
         def count(mask=None):
@@ -715,22 +825,23 @@ class RollupAccumulator:
         if toxic_ok.any():
             # Kept as in the export and normalised in finish(), for the disavow-url sites only
             # (most toxic links are on sites disavowed whole, which need no URL entries).
-            urls = _arrow_strings(frame[S.SOURCE_URL].iloc[idx[toxic_ok]].astype("string").array)
-            self._urls.append(_distinct_pairs(pa.table({"site": row_site[toxic_ok], "url": urls})))
+            self._urls.append(_url_table(row_site[toxic_ok], _take_strings(frame[S.SOURCE_URL], idx[toxic_ok])))
 
         if S.REASONS in frame.columns:
-            reasons = frame[S.REASONS].iloc[idx]
-            sel = (is_toxic | is_review) & reasons.notna().to_numpy()
-            if sel.any():
-                counts = self._sentence_counts(reasons[sel], row_site[sel])
-                if len(counts):
-                    self._reasons.append(counts)
+            reasons = frame[S.REASONS]
+            sel = np.flatnonzero(is_toxic | is_review)
+            sel = sel[reasons.notna().to_numpy()[idx[sel]]]
+            if len(sel):
+                keys, counts = self._sentence_counts(_take_strings(reasons, idx[sel]), g[sel], sites)
+                if len(keys):
+                    self._reasons.append((off_heap(keys), off_heap(counts)))
 
-    def _sentence_counts(self, reasons: pd.Series, site: np.ndarray) -> pd.Series:
-        """Occurrences of each (site, reason sentence) pair, keyed ``site << 32 | sentence``."""
+    def _sentence_counts(self, cells: pa.Array, g: np.ndarray, sites: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Occurrences of each (site, reason sentence) pair among the reason *cells* (shape (n,))
+        of rows on the sites ``sites[g]`` (*g* shape (n,), *sites* ascending, shape (k,)):
+        int64 keys ``site << 32 | sentence``, ascending, and counts."""
         # Cells are split in Arrow; Python only sees the chunk's distinct parts (a few hundred
         # sentences however many links), to strip them and look up their ids.
-        cells = _arrow_strings(reasons)
         parts = pc.split_pattern(cells, "; ")
         row = np.asarray(pc.list_parent_indices(parts))
         enc = pc.dictionary_encode(pc.list_flatten(parts))
@@ -738,10 +849,15 @@ class RollupAccumulator:
                        dtype=np.int64)
         flat = ids[np.asarray(enc.indices)] if len(ids) else np.zeros(0, dtype=np.int64)
         said = flat >= 0  # "a; ; b" has an empty part
-        if not said.any():
-            return pd.Series(dtype=np.int64)
-        keys = (np.asarray(site, dtype=np.int64)[row[said]] << _SITE_SHIFT) | flat[said]
-        return _sum_by_key(keys)
+        if not said.all():
+            row, flat = row[said], flat[said]
+        if not len(flat):
+            return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
+        n_sentences = len(self._sentences)
+        if len(sites) * n_sentences < _LOCAL_KEY_LIMIT:  # chunk-local int32 keys: a faster sort, same order
+            local, counts = _sum_by_key((g[row] * n_sentences + flat).astype(np.int32))
+            return (sites[local // n_sentences] << _SITE_SHIFT) | (local % n_sentences), counts
+        return _sum_by_key((sites[g[row]] << _SITE_SHIFT) | flat)
 
     def merge(self, other: "RollupAccumulator") -> "RollupAccumulator":
         """Add the aggregates of *other*, built on the rows that follow this one's; returns ``self``.
@@ -758,28 +874,32 @@ class RollupAccumulator:
         if len(other._host_sid):  # hosts new to this one take the site the other gave them
             known = self._hosts.find(other._hosts.names) >= 0
             self._hosts.add(other._hosts.names.filter(pa.array(~known)))
-            self._host_sid = np.concatenate([self._host_sid, site_map[other._host_sid[~known]]])
+            self._host_sid = off_heap(np.concatenate([self._host_sid, site_map[other._host_sid[~known]]]))
         sentence_map = np.array([self._sentence(s) for s in other._sentences], dtype=np.int64)
         self._counts[:, site_map] += other._counts[:, :m]
         self._limbs[:, site_map] += other._limbs[:, :m]
         self._max[site_map] = np.maximum(self._max[site_map], other._max[:m])
         self._flags[:, site_map] |= other._flags[:, :m]
-        for part in other._reasons:
-            keys = part.index.to_numpy(dtype=np.int64)
+        for keys, counts in other._reasons:  # re-keyed, so sorted again
             keys = (site_map[keys >> _SITE_SHIFT] << _SITE_SHIFT) | sentence_map[keys & _SENTENCE_MASK]
-            self._reasons.append(pd.Series(part.to_numpy(), index=keys))
+            self._reasons.append(_sum_by_key(keys, counts))
         for part in other._urls:
-            self._urls.append(pa.table({"site": site_map[part["site"].to_numpy()], "url": part["url"]}))
+            self._urls.append(pa.table({"site": site_map[part["site"].to_numpy()], "url": part["url"], "h": part["h"]}))
         self._updates += other._updates
         self._reduce()
         return self
 
     def _reduce(self) -> None:
         if len(self._reasons) > 1:
-            self._reasons = [_sum_by_key(np.concatenate([p.index.to_numpy(dtype=np.int64) for p in self._reasons]),
-                                         np.concatenate([p.to_numpy(dtype=np.int64) for p in self._reasons]))]
+            # The recent partials are summed among themselves (sorted runs: the stable sort
+            # merges them), then merged into the running total (the first entry), which is
+            # rebuilt off the heap with temporaries the size of the partials only.
+            total, *recent = self._reasons
+            if len(self._reasons) > 2:
+                recent = [_sum_by_key(np.concatenate([k for k, _ in recent]), np.concatenate([c for _, c in recent]))]
+            self._reasons = [_merge_counts(total, recent[0])]
         if len(self._urls) > 1:
-            self._urls = [_distinct_pairs(pa.concat_tables(self._urls))]
+            self._urls = [_distinct_urls(pa.concat_tables(self._urls))]
 
     def stored_rows(self) -> int:
         """Rows held across all aggregates (sites, hosts, sentences, partial tables).
@@ -789,7 +909,7 @@ class RollupAccumulator:
         the last few updates (re-reduced every ``_REDUCE_EVERY``).
         """
         return (self.n_sites + len(self._host_sid) + len(self._sentences)
-                + sum(len(p) for p in self._reasons) + sum(p.num_rows for p in self._urls))
+                + sum(len(k) for k, _ in self._reasons) + sum(p.num_rows for p in self._urls))
 
     # -- result -------------------------------------------------------------------------------
     def finish(self) -> pd.DataFrame:
@@ -805,37 +925,37 @@ class RollupAccumulator:
         if not n_sites:
             return _empty_rollup()
         policy = self.policy
-        site_names = self._site_names.to_numpy(zero_copy_only=False)
+        names = self._site_names
         n, n_toxic, n_review, n_toxic_ok = self._counts[:, :n_sites]
-        mx = self._max[:n_sites].copy()
+        mx = self._max[:n_sites]
         mean = _limbs_total(self._limbs[:, :n_sites]) / n
         share = n_toxic / n
         site_root = self._flags[_F_ROOT, :n_sites]
-        on_platform = _under_any(self._site_names, self._platforms)
+        on_platform = _under_any(names, self._platforms)
 
         wl = policy.whitelist
         if len(wl):
             parents = wl._parents
-            site_wl = _under_any(self._site_names, wl.domains)  # Whitelist.covers_host
-            wl_inside = np.asarray(pc.is_in(self._site_names, value_set=pa.array(sorted(parents), type=pa.large_string())))
+            site_wl = _under_any(names, wl.domains)  # Whitelist.covers_host
+            wl_inside = np.asarray(pc.is_in(names, value_set=pa.array(sorted(parents), type=pa.large_string())))
             wl_inside = wl_inside | self._flags[_F_WL_ROW, :n_sites]
         else:
             site_wl = wl_inside = np.zeros(n_sites, dtype=bool)
-        protected = gov_edu_hosts(pd.Series(site_names, dtype="string")) if policy.protect_gov_edu else np.zeros(n_sites, dtype=bool)
+        protected = (gov_edu_hosts(pd.Series(pd.arrays.ArrowStringArray(names), dtype="string"))
+                     if policy.protect_gov_edu else np.zeros(n_sites, dtype=bool))
 
         whole = (~site_root) & (~wl_inside) & (n >= int(policy.min_links_for_domain)) & (share > policy.domain_share)
         suspicious = (n_toxic + n_review) > 0
+        # the action as its position in ACTIONS, which is also its severity
+        i_domain, i_url, i_review, i_keep = (ACTIONS.index(a) for a in (DISAVOW_DOMAIN, DISAVOW_URL, REVIEW, KEEP))
         action = np.select(
             [site_wl, protected & suspicious, protected, (n_toxic_ok > 0) & whole, n_toxic_ok > 0, suspicious],
-            [KEEP, REVIEW, KEEP, DISAVOW_DOMAIN, DISAVOW_URL, REVIEW],
-            KEEP,
-        ).astype(object)
+            [i_keep, i_review, i_keep, i_domain, i_url, i_review],
+            i_keep,
+        )
 
-        entries = np.empty(n_sites, dtype=object)
-        entries[:] = [[] for _ in range(n_sites)]
-        for i in np.flatnonzero(action == DISAVOW_DOMAIN):
-            entries[i] = ["domain:" + site_names[i]]
-        url_sites = action == DISAVOW_URL
+        url_entries = {}  # site -> its disavow-url entries
+        url_sites = action == i_url
         if url_sites.any():
             per = self._urls[0] if self._urls else pa.table({"site": np.zeros(0, np.int64),
                                                               "url": pa.array([], pa.large_string())})
@@ -847,33 +967,50 @@ class RollupAccumulator:
             urls = per["url"].to_numpy(dtype=object)
             starts = np.flatnonzero(np.concatenate(([True], site[1:] != site[:-1]))) if len(site) else site
             for gi, a, b in zip(site[starts].tolist(), starts.tolist(), np.append(starts[1:], len(site)).tolist()):
-                entries[gi] = urls[a:b].tolist()
+                url_entries[gi] = urls[a:b].tolist()
             # A site whose toxic URLs cannot be written as entries is left for review.
-            empty = url_sites & np.array([len(e) == 0 for e in entries], dtype=bool)
-            action[empty] = REVIEW
+            listed = np.zeros(n_sites, dtype=bool)
+            listed[site[starts]] = True
+            action[url_sites & ~listed] = i_review
 
-        reasons = self._top_reasons(n_sites)
+        # Severity, then max_risk descending, then site; the columns are built in that order
+        # (no reordering copy of the frame). Arrow's byte order of the UTF-8 names is the
+        # code-point order numpy would sort them in.
+        name_rank = np.empty(n_sites, dtype=np.int64)
+        name_rank[np.asarray(pc.sort_indices(names))] = np.arange(n_sites)
+        order = np.lexsort((name_rank, -mx, action))
+        action = action[order]
+        names = names.take(pa.array(order))
+
+        entries = _empty_lists(n_sites)
+        at = np.flatnonzero(action == i_domain)
+        for i, name in zip(at.tolist(), names.take(pa.array(at)).to_pylist()):
+            entries[i] = ["domain:" + name]
+        if url_entries:
+            new_pos = np.empty(n_sites, dtype=np.int64)
+            new_pos[order] = np.arange(n_sites)
+            for gi, listed_urls in url_entries.items():
+                entries[new_pos[gi]] = listed_urls
+
         out = pd.DataFrame(
             {
-                ROLLUP_DOMAIN: pd.array(site_names, dtype="string"),
-                ACTION: action,
-                N_LINKS: n.astype(np.int64),
-                N_TOXIC: n_toxic.astype(np.int64),
-                N_REVIEW: n_review.astype(np.int64),
-                TOXIC_SHARE: share,
-                MAX_RISK: mx,
-                MEAN_RISK: mean,
-                TOP_REASONS: pd.arrays.ArrowStringArray(reasons),
-                WHITELISTED: site_wl,
-                PROTECTED: protected,
-                FREE_HOST: on_platform,
-                DISAVOW_ENTRIES: entries,
+                ROLLUP_DOMAIN: pd.arrays.ArrowStringArray(names),
+                ACTION: np.array(ACTIONS, dtype=object)[action],
+                N_LINKS: n[order].astype(np.int64),
+                N_TOXIC: n_toxic[order].astype(np.int64),
+                N_REVIEW: n_review[order].astype(np.int64),
+                TOXIC_SHARE: share[order],
+                MAX_RISK: mx[order],
+                MEAN_RISK: mean[order],
+                TOP_REASONS: pd.arrays.ArrowStringArray(self._top_reasons(n_sites).take(pa.array(order))),
+                WHITELISTED: site_wl[order],
+                PROTECTED: protected[order],
+                FREE_HOST: on_platform[order],
+                DISAVOW_ENTRIES: np.fromiter(entries, dtype=object, count=n_sites),
             },
             columns=list(ROLLUP_COLUMNS),
         )
-        severity = pd.Series(action).map({a: i for i, a in enumerate(ACTIONS)}).to_numpy()
-        order = np.lexsort((site_names.astype(str), -mx, severity))
-        return out.iloc[order].reset_index(drop=True)
+        return out
 
     def _top_reasons(self, n_sites: int, k: int = 3) -> pa.Array:
         """The *k* most frequent reason sentences per site among toxic and review links, ``"; "``-joined.
@@ -884,44 +1021,40 @@ class RollupAccumulator:
         -------
         pyarrow.LargeStringArray, shape (n_sites,)
         """
-        if not self._reasons or not len(self._reasons[0]):
+        if not self._reasons or not len(self._reasons[0][0]):
             return pa.array([""] * n_sites, type=pa.large_string())
-        counts = self._reasons[0]
-        keys = counts.index.to_numpy(dtype=np.int64)
-        n = counts.to_numpy(dtype=np.int64)
-        p_site, p_sentence = keys >> _SITE_SHIFT, keys & _SENTENCE_MASK
+        keys, n = self._reasons[0]  # keys ascending: each site's pairs are one run
+        p_site = keys >> _SITE_SHIFT
         vocab = np.asarray(self._sentences, dtype=object)
-        alpha = np.empty(len(vocab), dtype=np.int64)
-        alpha[np.argsort(vocab.astype(str), kind="stable")] = np.arange(len(vocab))
-        order = np.lexsort((alpha[p_sentence], -n, p_site))  # per site: most frequent, then A-Z
-        p_site, p_sentence = p_site[order], p_sentence[order]
-        first = np.concatenate(([True], p_site[1:] != p_site[:-1]))
-        rank = np.arange(len(p_site)) - np.maximum.accumulate(np.where(first, np.arange(len(p_site)), 0))
+        m = len(vocab)
+        alpha = np.empty(m, dtype=np.int64)
+        alpha[np.argsort(vocab.astype(str), kind="stable")] = np.arange(m)
+        by_alpha = np.argsort(alpha)  # alphabetical rank -> sentence id
+        p_alpha = alpha[keys & _SENTENCE_MASK]
+        starts = np.flatnonzero(np.concatenate(([True], p_site[1:] != p_site[:-1])))
+        run_site = p_site[starts]
+        run = np.repeat(np.arange(len(starts)), np.diff(np.append(starts, len(keys))))  # each pair's run
+        # One int64 score per pair, larger for a more frequent sentence, then for one earlier
+        # from A to Z: a site's next sentence is its largest score left.
+        if int(n.max()) > (_SCORE_LIMIT - m) // m:  # counts too large for that: their ranks do
+            n = np.unique(n, return_inverse=True)[1].reshape(-1)
+        score = n * m + (m - 1 - p_alpha)
         texts = pa.array(vocab, type=pa.large_string())
         sep = pa.scalar("; ", pa.large_string())
         out = None
         for r in range(k):  # the rank-r sentence of every site, joined on in Arrow
-            at = rank == r
+            best = np.maximum.reduceat(score, starts)
+            some = best >= 0
             pick = np.full(n_sites, -1, dtype=np.int64)
-            pick[p_site[at]] = p_sentence[at]
+            pick[run_site[some]] = by_alpha[m - 1 - best[some] % m]
+            if r + 1 < k:
+                score[score == best[run]] = -1  # picked
             part = texts.take(pa.array(pick, mask=pick < 0))
             out = pc.fill_null(part, "") if out is None else pc.coalesce(pc.binary_join_element_wise(out, part, sep), out)
         return out
 
 
-def _sum_by_key(keys: np.ndarray, counts: np.ndarray | None = None) -> pd.Series:
-    """*counts* (default 1 each) summed per distinct int64 key, by hashing (no sort).
-
-    Returns
-    -------
-    Series of int64, indexed by the distinct keys.
-    """
-    codes, uniq = pd.factorize(keys)
-    if counts is None:
-        total = np.bincount(codes, minlength=len(uniq))
-    else:  # float64 sums of link counts: exact far beyond any export's size (2**53)
-        total = np.bincount(codes, weights=counts, minlength=len(uniq))
-    return pd.Series(total.astype(np.int64), index=np.asarray(uniq, dtype=np.int64))
+_TAIL_RE = r"(?P<tail>[^.]+\.[^.]+)$"  # a host's last two labels
 
 
 def _under_any(hosts: pa.Array, domains: frozenset[str]) -> np.ndarray:
@@ -949,6 +1082,14 @@ def _under_any(hosts: pa.Array, domains: frozenset[str]) -> np.ndarray:
     # one pass per label, over the hosts that still have a parent.
     value_set = pa.array(sorted(domains), type=hosts.type)
     at = np.arange(len(hosts))
+    # A host at or below a domain of two labels or more ends with the domain's last two
+    # labels: one pass keeps the few hosts that can be (most hosts are on no free host).
+    tails = pc.struct_field(pc.extract_regex(value_set, _TAIL_RE), [0])  # null: no two labels
+    if not tails.null_count:
+        host_tails = pc.struct_field(pc.extract_regex(hosts, _TAIL_RE), [0])
+        maybe = pc.fill_null(pc.is_in(host_tails, value_set=pc.unique(tails)), False)
+        at = np.flatnonzero(np.asarray(maybe))
+        hosts = hosts.filter(maybe)
     while len(hosts):
         hit = np.asarray(pc.is_in(hosts, value_set=value_set))
         out[at[hit]] = True
@@ -964,6 +1105,25 @@ def _arrow_strings(values) -> pa.Array:
     s = values if isinstance(values, pd.Series) else pd.Series(values)
     arr = pa.array(s.astype("string").array)
     return arr.combine_chunks() if isinstance(arr, pa.ChunkedArray) else arr
+
+
+def _take_strings(column: pd.Series, rows: np.ndarray) -> pa.Array:
+    """``_arrow_strings(column.iloc[rows])``: for a string column, one Arrow take of the
+    rows (no pandas Series in between)."""
+    if not (isinstance(column.dtype, pd.StringDtype) and column.dtype.storage == "pyarrow"):
+        return _arrow_strings(column.iloc[rows])
+    arr = pa.array(column.array).take(pa.array(rows))
+    return arr.combine_chunks() if isinstance(arr, pa.ChunkedArray) else arr
+
+
+def _domain_strings(domain: pd.Series) -> pa.Array:
+    """*domain* (shape (n,)) as an Arrow large string array, null where a value is not a string."""
+    if isinstance(domain.dtype, pd.StringDtype):
+        arr = _arrow_strings(domain)
+    else:
+        values = domain.to_numpy(dtype=object)
+        arr = pa.array([v if isinstance(v, str) else None for v in values.tolist()], type=pa.large_string())
+    return arr.cast(pa.large_string())
 
 
 def _risk_limbs(risk: np.ndarray) -> Iterator[np.ndarray]:
@@ -991,6 +1151,19 @@ def _limbs_total(limbs: np.ndarray) -> np.ndarray:
     for i in reversed(range(_N_LIMBS)):
         total += limbs[i] * 2.0 ** (-_LIMB_BITS * (i + 1))
     return total + limbs[-1]
+
+
+def _empty_lists(n: int) -> list[list]:
+    """*n* new empty lists, made with the garbage collector paused: the collections that
+    100k new containers trigger would each walk every object of the process, for nothing
+    (empty lists hold no references)."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        return [[] for _ in range(n)]
+    finally:
+        if enabled:
+            gc.enable()
 
 
 def _empty_rollup() -> pd.DataFrame:

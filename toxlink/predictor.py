@@ -139,7 +139,8 @@ class Predictor:
         the rejected rows' issues)."""
         good = np.flatnonzero(ok)
         if contrib is not None:
-            scored = _reasons(X, contrib.values, k, rows=good, features=contrib.features, codes=contrib.codes)
+            rows = None if len(good) == len(ok) else good  # a clean chunk: links are X's rows
+            scored = _reasons(X, contrib.values, k, rows=rows, features=contrib.features, codes=contrib.codes)
         else:
             scored = pa.array([], pa.large_string())
         if len(good) < len(ok):
@@ -415,7 +416,7 @@ def _reasons(X: pd.DataFrame, contrib: np.ndarray, k: int, rows: np.ndarray | No
     top = np.zeros((m, d), dtype=np.intp)
     top_c = np.full((m, d), -np.inf, dtype=contrib.dtype)
     M = X.to_numpy(dtype=np.float32)  # features are float32: a view, no copy
-    src = np.arange(n) if rows is None else np.asarray(rows)
+    src = None if rows is None else np.asarray(rows)  # None: link i is row i of X, no gather
     sentences = _Sentences(X.columns)
     sid = np.full((m, n), -1, dtype=np.int64)  # sentence id per positive candidate of each link
 
@@ -429,23 +430,30 @@ def _reasons(X: pd.DataFrame, contrib: np.ndarray, k: int, rows: np.ndarray | No
             top_c[j, at] = sub[here, best]
             sub[here, best] = -np.inf
 
-    def describe(js: range, links: np.ndarray) -> None:
-        """Sentence ids of the positive candidates *js* of *links*."""
-        jj, ii = np.nonzero(top_c[js.start:js.stop][:, codes[links]] > 0)  # only these can be reasons
-        li = links[ii]
-        fi = feature_of[top[js.start + jj, codes[li]]]
-        sid[js.start + jj, li] = sentences.ids(fi, M[src[li], fi])
+    def describe(js: range, links: np.ndarray | None) -> None:
+        """Sentence ids of the positive candidates *js* of *links* (``None``: every link)."""
+        # Positivity and features per contribution row first (d rows), then per link.
+        positive = top_c[js.start:js.stop] > 0  # only these can be reasons
+        feats = feature_of[top[js.start:js.stop]]
+        if links is None:
+            jj, li = np.nonzero(positive[:, codes])
+        else:
+            jj, ii = np.nonzero(positive[:, codes[links]])
+            li = links[ii]
+        fi = feats[jj, codes[li]]
+        sid[js.start + jj, li] = sentences.ids(fi, M[li if src is None else src[li], fi])
 
     # The first k candidates of every row; the rest only for links that may still lack a
     # reason, those with an absence-of-signal sentence among k positive ones (~1/3 of them).
     first = min(k, m)
     rank(range(first), np.arange(d))
-    describe(range(first), np.arange(n))
+    describe(range(first), None)
     if m > first:
         kept = ((sid[:first] >= 0) & sentences.telling[np.maximum(sid[:first], 0)]).sum(axis=0)
         more = np.flatnonzero((kept < k) & (top_c[first - 1, codes] > 0))
         if len(more):
-            rank(range(first, m), np.unique(codes[more]))
+            # sorted distinct rows of those links: a bincount over the d rows, no sort
+            rank(range(first, m), np.flatnonzero(np.bincount(codes[more], minlength=d)))
             describe(range(first, m), more)
     telling = sentences.telling
     # only contributions that raised the risk and say something, the k strongest of them

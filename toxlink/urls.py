@@ -12,6 +12,7 @@ tldextract is used with its bundled Public Suffix List snapshot only
 from __future__ import annotations
 
 import ipaddress
+import threading
 from functools import lru_cache
 
 import numpy as np
@@ -119,17 +120,36 @@ _HTTP = np.frombuffer(b"http", dtype="<u4")[0]
 def _heads(data: np.ndarray, start: np.ndarray) -> np.ndarray:
     """The first 8 bytes of each string, shape (n, 8) uint8 (the next strings' bytes, or
     zeros past the buffer's end, where a string is shorter)."""
-    padded = np.concatenate([data, np.zeros(_SCHEME_WIDTH, np.uint8)])
-    return np.lib.stride_tricks.sliding_window_view(padded, _SCHEME_WIDTH)[start]
+    # one little-endian word per string: its bytes in memory order are the string's
+    return _words_at(data, start).astype("<u8", copy=False).view(np.uint8).reshape(len(start), _SCHEME_WIDTH)
+
+
+def _words_at(data: np.ndarray, pos: np.ndarray) -> np.ndarray:
+    """The little-endian 8-byte words of *data* at byte positions *pos* (bytes past the end
+    read as 0), shape (len(pos),) uint64."""
+    fit = len(data) - 7  # positions whose 8 bytes are all in the buffer
+    out = np.zeros(len(pos), dtype=np.uint64)
+    inside = pos < fit
+    if fit > 0:
+        view = np.ndarray(shape=(fit,), dtype="<u8", buffer=data, strides=(1,))  # unaligned reads
+        out[inside] = view[pos[inside]]
+    rest = np.flatnonzero(~inside)
+    if len(rest):
+        lo = max(len(data) - 8, 0)
+        padded = np.zeros(24, dtype=np.uint8)
+        padded[: len(data) - lo] = data[lo:]
+        out[rest] = np.ndarray(shape=(16,), dtype="<u8", buffer=padded, strides=(1,))[pos[rest] - lo]
+    return out
 
 
 def _first_colons(d: "_Delimiters", window: np.ndarray, start: np.ndarray, end: np.ndarray) -> np.ndarray:
     """Position of each string's first ":" (*end* when none): read from the first bytes
     (*window*, :func:`_heads`) where it is among them ("http:"), searched for the rest."""
-    inside = np.arange(_SCHEME_WIDTH) < (end - start)[:, None]
-    is_colon = (window == ord(":")) & inside
-    found = is_colon.any(axis=1)
-    colon = start + is_colon.argmax(axis=1)
+    is_colon = window == ord(":")
+    first = is_colon.argmax(axis=1)  # 0 when none: told apart by the test below
+    # the first colon of the window is the string's when it lies inside the string
+    found = is_colon[np.arange(len(first)), first] & (first < end - start)
+    colon = start + first
     rest = np.flatnonzero(~found)
     if len(rest):
         colon[rest] = d.first(_COLON, start[rest], end[rest])
@@ -181,9 +201,17 @@ def _schemes(arr: pa.Array, data: np.ndarray, start: np.ndarray, end: np.ndarray
     return has_scheme, opaque
 
 
-def _url_arrays(urls: pd.Series | pa.Array, host_only: bool = False, with_host: bool = True) -> dict[str, pa.Array]:
-    """The parts of :func:`split_urls` as pyarrow ``large_string`` arrays (host not yet
-    punycoded); only ``host`` when *host_only*, all but ``host`` when not *with_host*."""
+class _Split:
+    """Byte positions of the scheme and host of each URL of one array (see
+    :func:`_split`); the other parts are found from them by :func:`_url_arrays`."""
+
+    __slots__ = ("arr", "valid", "data", "start", "end", "d", "window", "colon", "scheme_ok", "opaque",
+                 "host_start", "host_end")
+
+
+def _split(urls: pd.Series | pa.Array) -> _Split:
+    """Find scheme and host of each URL (``_URL_RE`` / ``_OPAQUE_RE``) on the UTF-8 buffer."""
+    sp = _Split()
     if isinstance(urls, (pa.Array, pa.ChunkedArray)):
         arr = urls.cast(pa.large_string())
     elif isinstance(urls.array, pd.arrays.ArrowStringArray):
@@ -203,7 +231,6 @@ def _url_arrays(urls: pd.Series | pa.Array, host_only: bool = False, with_host: 
     window = _heads(data, start)
     colon = _first_colons(d, window, start, end)
     scheme_ok, opaque_np = _schemes(arr, data, start, end, colon, window)
-    opaque = pa.array(opaque_np)
     rest = np.where(scheme_ok, colon + 3, start)  # after "scheme://"
     # One search finds both ends in the usual URL: the first of "/?#@:" after the scheme is
     # the host's end when it is one of "/?#" (no user info, no port).
@@ -236,15 +263,37 @@ def _url_arrays(urls: pd.Series | pa.Array, host_only: bool = False, with_host: 
         inside = close < end
         closed[inside] = data[close[inside]] == ord("]")
         host_end = np.where(bracket & closed, close + 1, host_end)
-    null = pa.scalar(None, pa.large_string())
-    mask = pc.invert(valid)
-    if with_host or host_only:
-        # ASCII trims: a "." or "[" byte in UTF-8 is always that character, so these equal
-        # utf8_rtrim/utf8_trim on any text
-        host = pc.ascii_trim(pc.ascii_rtrim(_lower(byte_slices(data, host_start, host_end)), "."), "[]")
-        host = pc.if_else(pc.or_(mask, opaque), null, host)
+    sp.arr, sp.valid, sp.data, sp.start, sp.end, sp.d, sp.window, sp.colon = arr, valid, data, start, end, d, window, colon
+    sp.scheme_ok, sp.opaque, sp.host_start, sp.host_end = scheme_ok, opaque_np, host_start, host_end
+    return sp
+
+
+def _split_host(sp: _Split) -> pa.Array:
+    """The host of each URL as :func:`split_urls` gives it (lower case, not punycoded)."""
+    host = _lower(byte_slices(sp.data, sp.host_start, sp.host_end))
+    # ASCII trims: a "." or "[" byte in UTF-8 is always that character, so these equal
+    # utf8_rtrim/utf8_trim on any text. Only run when some host has such an end byte.
+    some = sp.host_end > sp.host_start
+    first, last = sp.data[sp.host_start[some]], sp.data[sp.host_end[some] - 1]
+    if ((last == ord(".")) | (last == ord("]")) | (last == ord("[")) | (first == ord("[")) | (first == ord("]"))).any():
+        host = pc.ascii_trim(pc.ascii_rtrim(host, "."), "[]")
+    none = ~np.asarray(sp.valid.to_numpy(zero_copy_only=False), dtype=bool) | sp.opaque
+    if not none.any():
+        return host
+    return pc.if_else(pa.array(none), pa.scalar(None, pa.large_string()), host)
+
+
+def _url_arrays(urls: pd.Series | pa.Array, host_only: bool = False, with_host: bool = True) -> dict[str, pa.Array]:
+    """The parts of :func:`split_urls` as pyarrow ``large_string`` arrays (host not yet
+    punycoded); only ``host`` when *host_only*, all but ``host`` when not *with_host*."""
+    sp = _split(urls)
     if host_only:
-        return {"host": host}
+        return {"host": _split_host(sp)}
+    host = _split_host(sp) if with_host else None
+    data, start, end, d, colon = sp.data, sp.start, sp.end, sp.d, sp.colon
+    scheme_ok, opaque_np, host_end = sp.scheme_ok, sp.opaque, sp.host_end
+    null = pa.scalar(None, pa.large_string())
+    mask = pc.invert(sp.valid)
 
     def next_is(pos, ch):
         out = np.zeros(len(pos), dtype=bool)
@@ -363,9 +412,13 @@ def _ascii_hosts(arr: pa.Array) -> pa.Array:
     if isinstance(arr, pa.ChunkedArray):
         arr = arr.combine_chunks()
     arr = arr.cast(pa.large_string())
-    plain = pc.and_(pc.string_is_ascii(arr), pc.greater(pc.binary_length(arr), 0))
+    ascii_ = pc.string_is_ascii(arr)
+    nonempty = pc.greater(pc.binary_length(arr), 0)
+    if pc.all(ascii_).as_py() is not False and pc.all(nonempty).as_py() is not False:
+        return arr  # the usual case: every host kept as it is (no copy)
+    plain = pc.and_(ascii_, nonempty)
     out = pc.if_else(plain, arr, pa.scalar(None, pa.large_string()))
-    idn = pc.fill_null(pc.invert(pc.string_is_ascii(arr)), False)
+    idn = pc.fill_null(pc.invert(ascii_), False)
     if pc.any(idn).as_py():
         values = arr.filter(idn)
         uniq = pc.unique(values)
@@ -405,6 +458,85 @@ def _has_bad_host_chars(host: str) -> bool:
         except ValueError:
             return True
     return not set(host) <= _HOST_CHARS
+
+
+_HOST_BYTE = np.zeros(256, dtype=bool)  # _HOST_CHARS but ":" (IPv6 literals are parsed)
+_HOST_BYTE[np.frombuffer(b"abcdefghijklmnopqrstuvwxyz0123456789-._[]", np.uint8)] = True
+
+
+def _bad_hosts(hosts: pa.Array) -> np.ndarray:
+    """:func:`_has_bad_host_chars` of each (normalised, so ASCII) host, shape (n,): byte
+    tests on the buffer; only hosts with a ":" go through the IPv6 parser. Null hosts get
+    an arbitrary answer."""
+    data, offsets = _buffers(hosts)
+    start, stop = offsets[:-1], offsets[1:]
+    any_in = _any_in
+    length = stop - start
+    first_dot = np.zeros(len(start), dtype=bool)
+    some = length > 0
+    first_dot[some] = data[start[some]] == ord(".")
+    is_dot = data == ord(".")
+    dot_dot = np.flatnonzero(is_dot[:-1] & is_dot[1:])  # a pair at p lies in a host when p + 1 < stop
+    bad = (length == 0) | first_dot | (length > 253) | any_in(dot_dot, start, stop - 1)
+    bad |= any_in(np.flatnonzero(~_HOST_BYTE[data]), start, stop)
+    colon = np.flatnonzero(any_in(np.flatnonzero(data == ord(":")), start, stop))
+    if len(colon):
+        bad[colon] = [h is None or _has_bad_host_chars(h) for h in hosts.take(pa.array(colon)).to_pylist()]
+    return bad
+
+
+def _issues_and_hosts(urls: pa.Array) -> tuple[pa.Array | None, pa.Array]:
+    """:func:`url_issues` and :func:`hosts_of` of the same URLs from one split.
+
+    Parameters
+    ----------
+    urls : pyarrow string array, shape (n,)
+
+    Returns
+    -------
+    issues : large_string array, shape (n,), or None when no URL has an issue
+    hosts : large_string array, shape (n,)
+        The normalised host (null where there is none).
+    """
+    if isinstance(urls, pa.ChunkedArray):
+        urls = urls.combine_chunks()
+    urls = urls.cast(pa.large_string())
+    n = len(urls)
+    sp = _split(urls)
+    raw = _split_host(sp)
+    hosts = _ascii_hosts(raw)
+    has_host = np.asarray(pc.is_valid(hosts).to_numpy(zero_copy_only=False), dtype=bool)
+    # url_issues' masks, the later ones winning: invalid host < no host < scheme < length < missing
+    code = np.zeros(n, dtype=np.int8)
+    raw_len = np.asarray(pc.fill_null(pc.binary_length(raw), 0).to_numpy(zero_copy_only=False))
+    # Per row (byte tests cost less than finding the distinct hosts first); what it says
+    # for a row without a host is not used.
+    bad = _bad_hosts(hosts) & has_host
+    code[bad | (~has_host & (raw_len > 0))] = 1
+    code[raw_len == 0] = 2
+    # A named scheme (the URL's own, lower-cased) that is not http(s); URLs without one are
+    # read as http. "b | 0x20" equals the lower-case letter only for the letter's two cases.
+    width = sp.colon - sp.start
+    head = sp.window[:, :4].copy().view("<u4")[:, 0] | 0x20202020
+    http = (head == _HTTP) & ((width == 4) | ((width == 5) & ((sp.window[:, 4] | 0x20) == ord("s"))))
+    valid = np.asarray(sp.valid.to_numpy(zero_copy_only=False), dtype=bool)
+    not_http = (sp.scheme_ok | sp.opaque) & ~http & valid
+    code[not_http] = 3
+    length = pc.binary_length(urls)  # bytes >= characters: characters only when it matters
+    if (pc.max(length).as_py() or 0) > MAX_URL_LENGTH:
+        length = pc.utf8_length(urls)
+    code[np.asarray(pc.fill_null(pc.greater(length, MAX_URL_LENGTH), False).to_numpy(zero_copy_only=False))] = 4
+    code[~valid | (sp.start == sp.end)] = 5  # missing, or only whitespace
+    if not code.any():
+        return None, hosts
+    out = np.full(n, None, dtype=object)
+    for c, reason in ((1, "invalid host"), (2, "no host"), (4, "URL longer than 2048 characters"), (5, "missing URL")):
+        out[code == c] = reason
+    rows = np.flatnonzero(code == 3)
+    if len(rows):
+        schemes = _lower(byte_slices(sp.data, sp.start[rows], sp.colon[rows])).to_pylist()
+        out[rows] = [f"scheme {x} is not http(s)" for x in schemes]
+    return pa.array(out, type=pa.large_string()), hosts
 
 
 @lru_cache(maxsize=_CACHE)
@@ -558,6 +690,38 @@ def _plain_host_parts(hosts: pa.Array) -> dict[str, object]:
     }
 
 
+_LABEL_BYTE = np.zeros(256, dtype=bool)
+_LABEL_BYTE[np.frombuffer(b"abcdefghijklmnopqrstuvwxyz0123456789_-", np.uint8)] = True
+_IP_BYTE = np.zeros(256, dtype=bool)
+_IP_BYTE[np.frombuffer(b"0123456789.", np.uint8)] = True
+
+
+def _any_in(pos: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
+    """Whether some position of *pos* (sorted) lies in each ``[lo, hi)``."""
+    return np.searchsorted(pos, hi) > np.searchsorted(pos, lo)
+
+
+def _plain_hosts(hosts: pa.Array) -> np.ndarray:
+    """Which (non-null) hosts :func:`_plain_host_parts` covers, shape (n,) bool: matching
+    ``_PLAIN_HOST_RE``, without an "xn--" label and not all digits and dots (IP-like).
+    Byte tests on the UTF-8 buffer (any byte >= 0x80 fails the class test, as the
+    non-ASCII character it belongs to fails the pattern)."""
+    data, offsets = _buffers(hosts)
+    start, stop = offsets[:-1], offsets[1:]
+    some = stop > start
+    is_dot = data == ord(".")
+    edge_dot = np.ones(len(start), dtype=bool)
+    edge_dot[some] = is_dot[start[some]] | is_dot[stop[some] - 1]
+    plain = some & ~edge_dot
+    plain &= ~_any_in(np.flatnonzero(is_dot[:-1] & is_dot[1:]), start, stop - 1)  # an empty label
+    plain &= ~_any_in(np.flatnonzero(~(_LABEL_BYTE[data] | is_dot)), start, stop)
+    plain &= _any_in(np.flatnonzero(~_IP_BYTE[data]), start, stop)
+    if len(data) >= 4:
+        xn = (data[:-3] == ord("x")) & (data[1:-2] == ord("n")) & (data[2:-1] == ord("-")) & (data[3:] == ord("-"))
+        plain &= ~_any_in(np.flatnonzero(xn), start, stop - 3)
+    return plain
+
+
 def host_table(hosts: pd.Series | np.ndarray | list) -> pd.DataFrame:
     """Facts about each *unique* normalised host, indexed by host.
 
@@ -584,9 +748,7 @@ def _host_facts(uniq: pa.Array) -> dict[str, pa.Array | np.ndarray]:
     Plain names are looked up vectorised (:func:`_plain_host_parts`); the rest (IP
     literals, IDN, odd characters) one by one with tldextract.
     """
-    plain = pc.and_(pc.match_substring_regex(uniq, _PLAIN_HOST_RE),
-                    pc.invert(pc.or_(pc.match_substring(uniq, "xn--"), pc.match_substring_regex(uniq, r"^[0-9.]+$"))))
-    plain = np.asarray(plain.to_numpy(zero_copy_only=False), dtype=bool)
+    plain = _plain_hosts(uniq)
     fast_rows, slow_rows = np.flatnonzero(plain), np.flatnonzero(~plain)
     if not len(slow_rows):  # the usual chunk: every host a plain name
         fast = _plain_host_parts(uniq)
@@ -632,17 +794,66 @@ def domains_of(hosts: pd.Series) -> pd.Series:
     return _string_series(_domains_arrow(arr), hosts.index)
 
 
+# Hosts of the source URLs of the last blocks read (exports._canonical splits the URLs for
+# url_issues anyway): with_hosts takes them from here instead of splitting the URLs again.
+# Keyed by the Arrow buffers of the URL array, which an entry keeps alive (so no other array
+# can have their addresses meanwhile); Arrow buffers never change. A few entries, so memory
+# does not grow with the export; an entry is dropped when the end of its block is recalled.
+_RECENT_MAX = 4
+_recent: dict[tuple[int, ...], tuple[pa.Array, pa.Array]] = {}
+_recent_lock = threading.Lock()
+
+
+def _buffer_key(arr: pa.Array) -> tuple[int, ...]:
+    return tuple(b.address if b is not None else 0 for b in arr.buffers())
+
+
+def _remember_hosts(urls: pa.Array, hosts: pa.Array) -> None:
+    """Keep the normalised *hosts* of the ``large_string`` array *urls* for
+    :func:`with_hosts` (see ``_recent``)."""
+    with _recent_lock:
+        _recent[_buffer_key(urls)] = (urls, hosts)
+        while len(_recent) > _RECENT_MAX:
+            del _recent[next(iter(_recent))]
+
+
+def _recall_hosts(urls: pd.Series) -> pa.Array | None:
+    """Hosts remembered for *urls* (or for the array *urls* is a slice of), else None."""
+    values = urls.array
+    if not isinstance(values, pd.arrays.ArrowStringArray) or values._pa_array.num_chunks != 1:
+        return None
+    chunk = values._pa_array.chunk(0)
+    if chunk.type != pa.large_string():
+        return None
+    key = _buffer_key(chunk)
+    with _recent_lock:
+        entry = _recent.get(key)
+        if entry is None:
+            return None
+        full, hosts = entry
+        lo = chunk.offset - full.offset
+        if lo < 0 or lo + len(chunk) > len(full):
+            return None
+        if lo + len(chunk) == len(full):  # the block's last rows: it is not asked for again
+            del _recent[key]
+    return hosts if lo == 0 and len(chunk) == len(full) else hosts.slice(lo, len(chunk))
+
+
 def with_hosts(links: pd.DataFrame) -> pd.DataFrame:
     """*links* with ``host`` and ``domain`` columns (parsed once per unique host).
 
     Returns *links* itself when it has both columns already, else a copy with them added.
+    The hosts of a chunk straight from :func:`toxlink.exports.iter_export` are the ones its
+    reader split already (for the row issues), not split again.
     """
     from toxlink import schema as S
 
     if S.HOST in links.columns and S.DOMAIN in links.columns:
         return links
     out = links.copy(deep=False)  # copy-on-write: adding columns never touches *links*
-    host = _hosts_arrow(links[S.SOURCE_URL])
+    host = _recall_hosts(links[S.SOURCE_URL])  # split by the reader already (exports)
+    if host is None:
+        host = _hosts_arrow(links[S.SOURCE_URL])
     out[S.HOST] = _string_series(host, links.index)
     out[S.DOMAIN] = _string_series(_domains_arrow(host), links.index)
     return out

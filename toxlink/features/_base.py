@@ -226,6 +226,38 @@ def ascii_words_normal(arr: pa.Array) -> pa.Array:
     return pc.binary_join_element_wise(pad, spaced, pad, pa.scalar("", pa.large_string()))
 
 
+_ASCII_LETTER = np.zeros(256, dtype=bool)
+_ASCII_LETTER[[*range(65, 91), *range(97, 123)]] = True
+_ASCII_ALNUM = _ASCII_LETTER.copy()
+_ASCII_ALNUM[48:58] = True
+
+
+def letter_counts(arr: pa.Array) -> np.ndarray:
+    r"""Letters (``\p{L}``) per string, float64, NaN for nulls. On an ASCII array the
+    A-Za-z bytes are counted: RE2 would make one match per letter."""
+    if is_ascii(arr):
+        return byte_counts(arr, _ASCII_LETTER.__getitem__)
+    return arrow_float(pc.count_substring_regex(arr, r"\p{L}"))
+
+
+def word_counts(arr: pa.Array) -> np.ndarray:
+    r"""Maximal runs of letters and digits (``[\p{L}\p{N}]+``) per string, float64, NaN
+    for nulls. On an ASCII array the runs' first bytes are counted (one pass over the
+    bytes, instead of one RE2 match per word)."""
+    if not is_ascii(arr):
+        return arrow_float(pc.count_substring_regex(arr, r"[\p{L}\p{N}]+"))
+    data, offsets = bytes_and_offsets(arr)
+    alnum = _ASCII_ALNUM[data]
+    first = alnum.copy()
+    first[1:] &= ~alnum[:-1]
+    starts = offsets[:-1][offsets[:-1] < offsets[1:]]
+    first[starts] = alnum[starts]  # a string's first byte starts a run whatever precedes it
+    out = _per_string_sum(first.view(np.uint8), offsets).astype(np.float64)
+    if arr.null_count:
+        out[~np.asarray(pc.is_valid(arr).to_numpy(zero_copy_only=False), dtype=bool)] = np.nan
+    return out
+
+
 def _norm_term(term: str) -> str:
     return re.sub(r"[^\w]+", "  ", term.lower(), flags=re.UNICODE).strip()
 
@@ -333,12 +365,15 @@ def script_profile(arr: pa.Array) -> tuple[np.ndarray, np.ndarray]:
         0 when the string has no letters, NaN for nulls.
     n_scripts : ndarray of float64, shape (n,) — distinct scripts among the letters.
     """
-    if is_ascii(arr):  # only Latin letters: one (ASCII) pattern instead of ten
-        latin = arrow_float(pc.count_substring_regex(arr, "[A-Za-z]"))
-        counts = np.zeros((len(arr), len(_SCRIPTS)))
-        counts[:, _SCRIPTS.index("Latin")] = latin
-    else:
-        counts = np.column_stack([arrow_float(pc.count_substring_regex(arr, _SCRIPT_RE[s])) for s in _SCRIPTS])
+    # ASCII strings have only Latin letters, A-Za-z: counted from their bytes; the ten
+    # script patterns run only on the other strings (if any).
+    counts = np.zeros((len(arr), len(_SCRIPTS)))
+    counts[:, _SCRIPTS.index("Latin")] = byte_counts(arr, _ASCII_LETTER.__getitem__)
+    ascii_rows = pc.fill_null(pc.string_is_ascii(arr), True)
+    if not pc.all(ascii_rows).as_py():
+        other = np.flatnonzero(~np.asarray(ascii_rows.to_numpy(zero_copy_only=False), dtype=bool))
+        sub = arr.take(pa.array(other))
+        counts[other] = np.column_stack([arrow_float(pc.count_substring_regex(sub, _SCRIPT_RE[s])) for s in _SCRIPTS])
     null = np.isnan(counts[:, 0])
     counts = np.nan_to_num(counts)
     kana = SCRIPT_CODES["Kana"] - 1
@@ -371,6 +406,27 @@ def take(values_unique: np.ndarray, codes: np.ndarray) -> np.ndarray:
     values_unique = np.asarray(values_unique, dtype=np.float64)
     out = np.append(values_unique, np.nan)[codes]  # codes == -1 hits the appended NaN
     return out
+
+
+def take_rows(values_unique, codes: np.ndarray, missing: float = np.nan) -> np.ndarray:
+    """:func:`take` of several per-unique arrays at once, as one gather.
+
+    Parameters
+    ----------
+    values_unique : sequence of k arrays of shape (u,), or an array of shape (k, u)
+    codes : ndarray of int, shape (n,); -1 gives *missing* (NaN by default)
+
+    Returns
+    -------
+    ndarray of float64, shape (k, n): row i is ``take(values_unique[i], codes)``. One
+    (k, u + 1) table and one gather cost a fraction of k separate takes (each a fresh
+    n-long array).
+    """
+    table = np.empty((len(values_unique), len(values_unique[0]) + 1 if len(values_unique) else 1))
+    for i, v in enumerate(values_unique):
+        table[i, :-1] = v
+    table[:, -1] = missing
+    return np.take(table, codes, axis=1)
 
 
 def arrow_codes(values) -> tuple[np.ndarray, pa.Array]:

@@ -37,10 +37,13 @@ from toxlink.features._base import (
     categorised,
     count_phrases,
     flag,
+    letter_counts,
     never,
     regex_for,
     script_profile,
     take,
+    take_rows,
+    word_counts,
     words_normal,
 )
 from toxlink.resources import word_list
@@ -70,8 +73,6 @@ FEATURES.add("anc_repeated_tokens", "words repeated within the anchor (words - d
 _STOP = ("the a an of for to in on and or with at by your our my from is this that de la le en y et und der die das el il di da na").split()
 _IMAGE_RE = r"\.(?:jpe?g|png|gif|webp|svg|bmp|avif)\b|^\s*(?:image|img|logo|banner|picture|photo|icon|\[img\]|thumbnail|alt)\s*$"
 _URL_RE = r"^\s*(?:(?:https?://|www\.)\S+|[\p{L}\p{N}-]+(?:\.[\p{L}\p{N}-]+)*\.[\p{L}]{2,}(?:/\S*)?)\s*$"
-_LETTER = r"\p{L}"
-_WORD = r"[\p{L}\p{N}]+"
 _KEY_SEP = r"[^\p{L}\p{N}']+"
 
 
@@ -85,17 +86,19 @@ def _generic_keys() -> pa.Array:
 def _token_repeats(normal: pa.Array) -> np.ndarray:
     # words_normal separates words by exactly two spaces, so a plain split yields the words.
     tokens = pc.split_pattern(pc.utf8_trim(normal, " "), "  ")
-    flat = pc.list_flatten(tokens).to_numpy(zero_copy_only=False)
+    flat = pc.list_flatten(tokens)
     parents = pc.list_parent_indices(tokens).to_numpy()
-    keep = flat != ""
-    flat, parents = flat[keep], parents[keep]
+    keep = pc.not_equal(flat, "")
+    # Arrow's dictionary codes: no Python string per word
+    flat, parents = flat.filter(keep), parents[np.asarray(keep.to_numpy(zero_copy_only=False), dtype=bool)]
     n = len(normal)
     total = np.bincount(parents, minlength=n).astype(float)
     if len(flat) == 0:
         return total
-    tcodes, tuniq = pd.factorize(flat)
-    pairs = np.unique(parents.astype(np.int64) * len(tuniq) + tcodes)  # distinct (anchor, word)
-    distinct = np.bincount(pairs // len(tuniq), minlength=n)
+    enc = pc.dictionary_encode(flat)
+    tcodes, n_words = enc.indices.to_numpy().astype(np.int64), len(enc.dictionary)
+    pairs = np.unique(parents.astype(np.int64) * n_words + tcodes)  # distinct (anchor, word)
+    distinct = np.bincount(pairs // n_words, minlength=n)
     return total - distinct
 
 
@@ -108,11 +111,11 @@ def _text_features(arr: pa.Array) -> dict[str, np.ndarray]:
     key = pc.utf8_trim(pc.replace_substring_regex(lower, regex_for(lower, _KEY_SEP), " "), " ")
     generic_keys = _generic_keys()
     length = arrow_float(pc.utf8_length(trimmed))
-    words = arrow_float(pc.count_substring_regex(normal, regex_for(normal, _WORD)))
+    words = word_counts(normal)
     stop = count_phrases(normal, _STOP)
     commercial = count_phrases(normal, word_list("commercial_terms.txt"))
     dominant, n_scripts = script_profile(trimmed)
-    letters = arrow_float(pc.count_substring_regex(trimmed, regex_for(trimmed, _LETTER)))
+    letters = letter_counts(trimmed)
     upper = arrow_float(pc.utf8_is_upper(trimmed))
     other = [t for c, ts in lex.items() if c not in ("gambling", "pharma", "adult") for t in ts]
     out = {
@@ -176,10 +179,11 @@ def share_commercial(ctx: Context) -> None:
 def compute(ctx: Context) -> dict[str, np.ndarray]:
     codes, uniq = _anchor_codes(ctx)
     feats = _text_features(uniq)
-    row = {name: take(v, codes) for name, v in feats.items() if not name.startswith("_")}
+    numeric = [name for name in feats if name != "_alnum"]
+    row = dict(zip(numeric, take_rows([feats[name] for name in numeric], codes)))
     branded = _branded(ctx, codes, feats["_alnum"])
     row["anc_branded"] = branded
-    content_words = take(feats["_content_words"], codes)
+    content_words = row["_content_words"]
     commercial = row["anc_commercial_terms"]
     exact = (
         (branded != 1)
@@ -196,7 +200,7 @@ def compute(ctx: Context) -> dict[str, np.ndarray]:
     partial[missing] = np.nan
     row["anc_partial_match"] = partial
     lang_script = ctx.language_script
-    dominant = take(feats["_dominant"], codes)
+    dominant = row["_dominant"]
     mismatch = (dominant != lang_script).astype(float)
     mismatch[np.isnan(lang_script) | np.isnan(dominant) | (dominant == 0)] = np.nan
     row["anc_script_mismatch"] = mismatch

@@ -23,9 +23,9 @@ from toxlink.features._base import (
     count_phrases,
     flag,
     never,
-    regex_for,
     script_profile,
-    take,
+    take_rows,
+    word_counts,
     words_normal,
 )
 from toxlink.resources import word_list
@@ -58,15 +58,16 @@ def compute(ctx: Context) -> dict[str, np.ndarray]:
     selling = word_list("link_selling_phrases.txt")
     per_title = {
         "cnt_title_length": arrow_float(pc.utf8_length(arr)),
-        "cnt_title_words": arrow_float(pc.count_substring_regex(normal, regex_for(normal, r"[\p{L}\p{N}]+"))),
+        "cnt_title_words": word_counts(normal),
         "cnt_title_spam_terms": count_phrases(normal, _spam_terms()),
         "cnt_title_link_selling": count_phrases(normal, selling),
         "cnt_title_commercial_terms": count_phrases(normal, word_list("commercial_terms.txt")),
         "cnt_title_non_latin": ((dominant > 0) & (dominant != SCRIPT_CODES["Latin"])).astype(float),
     }
-    out.update({k: take(v, codes) for k, v in per_title.items()})
+    rows = take_rows([*per_title.values(), dominant], codes)
+    out.update(zip(per_title, rows))
     lang_script = ctx.language_script
-    dom_row = take(dominant, codes)
+    dom_row = rows[-1]
     mismatch = (dom_row != lang_script).astype(float)
     mismatch[np.isnan(lang_script) | np.isnan(dom_row) | (dom_row == 0)] = np.nan
     out["cnt_title_script_mismatch"] = mismatch
@@ -75,7 +76,10 @@ def compute(ctx: Context) -> dict[str, np.ndarray]:
     if text is None:
         text = pd.Series(pd.NA, index=ctx.index, dtype="string")
     tcodes, tuniq = arrow_codes(text)
-    tnormal = words_normal(tuniq)
-    out["cnt_text_spam_terms"] = take(count_phrases(tnormal, _spam_terms()), tcodes)
-    out["cnt_text_link_selling"] = take(count_phrases(tnormal, selling), tcodes)
+    if len(tuniq):
+        tnormal = words_normal(tuniq)
+        rows = take_rows([count_phrases(tnormal, _spam_terms()), count_phrases(tnormal, selling)], tcodes)
+        out["cnt_text_spam_terms"], out["cnt_text_link_selling"] = rows
+    else:  # most vendors give no surrounding text: no patterns to compile
+        out["cnt_text_spam_terms"], out["cnt_text_link_selling"] = np.full((2, ctx.n), np.nan)
     return {f.name: out[f.name] for f in FEATURES}

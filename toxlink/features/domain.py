@@ -20,11 +20,12 @@ from toxlink.features._base import (
     above,
     arrow_codes,
     arrow_float,
+    _per_string_sum,
     bytes_and_offsets,
     categorised,
     flag,
     never,
-    take,
+    take_rows,
     to_arrow,
 )
 
@@ -50,9 +51,9 @@ _VOWEL[np.frombuffer(b"aeiouy", dtype=np.uint8)] = True
 _WIDTH = 64  # DNS labels are at most 63 octets
 
 
-def _label_bytes(labels: pa.Array) -> tuple[np.ndarray, np.ndarray, int]:
-    """Each label's first 64 bytes laid end to end, the label (row) of each byte, and the
-    number of labels.
+def _label_bytes(labels: pa.Array) -> tuple[np.ndarray, np.ndarray]:
+    """Each label's first 64 bytes laid end to end and the int64 offsets (shape (n + 1,))
+    of each label's bytes among them.
 
     Taken straight from the array's UTF-8 buffer: labels are ASCII (from punycoded hosts);
     any other label is encoded as before, one ``?`` per non-ASCII character.
@@ -65,69 +66,100 @@ def _label_bytes(labels: pa.Array) -> tuple[np.ndarray, np.ndarray, int]:
         mat = np.array([s.encode("ascii", "replace")[:_WIDTH] for s in labels.to_pylist()], dtype=f"S{_WIDTH}")
         m = mat.view(np.uint8).reshape(n, _WIDTH)
         valid = m != 0
-        return m[valid], np.repeat(np.arange(n), np.count_nonzero(valid, axis=1)), n
-    return (data[offsets[0] : offsets[-1]] if n else data[:0]), np.repeat(np.arange(n), lens), n
+        return m[valid], np.concatenate([[0], np.cumsum(np.count_nonzero(valid, axis=1))])
+    if not n:
+        return data[:0], np.zeros(1, dtype=np.int64)
+    return data[offsets[0] : offsets[-1]], offsets - offsets[0]
 
 
-# Byte classes of a label's characters, counted per label in one bincount.
+# Byte classes of a label's characters.
 _DIGIT, _VOWEL_C, _CONSONANT, _HYPHEN, _OTHER = range(5)
-_CLASS = np.full(256, _OTHER, dtype=np.int64)
+_CLASS = np.full(256, _OTHER, dtype=np.uint8)
 _CLASS[48:58] = _DIGIT
 _CLASS[97:123] = _CONSONANT
 _CLASS[_VOWEL] = _VOWEL_C
 _CLASS[45] = _HYPHEN
 
 
+def _entropy_terms() -> np.ndarray:
+    """``-p * log2(p)`` for ``p = c / length``, indexed ``[c, length]`` (both <= 64): a
+    label's entropy adds up the terms of its byte counts. The same float64 operations on
+    the same operands as computing them per (label, byte), so the same bits; 0 for c = 0."""
+    c = np.arange(_WIDTH + 1, dtype=np.int64)[:, None]
+    length = np.arange(_WIDTH + 1, dtype=np.float64)[None, :]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        p = c / length
+        terms = -p * np.log2(p)
+    terms[0] = 0.0
+    return terms
+
+
+_ENTROPY_TERMS = _entropy_terms()
+
+
 def _label_stats(labels: pa.Array) -> dict[str, np.ndarray]:
     """Character statistics of ASCII labels from their bytes laid end to end (no per-label
     Python); computed once per distinct label."""
     codes, uniq = arrow_codes(pc.fill_null(to_arrow(labels), ""))
-    chars, rows, n = _label_bytes(uniq)
+    chars, offsets = _label_bytes(uniq)
+    n = len(offsets) - 1
+    lens = np.diff(offsets)
     cls = _CLASS[chars]
-    counts = np.bincount(rows * 5 + cls, minlength=5 * n).reshape(n, 5)
-    length = counts.sum(axis=1).astype(float)
-    digits = counts[:, _DIGIT]
-    letters = counts[:, _VOWEL_C] + counts[:, _CONSONANT]
-    with np.errstate(invalid="ignore", divide="ignore"):
-        vowel_ratio = np.where(letters > 0, counts[:, _VOWEL_C] / np.maximum(letters, 1), np.nan)
-        digit_ratio = np.where(length > 0, digits / np.maximum(length, 1), np.nan)
-    # Longest consonant run: each consonant's distance to the last non-consonant before it
-    # (or to its label's start), maximised per label.
+    digits = _per_string_sum((cls == _DIGIT).view(np.uint8), offsets)
+    vowels = _per_string_sum((cls == _VOWEL_C).view(np.uint8), offsets)
     cons = cls == _CONSONANT
-    stops = np.cumsum(counts.sum(axis=1))
-    starts = stops - counts.sum(axis=1)
-    first = starts[starts < stops]
-    pos = np.arange(len(chars))
-    last_break = np.where(cons, -1, pos)
-    last_break[first] = np.where(cons[first], first - 1, first)
-    np.maximum.accumulate(last_break, out=last_break)
-    max_run = np.zeros(n)
-    if len(chars):
-        max_run[starts < stops] = np.maximum.reduceat(pos - last_break, first)
-    # Entropy from per-(row, byte) counts. The bytes present are ranked so the count table
-    # has one column per byte value seen, not 256; its non-zero cells come in (row, byte)
-    # order, the order of the terms of a sort of (row, byte) keys (bit-identical sums).
+    consonants = _per_string_sum(cons.view(np.uint8), offsets)
+    length = lens.astype(float)
+    letters = vowels + consonants
+    with np.errstate(invalid="ignore", divide="ignore"):
+        vowel_ratio = np.where(letters > 0, vowels / np.maximum(letters, 1), np.nan)
+        digit_ratio = np.where(length > 0, digits / np.maximum(length, 1), np.nan)
+    # Longest consonant run: the runs' first and last bytes (a label's first byte starts
+    # one, its last ends one), their lengths maximised per label.
+    nonempty = lens > 0
+    first_byte = np.zeros(len(chars) + 1, dtype=bool)
+    first_byte[offsets[:-1][nonempty]] = True
+    run_start = cons.copy()
+    run_start[1:] &= ~cons[:-1] | first_byte[1:-1]
+    run_stop = cons.copy()
+    run_stop[:-1] &= ~cons[1:] | first_byte[1:-1]
+    starts = np.flatnonzero(run_start)
+    runs = np.flatnonzero(run_stop) + 1 - starts
     seen = np.zeros(256, dtype=bool)
     seen[chars] = True
     k = max(int(seen.sum()), 1)
-    rank = np.cumsum(seen) - 1
-    byte_counts = np.bincount(rows * k + rank[chars], minlength=n * k)
-    cell = np.flatnonzero(byte_counts)
-    r = cell // k
-    p = byte_counts[cell] / length[r]
-    entropy = np.bincount(r, weights=-p * np.log2(p), minlength=n)
+    # the label of each byte, int32 unless the (label, byte) keys below need more
+    itype = np.int32 if n * k < 2**31 else np.int64
+    row = np.repeat(np.arange(n, dtype=itype), lens)
+    max_run = np.zeros(n)
+    if len(starts):
+        owner = row[starts]
+        first_run = np.flatnonzero(np.concatenate([[True], owner[1:] != owner[:-1]]))
+        max_run[owner[first_run]] = np.maximum.reduceat(runs, first_run)
+    # Entropy from per-(label, byte) counts. The bytes present are ranked so the count
+    # table has one column per byte value seen, not 256. Each label's terms are added in
+    # byte order from 0.0 (a bincount over the sorted (label, byte) cells would add them
+    # in that order too); an absent byte adds 0.0, which changes no bits.
+    rank = (np.cumsum(seen) - 1).astype(itype)
+    row *= itype(k)
+    row += rank[chars]
+    table = np.bincount(row, minlength=n * k).reshape(n, k)
+    entropy = np.zeros(n)
+    terms, width = _ENTROPY_TERMS.ravel(), _ENTROPY_TERMS.shape[1]
+    for j in range(k):
+        entropy += terms[table[:, j] * width + lens]
     random_looking = ((max_run >= 5) | ((length >= 8) & (vowel_ratio < 0.15))).astype(float)
     out = {
         "dom_label_length": length,
         "dom_digits": digits.astype(float),
         "dom_digit_ratio": digit_ratio,
-        "dom_hyphens": counts[:, _HYPHEN].astype(float),
+        "dom_hyphens": _per_string_sum((cls == _HYPHEN).view(np.uint8), offsets).astype(float),
         "dom_vowel_ratio": vowel_ratio,
         "dom_entropy": entropy,
         "dom_max_consonant_run": max_run,
         "dom_random_looking": random_looking,
     }
-    return {k: v[codes] for k, v in out.items()}
+    return dict(zip(out, take_rows(list(out.values()), codes)))
 
 
 def host_spam_terms(hosts: pa.Array) -> np.ndarray:
@@ -170,15 +202,23 @@ def _tokens_in(arr: pa.Array, terms: list[str]) -> np.ndarray:
     return out + np.bincount(rows, minlength=len(arr))
 
 
+def _first_labels(domains: pa.Array, blank: np.ndarray) -> pa.Array:
+    """Each domain up to its first ".", ``""`` where *blank* or the domain is null
+    (``split_pattern(".")[0]``, cut from the UTF-8 buffer at the dot positions)."""
+    data, offsets = bytes_and_offsets(pc.fill_null(to_arrow(domains), ""))
+    start, end = offsets[:-1], offsets[1:]
+    dots = np.append(np.flatnonzero(data == ord(".")), len(data))
+    stop = np.minimum(dots[np.searchsorted(dots, start)], end)
+    return urls.byte_slices(data, start, np.where(blank, start, stop))
+
+
 def compute(ctx: Context) -> dict[str, np.ndarray]:
     codes, uniq = ctx.host_codes
     info = ctx.host_info
     is_ip = info["is_ip"]
     # The registrable domain's first label is the name its owner chose, whatever the
     # suffix's length: acme-tools.co.uk -> acme-tools, name.blogspot.com -> name.
-    domains = pc.fill_null(info["domain"], "")
-    first = pc.list_element(pc.split_pattern(domains, ".", max_splits=1), 0)
-    labels = pc.if_else(pa.array(is_ip), pa.scalar("", pa.large_string()), first)
+    labels = _first_labels(info["domain"], is_ip)
     # Subdomain levels, not counting a leading www / www2 / m.
     sub = pc.fill_null(info["subdomain"], "")
     sub = pc.replace_substring_regex(sub, r"^(?:www\d*|m)(?:\.|$)", "")
@@ -196,10 +236,8 @@ def compute(ctx: Context) -> dict[str, np.ndarray]:
         "dom_spam_terms": host_spam_terms(host_arr),
     }
     lexical = set(stats) | {"dom_subdomain_depth", "dom_spam_terms"}
-    out = {}
+    per_host = []
     for f in FEATURES:
         v = np.asarray(out_u[f.name], dtype=float)
-        if f.name in lexical:
-            v = np.where(is_ip, np.nan, v)
-        out[f.name] = take(v, codes)
-    return out
+        per_host.append(np.where(is_ip, np.nan, v) if f.name in lexical else v)
+    return dict(zip(FEATURES.names, take_rows(per_host, codes)))

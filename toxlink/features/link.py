@@ -9,6 +9,7 @@ scoring chunks), never today's date, so the same export always gives the same nu
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 
 from toxlink import schema as S
 from toxlink.features._base import Context, FeatureSet, above, below, bool_float, flag, never, num_float
@@ -61,6 +62,17 @@ def compute(ctx: Context) -> dict[str, np.ndarray]:
         s = ctx.col(col)
         if s is None or ref is None or ref != ref:
             return np.full(n, np.nan)
+        if s.dtype == "datetime64[ns]" and isinstance(ref, pd.Timestamp) and ref.unit == "ns":
+            # What (ref - s).dt.total_seconds() / 86400 computes (int64 nanoseconds / 1e9,
+            # NaT -> NaN), on the int64 values: no Timedelta column in between.
+            ns = s.to_numpy().view(np.int64)
+            nat = ns == np.iinfo(np.int64).min
+            valid = ns[~nat]
+            # pandas raises on an int64 overflow of the difference; numpy would wrap
+            if not len(valid) or -(2**63) <= ref.value - int(valid.max()) <= ref.value - int(valid.min()) < 2**63:
+                days = (ref.value - ns) / 1e9 / 86400.0
+                days[nat] = np.nan
+                return days
         return ((ref - s).dt.total_seconds() / 86400.0).to_numpy(dtype=float, na_value=np.nan)
 
     first, last = days_before_ref(S.FIRST_SEEN), days_before_ref(S.LAST_SEEN)

@@ -13,6 +13,9 @@ they are computed in two passes over the chunks:
    day) counts for the days that can still be "new" (within ``NEW_DAYS`` of the latest
    date seen so far); and that latest date. Partial aggregates are re-reduced every few
    chunks, so memory grows with the number of distinct domains/anchors/titles, not rows.
+   ``update`` is ``acc.add(ProfileAccumulator.prepare(chunk))``: ``prepare`` (hashing,
+   per-chunk sums and distinct pairs, most of the work) reads no accumulator state, so it
+   can run in the thread that reads the next chunk; ``add`` merges into the aggregates.
 2. ``stats = acc.finish()`` turns them into a :class:`ProfileStats` (per-domain table,
    per-subnet and per-title domain counts, day histogram, reference date), and
    ``compute(chunk, profile=stats)`` joins them back onto each chunk's rows.
@@ -32,7 +35,9 @@ import pandas as pd
 import pyarrow.compute as pc
 
 from toxlink import schema as S
-from toxlink.features._base import Context, FeatureSet, above, arrow_codes, bool_float, export_reference_date, never, to_arrow
+from toxlink.hashing import MUL64 as _MUL64
+from toxlink.features._base import (Context, FeatureSet, above, arrow_codes, bool_float, bytes_and_offsets,
+                                    export_reference_date, never, to_arrow)
 
 NEW_DAYS = 30  # a link first seen within this many days of the reference date is "new"
 
@@ -96,11 +101,26 @@ def _title_keys(title: pd.Series | None, n: int) -> tuple[np.ndarray, np.ndarray
     if title is None:
         return np.zeros(n, np.uint64), np.zeros(n, bool), np.full(n, -1, dtype=np.int64), np.zeros(0, np.uint64)
     codes, uniq = arrow_codes(title)
-    norm = pc.utf8_trim_whitespace(pc.replace_substring_regex(pc.utf8_lower(uniq), r"\s+", " "))
+    low = pc.utf8_lower(uniq)
+    if _has_space_runs(low):  # RE2's \s is [\t\n\f\r ]; the replace costs ~20x the check
+        low = pc.replace_substring_regex(low, r"\s+", " ")
+    norm = pc.utf8_trim_whitespace(low)
     h = _hash(norm.to_numpy(zero_copy_only=False))
     ok_u = np.asarray(pc.greater(pc.binary_length(norm), 0).to_numpy(zero_copy_only=False), dtype=bool)
     ok = (codes >= 0) & np.append(ok_u, False)[codes]
     return np.append(h, np.uint64(0))[codes], ok, codes, h
+
+
+_SPACE_BYTES = np.zeros(256, dtype=bool)
+_SPACE_BYTES[[9, 10, 11, 12, 13]] = True
+
+
+def _has_space_runs(arr) -> bool:
+    r"""Whether ``\s+`` -> ``" "`` could change any string of *arr*: a tab, newline, form
+    feed, carriage return (or vertical tab) byte, or two spaces in a row. A byte scan of the
+    data buffer; a false alarm (two spaces across a string boundary) only costs the regex."""
+    data, _ = bytes_and_offsets(arr)
+    return bool(_SPACE_BYTES[data].any() or ((data[1:] == 32) & (data[:-1] == 32)).any())
 
 
 def _subnet(ip: pd.Series | None, n: int) -> tuple[np.ndarray, np.ndarray]:
@@ -132,11 +152,11 @@ def _row_facts(ctx: Context) -> dict:
         return ctx.cache["profile_facts"]
     n = ctx.n
     th, tok, tcodes, thash_u = _title_keys(ctx.col(S.PAGE_TITLE), n)
-    dcodes, duniq = ctx.domain_codes
+    dcodes, dhash_u = _domain_keys(ctx)
     scodes, suniq = _subnet(ctx.col(S.SOURCE_IP), n)
     ctx.cache["profile_facts"] = facts = {
         "dcode": dcodes,
-        "dhash_u": _hash(duniq),
+        "dhash_u": dhash_u,
         "day": _days(ctx.col(S.FIRST_SEEN), n),
         "title": th,
         "has_title": tok,
@@ -146,6 +166,18 @@ def _row_facts(ctx: Context) -> dict:
         "shash_u": _hash(suniq),
     }
     return facts
+
+
+def _domain_keys(ctx: Context) -> tuple[np.ndarray, np.ndarray]:
+    """(domain code per row, -1 without one; hash of each distinct domain). A ``domain``
+    column (what scoring always has) is dictionary-encoded in Arrow: no pandas
+    factorisation and no Python string per row, only one per distinct domain to hash."""
+    domain = ctx.col(S.DOMAIN)
+    if domain is None:
+        codes, uniq = ctx.domain_codes
+        return codes, _hash(uniq)
+    codes, uniq = arrow_codes(domain)
+    return codes, _hash(uniq.to_numpy(zero_copy_only=False))
 
 
 def _pass1_facts(ctx: Context) -> dict:
@@ -197,9 +229,6 @@ def _code_pairs(ca: np.ndarray, cb: np.ndarray, ha: np.ndarray, hb: np.ndarray) 
     key = pd.unique(ca.astype(np.int64) * m + (cb.astype(np.int64) + 1))
     hb = np.append(np.uint64(0), hb)
     return ha[key // m], hb[key % m]
-
-
-_MUL64 = np.uint64(0x9E3779B97F4A7C15)
 
 
 def _pair_key(a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -322,14 +351,39 @@ class _PairSet:
     def per_a(self) -> tuple[np.ndarray, np.ndarray]:
         """(sorted distinct a, distinct pairs per a (or summed counts for a counting set))."""
         self._flush()
-        if not len(self.a):
-            return np.zeros(0, np.uint64), np.zeros(0, np.int64)
-        o = np.argsort(self.a, kind="stable")
-        a = self.a[o]
-        start = np.flatnonzero(np.append(True, a[1:] != a[:-1]))
-        if self.n is not None:
-            return a[start], np.add.reduceat(self.n[o], start)
-        return a[start], np.diff(np.append(start, len(a)))
+        return _group_sizes(self.a, self.n)
+
+
+def _group_sizes(a: np.ndarray, n: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
+    """(sorted distinct values of *a*, rows per value, or the sum of *n* per value).
+
+    Hash-grouped (one pass), so only the distinct values are sorted, not every row: a
+    pair set holds several pairs per referring domain. Integer sums: exact in any order.
+    """
+    if not len(a):
+        return np.zeros(0, np.uint64), np.zeros(0, np.int64)
+    codes, uniq = pd.factorize(a)
+    if n is None:
+        sizes = np.bincount(codes, minlength=len(uniq)).astype(np.int64)
+    else:  # int64 counts summed without a float round trip
+        sizes = np.zeros(len(uniq), np.int64)
+        np.add.at(sizes, codes, n)
+    o = np.argsort(uniq)
+    return np.asarray(uniq, dtype=a.dtype)[o], sizes[o]
+
+
+def _day_histogram(day: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``np.unique(day, return_counts=True)`` (counts int64) without a sort: a chunk's
+    first-seen days span a few years at most, so one bincount over the span."""
+    if not len(day):
+        return np.zeros(0, np.int64), np.zeros(0, np.int64)
+    lo, hi = int(day.min()), int(day.max())
+    if hi - lo > 4 * len(day) + 4096:  # a sparse span (dates decades apart): sort instead
+        days, counts = np.unique(day, return_counts=True)
+        return days, counts.astype(np.int64)
+    counts = np.bincount(day - lo, minlength=hi - lo + 1)
+    present = np.flatnonzero(counts)
+    return present.astype(np.int64) + lo, counts[present].astype(np.int64)
 
 
 def _day_number(ts) -> int | None:
@@ -349,6 +403,86 @@ def _lookup_sorted(keys: np.ndarray, table_keys: np.ndarray, values: np.ndarray,
     hit = table_keys[at] == keys
     out[hit] = values[at[hit]]
     return out
+
+
+@dataclass
+class PreparedChunk:
+    """One chunk's contribution to the aggregates (:meth:`ProfileAccumulator.prepare`).
+
+    Attributes
+    ----------
+    reference_date : Timestamp or NaT — the chunk's latest first/last-seen date.
+    domain_keys : uint64 ndarray, shape (k,) — hashes of the chunk's counted domains.
+    domain_table : float64 ndarray, shape (k, len(_SUMS) + 2) — their sums, min and max day.
+    pairs : dict of set name -> (a, b) uint64 ndarrays — the chunk's distinct pairs.
+    days, day_counts : int64 ndarrays — the chunk's first-seen day histogram.
+    recent : (domain hash uint64, day int64, links int64) ndarrays — per-(domain, day)
+        counts of the days within ``NEW_DAYS`` of the chunk's own reference date, sorted by
+        (domain code, day); :meth:`ProfileAccumulator.add` keeps those recent by the
+        export's date.
+    """
+
+    reference_date: object
+    domain_keys: np.ndarray
+    domain_table: np.ndarray
+    pairs: dict
+    days: np.ndarray
+    day_counts: np.ndarray
+    recent: tuple
+
+
+def _prepare(ctx: Context) -> PreparedChunk:
+    """:meth:`ProfileAccumulator.prepare` on a :class:`Context`."""
+    d = export_reference_date(ctx.links)
+    facts = _pass1_facts(ctx)
+    keep = facts["dcode"] >= 0
+    for c in (S.ROW_ISSUE, S.DUPLICATE_OF):
+        s = ctx.col(c)
+        if s is not None:
+            keep &= _missing(s)
+    dc = facts["dcode"][keep]
+    dhash_u = facts["dhash_u"]
+    k = len(dhash_u)
+    com, site, day = facts["commercial"][keep], facts["sitewide"][keep], facts["day"][keep]
+    acode = facts["acode"][keep]
+    ok_a = acode >= 0
+    ok_d = day != _NO_DAY
+
+    def bc(w=None):
+        return np.bincount(dc, weights=w, minlength=k).astype(np.float64)
+
+    table = np.empty((k, len(_SUMS) + 2))
+    for j, col in enumerate((bc(), bc(ok_a.astype(float)), bc(np.nan_to_num(com)), bc((~np.isnan(com)).astype(float)),
+                             bc(np.nan_to_num(site)), bc((~np.isnan(site)).astype(float)), bc(ok_d.astype(float)))):
+        table[:, j] = col
+    table[:, _MIN_DAY] = np.inf
+    table[:, _MAX_DAY] = -np.inf
+    dd = day[ok_d].astype(np.float64)
+    np.minimum.at(table[:, _MIN_DAY], dc[ok_d], dd)
+    np.maximum.at(table[:, _MAX_DAY], dc[ok_d], dd)
+    present = table[:, 0] > 0
+
+    sc = facts["scode"][keep]
+    ok_s = sc >= 0
+    ok_t = facts["has_title"][keep]
+    pairs = {
+        "anchor": _code_pairs(dc[ok_a], acode[ok_a], dhash_u, facts["ahash_u"]),
+        "host": _code_pairs(dc, facts["hcode"][keep], dhash_u, facts["hhash_u"]),
+        "subnet": _code_pairs(sc[ok_s], dc[ok_s], facts["shash_u"], dhash_u),
+        "title": _code_pairs(facts["title_code"][keep][ok_t], dc[ok_t], facts["thash_u"], dhash_u),
+    }
+    days, day_counts = _day_histogram(day[ok_d])
+    # Counting (domain, day) pairs and then dropping the days that are not recent gives the
+    # counts of the recent rows: the export's reference date is at least this chunk's.
+    ref_day = _day_number(d)
+    recent = ok_d if ref_day is None else ok_d & (day >= ref_day - NEW_DAYS)
+    rec = (np.zeros(0, np.uint64), np.zeros(0, np.int64), np.zeros(0, np.int64))
+    if recent.any():
+        m = np.int64(1 << 32)  # (domain code, day) as one int64: days fit in 32 bits
+        lo = day[recent].min()
+        key, n = np.unique(dc[recent].astype(np.int64) * m + (day[recent] - lo), return_counts=True)
+        rec = (dhash_u[key // m], key % m + lo, n)
+    return PreparedChunk(d, dhash_u[present], table[present], pairs, days, day_counts, rec)
 
 
 class ProfileAccumulator:
@@ -373,68 +507,50 @@ class ProfileAccumulator:
         self._updates = 0
 
     def update(self, links: pd.DataFrame) -> "ProfileAccumulator":
-        """Add one chunk of the canonical links table; returns ``self``."""
+        """Add one chunk of the canonical links table; returns ``self``.
+
+        The same as ``add(prepare(links))``.
+        """
         return self._update(Context(links))
 
-    def _update(self, ctx: Context) -> "ProfileAccumulator":
-        d = export_reference_date(ctx.links)
+    @staticmethod
+    def prepare(links: pd.DataFrame) -> "PreparedChunk":
+        """The per-chunk part of :meth:`update`: everything that depends on *links* alone
+        (hashing, per-domain sums, the chunk's distinct pairs, its day histogram).
+
+        It reads no accumulator state, so it may run in another thread (e.g. the one
+        reading the next chunk) while :meth:`add` merges the previous one.
+        """
+        return _prepare(Context(links))
+
+    def add(self, part: "PreparedChunk") -> "ProfileAccumulator":
+        """Merge a chunk from :meth:`prepare` into the aggregates; returns ``self``."""
+        d = part.reference_date
         if not pd.isna(d) and (pd.isna(self._ref) or d > self._ref):
             self._ref = d
-        facts = _pass1_facts(ctx)
-        keep = facts["dcode"] >= 0
-        for c in (S.ROW_ISSUE, S.DUPLICATE_OF):
-            s = ctx.col(c)
-            if s is not None:
-                keep &= _missing(s)
-        dc = facts["dcode"][keep]
-        dhash_u = facts["dhash_u"]
-        k = len(dhash_u)
-        com, site, day = facts["commercial"][keep], facts["sitewide"][keep], facts["day"][keep]
-        acode = facts["acode"][keep]
-        ok_a = acode >= 0
-        ok_d = day != _NO_DAY
-
-        def bc(w=None):
-            return np.bincount(dc, weights=w, minlength=k).astype(np.float64)
-
-        table = np.empty((k, len(_SUMS) + 2))
-        for j, col in enumerate((bc(), bc(ok_a.astype(float)), bc(np.nan_to_num(com)), bc((~np.isnan(com)).astype(float)),
-                                 bc(np.nan_to_num(site)), bc((~np.isnan(site)).astype(float)), bc(ok_d.astype(float)))):
-            table[:, j] = col
-        table[:, _MIN_DAY] = np.inf
-        table[:, _MAX_DAY] = -np.inf
-        dd = day[ok_d].astype(np.float64)
-        np.minimum.at(table[:, _MIN_DAY], dc[ok_d], dd)
-        np.maximum.at(table[:, _MAX_DAY], dc[ok_d], dd)
-        present = table[:, 0] > 0
-        self._add_domains(dhash_u[present], table[present])
-
-        sets = self._sets
-        sets["anchor"].add(*_code_pairs(dc[ok_a], acode[ok_a], dhash_u, facts["ahash_u"]))
-        sets["host"].add(*_code_pairs(dc, facts["hcode"][keep], dhash_u, facts["hhash_u"]))
-        sc = facts["scode"][keep]
-        ok_s = sc >= 0
-        sets["subnet"].add(*_code_pairs(sc[ok_s], dc[ok_s], facts["shash_u"], dhash_u))
-        ok_t = facts["has_title"][keep]
-        sets["title"].add(*_code_pairs(facts["title_code"][keep][ok_t], dc[ok_t], facts["thash_u"], dhash_u))
-
-        days, counts = np.unique(day[ok_d], return_counts=True)
-        self._add_days(days, counts.astype(np.int64))
+        self._add_domains(part.domain_keys, part.domain_table)
+        for name, pairs in part.pairs.items():
+            self._sets[name].add(*pairs)
+        self._add_days(part.days, part.day_counts)
         ref_day = _day_number(self._ref)
-        recent = ok_d if ref_day is None else ok_d & (day >= ref_day - NEW_DAYS)
-        if recent.any():
-            m = np.int64(1 << 32)  # (domain code, day) as one int64: days fit in 32 bits
-            key, n = np.unique(dc[recent].astype(np.int64) * m + (day[recent] - day[recent].min()), return_counts=True)
-            self._recent.add(dhash_u[key // m], (key % m + day[recent].min()).astype(np.uint64), n)
+        dhash, rday, n = part.recent
+        if ref_day is not None and len(rday):
+            # the chunk kept the days recent by its own date; the export's may be later
+            recent = rday >= ref_day - NEW_DAYS
+            if recent.any():
+                self._recent.add(dhash[recent], rday[recent].astype(np.uint64), n[recent])
         self._drop_old()
         self._updates += 1
         return self
+
+    def _update(self, ctx: Context) -> "ProfileAccumulator":
+        return self.add(_prepare(ctx))
 
     def _add_domains(self, keys: np.ndarray, table: np.ndarray) -> None:
         """Merge per-domain rows (sums, min day, max day) into the per-domain table."""
         if not len(keys):
             return
-        o = np.argsort(keys, kind="stable")
+        o = np.argsort(keys)  # equal keys (if any) need only be adjacent: sums, min, max
         keys, table = keys[o], table[o]
         dup = keys[1:] == keys[:-1]
         if dup.any():  # two domain strings with one hash (or unsorted parts): combine rows
@@ -556,8 +672,15 @@ def _day_lookup(day: np.ndarray, counts: pd.Series) -> np.ndarray:
     days = counts.index.to_numpy()
     if not len(days) or not counts.index.is_monotonic_increasing or days.dtype.kind not in "iu":
         return _lookup(day, counts)
-    at = np.minimum(np.searchsorted(days, day), len(days) - 1)
-    return np.where(days[at] == day, counts.to_numpy(dtype=float)[at], np.nan)
+    lo, hi = int(days[0]), int(days[-1])
+    if hi - lo > 4 * len(day) + 4096:  # a sparse span: binary search in the histogram
+        at = np.minimum(np.searchsorted(days, day), len(days) - 1)
+        return np.where(days[at] == day, counts.to_numpy(dtype=float)[at], np.nan)
+    # A dense table over the export's span of days (a few thousand at most), NaN for the
+    # days without links and for the slot past the end that every out-of-span day reads.
+    dense = np.full(hi - lo + 2, np.nan)
+    dense[days - lo] = counts.to_numpy(dtype=float)
+    return dense[np.where((day >= lo) & (day <= hi), day - lo, hi - lo + 1)]
 
 
 def compute(ctx: Context) -> dict[str, np.ndarray]:

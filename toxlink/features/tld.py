@@ -15,7 +15,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from toxlink.features._base import Context, FeatureSet, _ok, arrow_codes, categorised, flag, never, take, tld_risk
+from toxlink.features._base import Context, FeatureSet, _ok, arrow_codes, categorised, flag, never, take_rows, tld_risk
 
 _SOURCE = "Interisle Phishing Landscape 2025"
 
@@ -63,4 +63,5 @@ def compute(ctx: Context) -> dict[str, np.ndarray]:
         country = not inst and len(top) == 2
         new = not (inst or gen or country)
         table[i] = (gen, country, new, inst, len(labels) > 1, 0, len(top), risk.get(top, np.nan))
-    return {f.name: take(take(table[:, j], scodes), codes) for j, f in enumerate(FEATURES)}
+    rows = np.append(scodes, -1)[codes]  # suffix code of each row (-1: no host / suffix)
+    return dict(zip(FEATURES.names, take_rows(table.T, rows)))

@@ -29,6 +29,7 @@ from toxlink.features._base import (
     flag,
     never,
     take,
+    take_rows,
     to_arrow,
 )
 
@@ -138,9 +139,11 @@ def _userinfo(raw: pa.Array) -> np.ndarray:
     return out
 
 
-def _take0(values_unique: np.ndarray, codes: np.ndarray) -> np.ndarray:
-    """Per-unique values mapped to rows, NaN as 0 (code -1 gives 0 too)."""
-    return np.append(np.nan_to_num(np.asarray(values_unique, dtype=np.float64)), 0.0)[codes]
+def _take0(values_unique: dict[str, np.ndarray], codes: np.ndarray) -> dict[str, np.ndarray]:
+    """Per-unique values mapped to rows (one gather for all), NaN as 0 (code -1 gives 0
+    too)."""
+    table = np.nan_to_num(np.vstack([np.asarray(v, dtype=np.float64) for v in values_unique.values()]), copy=False)
+    return dict(zip(values_unique, take_rows(table, codes, 0.0)))
 
 
 _COMMENT = np.frombuffer(b"comment", dtype=np.uint8)
@@ -182,8 +185,8 @@ def compute(ctx: Context) -> dict[str, np.ndarray]:
     either = _either_features(pa.concat_arrays([paths, queries]))
     e_path = {"e_" + k: v[: len(paths)] for k, v in either.items()}
     e_query = {"e_" + k: v[len(paths):] for k, v in either.items()}
-    per_path = {k: _take0(v, pcodes) for k, v in {**_path_features(paths), **e_path}.items()}
-    per_query = {k: _take0(v, qcodes) for k, v in {**_query_features(queries), **e_query}.items()}
+    per_path = _take0({**_path_features(paths), **e_path}, pcodes)
+    per_query = _take0({**_query_features(queries), **e_query}, qcodes)
     has_query = per_query["url_query_params"] > 0
     scheme = parts["scheme"]
     port = pc.fill_null(parts["port"], empty)

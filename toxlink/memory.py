@@ -1,0 +1,76 @@
+"""Keeping a long scoring run's memory flat: aggregates off the C heap, free pages returned.
+
+A streaming run allocates chunk-sized temporaries (freed after each chunk) beside
+aggregates that live for the whole run and grow with the export (per-site counts, the
+hosts seen, (site, reason) counts). When both come from glibc's heap, each grown aggregate
+lands above the chunk temporaries freed around it; the heap can only shrink from its top,
+so those holes stay resident and the process grows with the export, not with the chunk.
+
+:func:`off_heap` moves an aggregate into its own anonymous memory map instead (returned to
+the system as soon as the array is dropped, whatever else the heap holds), and
+:func:`release_free_memory` hands the heap's free pages back between the run's phases.
+"""
+
+from __future__ import annotations
+
+import mmap
+
+import numpy as np
+
+#: Arrays smaller than this stay on the heap: a map costs a system call and whole pages.
+OFF_HEAP_MIN_BYTES = 1 << 16
+
+
+def off_heap(a: np.ndarray) -> np.ndarray:
+    """A copy of *a* in an anonymous memory map of its own (same shape, dtype and values).
+
+    For arrays that outlive the chunk being processed; small arrays are returned as they are.
+    """
+    a = np.asarray(a)
+    if a.nbytes < OFF_HEAP_MIN_BYTES or a.dtype.hasobject:
+        return a
+    out = np.frombuffer(mmap.mmap(-1, a.nbytes), dtype=a.dtype, count=a.size).reshape(a.shape)
+    out[...] = a
+    return out
+
+
+def empty_off_heap(shape, dtype) -> np.ndarray:
+    """An array of zeros of *shape*, off the heap when it is large (see :func:`off_heap`)."""
+    dtype = np.dtype(dtype)
+    n = int(np.prod(shape))
+    if n * dtype.itemsize < OFF_HEAP_MIN_BYTES:
+        return np.zeros(shape, dtype=dtype)
+    return np.frombuffer(mmap.mmap(-1, n * dtype.itemsize), dtype=dtype, count=n).reshape(shape)
+
+
+def insert(a: np.ndarray, at: np.ndarray, values: np.ndarray) -> np.ndarray:
+    """``np.insert(a, at, values, axis=0)`` for nondecreasing *at*, built off the heap.
+
+    For sorted aggregates that grow by merging each chunk's new keys in: the result is a
+    new array (as with ``np.insert``), so the old one may still be read meanwhile.
+    """
+    values = np.asarray(values)
+    out = empty_off_heap((len(a) + len(values),) + a.shape[1:], np.result_type(a, values))
+    slots = np.asarray(at, dtype=np.int64) + np.arange(len(values))
+    keep = np.ones(len(out), dtype=bool)
+    keep[slots] = False
+    out[keep] = a
+    out[slots] = values
+    return out
+
+
+def release_free_memory() -> None:
+    """Return the C heap's free pages to the system (glibc's ``malloc_trim``; elsewhere a no-op).
+
+    Called between the phases of a run (after pass 1, before the final outputs), when the
+    previous phase's temporaries and aggregates are gone: a few milliseconds, once per phase.
+    """
+    import pyarrow as pa
+
+    pa.default_memory_pool().release_unused()
+    try:
+        import ctypes
+
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+    except (OSError, AttributeError):  # not glibc
+        pass
