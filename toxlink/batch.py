@@ -141,7 +141,8 @@ def score_exports(
         protect_own_sites(predictor, own, summary)
 
         tally = Tally(predictor.policy, report=report)
-        with CsvSink(out_dir / "links.csv", LINK_OUTPUT_COLUMNS) as sink:
+        sink = CsvSink(out_dir / "links.csv", LINK_OUTPUT_COLUMNS)
+        try:
             if parallel and workers > 1 and cache.n_chunks >= 2 * workers:
                 cache.finish_writing()
                 clock.reset()
@@ -177,6 +178,12 @@ def score_exports(
                     clock("pass 2: roll-up and report aggregates")
                     if on_chunk:
                         on_chunk("score", rows)
+        except BaseException as exc:
+            sink.abort(exc)
+            raise
+        # links.csv is complete: it is synced to disk and moved into place (a fraction of a
+        # second for a large export, outside the GIL) while the other outputs are built.
+        closing = _Background(sink.close)
         clock("pass 2: write links.csv")
     finally:
         cache.close()
@@ -184,7 +191,12 @@ def score_exports(
             loading.join()
     summary.stage_seconds = timings
     release_free_memory()  # pass 2's chunks are gone; the outputs are built from the tally
-    return finish_outputs(tally, predictor, existing, out_dir, summary)
+    try:
+        summary = finish_outputs(tally, predictor, existing, out_dir, summary)
+    finally:
+        closing.join()
+    closing.raise_if_failed()
+    return summary
 
 
 class Tally:
@@ -279,13 +291,17 @@ def _merge_within_limits(existing, domains: pd.DataFrame, whitelist, out_dir: Pa
     from toxlink import policy as P
     from toxlink.outputs import atomic_write
 
-    act = domains[P.ACTION].isin([P.DISAVOW_DOMAIN, P.DISAVOW_URL]).to_numpy()
-    entries = domains[P.DISAVOW_ENTRIES].to_numpy()
+    act = np.flatnonzero(domains[P.ACTION].isin([P.DISAVOW_DOMAIN, P.DISAVOW_URL]).to_numpy())
     lines = np.zeros(len(domains), dtype=np.int64)
     size = np.zeros(len(domains), dtype=np.int64)
-    for i in np.flatnonzero(act).tolist():
-        lines[i] = len(entries[i])
-        size[i] = sum(len(x.encode()) + 1 for x in entries[i])
+    if len(act):  # entries per site and their UTF-8 bytes with a line break each, in Arrow
+        import pyarrow as pa
+        import pyarrow.compute as pc
+
+        listed = pa.array(domains[P.DISAVOW_ENTRIES].to_numpy()[act].tolist(), type=pa.list_(pa.large_string()))
+        lines[act] = np.asarray(pc.list_value_length(listed))
+        size[act] = np.bincount(np.asarray(pc.list_parent_indices(listed)), minlength=len(act),
+                                weights=np.asarray(pc.binary_length(pc.list_flatten(listed))) + 1)
     # Room left after the existing file, a blank line and the dated header (with margin).
     room_lines = D.MAX_LINES - len(existing.lines) - 2
     room_bytes = D.MAX_BYTES - len(existing.to_bytes()) - 200

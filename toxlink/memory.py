@@ -43,6 +43,31 @@ def empty_off_heap(shape, dtype) -> np.ndarray:
     return np.frombuffer(mmap.mmap(-1, n * dtype.itemsize), dtype=dtype, count=n).reshape(shape)
 
 
+def off_heap_arrow(data):
+    """A copy of an Arrow array or table whose buffers are off the heap (see :func:`off_heap`).
+
+    For Arrow data that outlives the chunk it came from (Arrow's allocator keeps the pages
+    of its freed blocks for reuse, so long-lived blocks among a run's chunk temporaries
+    hold on to memory the same way); small arrays are returned as they are.
+    """
+    import pyarrow as pa
+
+    if isinstance(data, pa.Table):
+        return pa.table({name: off_heap_arrow(col) for name, col in zip(data.column_names, data.columns)})
+    if isinstance(data, pa.ChunkedArray):
+        data = data.combine_chunks() if data.num_chunks != 1 else data.chunk(0)
+    if data.nbytes < OFF_HEAP_MIN_BYTES or data.type.num_fields or isinstance(data.type, pa.DictionaryType):
+        return data
+    buffers = []
+    for buf in data.buffers():
+        if buf is None:
+            buffers.append(None)
+        else:
+            raw = np.frombuffer(buf, dtype=np.uint8)
+            buffers.append(pa.py_buffer(off_heap(raw)))
+    return pa.Array.from_buffers(data.type, len(data), buffers, data.null_count, data.offset)
+
+
 def insert(a: np.ndarray, at: np.ndarray, values: np.ndarray) -> np.ndarray:
     """``np.insert(a, at, values, axis=0)`` for nondecreasing *at*, built off the heap.
 

@@ -38,7 +38,7 @@ from toxlink import schema as S
 from toxlink.hashing import MUL64 as _MUL64
 from toxlink.hashing import mix64 as _mix64
 from toxlink.disavow import DisavowError, covering_domain, normalise_urls
-from toxlink.memory import empty_off_heap, off_heap
+from toxlink.memory import empty_off_heap, off_heap, off_heap_arrow
 from toxlink.memory import insert as insert_off_heap
 from toxlink.resources import word_list
 from toxlink.urls import domains_of, host_table, hosts_of, split_urls, url_issues
@@ -526,24 +526,45 @@ def _sum_by_key(keys: np.ndarray, counts: np.ndarray | None = None) -> tuple[np.
     return keys[first], total.astype(np.int64, copy=False)
 
 
-def _merge_counts(a: tuple[np.ndarray, np.ndarray], b: tuple[np.ndarray, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
-    """Two (sorted distinct keys, counts) pairs summed into one, as ``_sum_by_key`` of both.
+#: Runs re-reduced during a run stay under this size: a reduction's temporaries are a few
+#: times the runs it combines, so they stay bounded however large the export (the runs,
+#: which may repeat a few keys, are combined once, at the end).
+_RUN_BYTES = 8 << 20
 
-    *a* is the large running total: its counts are updated in place and the result is built
-    off the heap, so merging costs temporaries the size of *b*, not of the total."""
-    (ka, na), (kb, nb) = a, b
-    if not len(kb):
-        return a
-    if not len(ka):
-        return off_heap(kb), off_heap(nb)
-    pos = np.searchsorted(ka, kb)
-    at = np.minimum(pos, len(ka) - 1)
-    hit = ka[at] == kb
-    na[at[hit]] += nb[hit]  # in place: the running total is the accumulator's own; keys distinct
-    new = ~hit
-    if not new.any():
-        return ka, na
-    return insert_off_heap(ka, pos[new], kb[new]), insert_off_heap(na, pos[new], nb[new])
+
+def _reduce_runs(parts: list, n_runs: int, combine, final: bool) -> tuple[list, int]:
+    """Reduce *parts*, ``n_runs`` reduced runs followed by new partials, with *combine*
+    (parts -> one reduced part): the partials into one run, then the two newest runs into
+    one while the newer is at least half the older and the result stays under
+    :data:`_RUN_BYTES`, like a binary counter; *final*: everything into one.
+
+    Returns the parts and how many of them are runs (all of them).
+    """
+    runs, new = parts[:n_runs], parts[n_runs:]
+    if len(new) > 1:
+        new = [combine(new)]
+    runs = runs + new
+    if final:
+        return ([combine(runs)] if len(runs) > 1 else runs), min(len(runs), 1)
+    while len(runs) > 1 and _nbytes(runs[-2]) <= 2 * _nbytes(runs[-1]) and \
+            _nbytes(runs[-2]) + _nbytes(runs[-1]) <= _RUN_BYTES:
+        runs[-2:] = [combine(runs[-2:])]
+    return runs, len(runs)
+
+
+def _nbytes(part) -> int:
+    return part.nbytes if isinstance(part, pa.Table) else sum(a.nbytes for a in part)
+
+
+def _sum_runs(parts: list[tuple[np.ndarray, np.ndarray]]) -> tuple[np.ndarray, np.ndarray]:
+    """(keys, counts) parts summed into one, off the heap (it lives for the rest of the run)."""
+    keys, counts = _sum_by_key(np.concatenate([k for k, _ in parts]), np.concatenate([c for _, c in parts]))
+    return off_heap(keys), off_heap(counts)
+
+
+def _distinct_url_runs(parts: list[pa.Table]) -> pa.Table:
+    """``_url_table`` parts as one table of their distinct rows, off the heap."""
+    return off_heap_arrow(_distinct_urls(pa.concat_tables(parts)))
 
 
 class _StringIndex:
@@ -555,12 +576,22 @@ class _StringIndex:
     """
 
     def __init__(self):
-        self.names = pa.array([], type=pa.large_string())  # position -> string
+        # position -> string, as the arrays added (not concatenated on every add: the index
+        # lives for a whole run, and regrowing one array per chunk churns the allocator)
+        self._chunks: list[pa.Array] = []
+        self._n = 0
         self._keys = np.zeros(0, dtype=np.uint64)  # sorted hashes
         self._pos = np.zeros(0, dtype=np.int64)  # position of each sorted hash's string
 
     def __len__(self) -> int:
-        return len(self.names)
+        return self._n
+
+    @property
+    def names(self) -> pa.Array:
+        """Every string added, by position (large_string, shape (len(self),))."""
+        if len(self._chunks) != 1:
+            self._chunks = [pa.concat_arrays(self._chunks) if self._chunks else pa.array([], type=pa.large_string())]
+        return self._chunks[0]
 
     @staticmethod
     def _hash(names: pa.Array) -> np.ndarray:
@@ -576,12 +607,13 @@ class _StringIndex:
         hit = np.flatnonzero(self._keys[at] == h)
         if len(hit):
             pos = self._pos[at[hit]]
-            same = np.asarray(pc.fill_null(pc.equal(self.names.take(pa.array(pos)), names.take(pa.array(hit))), False))
+            known = pa.chunked_array(self._chunks, type=pa.large_string()).take(pa.array(pos)).combine_chunks()
+            same = np.asarray(pc.fill_null(pc.equal(known, names.take(pa.array(hit))), False))
             out[hit[same]] = pos[same]
             for j in hit[~same].tolist():  # a 64-bit hash collision: check every equal hash
                 k = int(np.searchsorted(self._keys, h[j]))
                 while k < len(self._keys) and self._keys[k] == h[j]:
-                    if self.names[int(self._pos[k])].as_py() == names[j].as_py():
+                    if self.names[int(self._pos[k])].as_py() == names[j].as_py():  # (rare: concatenates)
                         out[j] = self._pos[k]
                         break
                     k += 1
@@ -589,11 +621,12 @@ class _StringIndex:
 
     def add(self, names: pa.Array) -> np.ndarray:
         """Append *names* (distinct, none present yet); returns their positions."""
-        start = len(self.names)
+        start = self._n
         pos = start + np.arange(len(names), dtype=np.int64)
         if not len(names):
             return pos
-        self.names = pa.concat_arrays([self.names, names.cast(pa.large_string())])
+        self._chunks.append(off_heap_arrow(names.cast(pa.large_string())))
+        self._n += len(names)
         h = self._hash(names)
         order = np.argsort(h, kind="stable")
         at = np.searchsorted(self._keys, h[order])
@@ -656,6 +689,7 @@ class RollupAccumulator:
         self._reasons: list[tuple[np.ndarray, np.ndarray]] = []
         # distinct "site" (int64), "url" (string, as in the export), "h" (the URL's hash, uint64)
         self._urls: list[pa.Table] = []
+        self._runs = [0, 0]  # how many leading entries of _reasons / _urls are reduced runs
         self._updates = 0
 
     # -- sites ------------------------------------------------------------------------------
@@ -666,7 +700,7 @@ class RollupAccumulator:
     @property
     def n_sites(self) -> int:
         """Referring sites seen so far (with at least one counted link)."""
-        return len(self._site_names)
+        return len(self._site_index)
 
     def _sites(self, names: pa.Array) -> np.ndarray:
         """The ids of the distinct site *names*, shape (n,), registering the new ones in order
@@ -675,7 +709,7 @@ class RollupAccumulator:
         new = np.flatnonzero(ids < 0)
         if len(new):
             ids[new] = self._site_index.add(names.take(pa.array(new)))
-            while len(self._site_names) > self._max.shape[0]:
+            while len(self._site_index) > self._max.shape[0]:
                 self._grow(max(1024, 2 * self._max.shape[0]))
         return ids
 
@@ -825,7 +859,8 @@ class RollupAccumulator:
         if toxic_ok.any():
             # Kept as in the export and normalised in finish(), for the disavow-url sites only
             # (most toxic links are on sites disavowed whole, which need no URL entries).
-            self._urls.append(_url_table(row_site[toxic_ok], _take_strings(frame[S.SOURCE_URL], idx[toxic_ok])))
+            self._urls.append(off_heap_arrow(_url_table(row_site[toxic_ok],
+                                                        _take_strings(frame[S.SOURCE_URL], idx[toxic_ok]))))
 
         if S.REASONS in frame.columns:
             reasons = frame[S.REASONS]
@@ -889,24 +924,18 @@ class RollupAccumulator:
         self._reduce()
         return self
 
-    def _reduce(self) -> None:
-        if len(self._reasons) > 1:
-            # The recent partials are summed among themselves (sorted runs: the stable sort
-            # merges them), then merged into the running total (the first entry), which is
-            # rebuilt off the heap with temporaries the size of the partials only.
-            total, *recent = self._reasons
-            if len(self._reasons) > 2:
-                recent = [_sum_by_key(np.concatenate([k for k, _ in recent]), np.concatenate([c for _, c in recent]))]
-            self._reasons = [_merge_counts(total, recent[0])]
-        if len(self._urls) > 1:
-            self._urls = [_distinct_urls(pa.concat_tables(self._urls))]
+    def _reduce(self, final: bool = False) -> None:
+        """Reduce the partials of the last updates into runs (*final*: everything into one)."""
+        self._reasons, self._runs[0] = _reduce_runs(self._reasons, self._runs[0], _sum_runs, final)
+        self._urls, self._runs[1] = _reduce_runs(self._urls, self._runs[1], _distinct_url_runs, final)
 
     def stored_rows(self) -> int:
         """Rows held across all aggregates (sites, hosts, sentences, partial tables).
 
         What the accumulator's memory grows with; it does not grow with updates that bring
         no new site, host, (site, sentence) pair or toxic URL beyond the partial tables of
-        the last few updates (re-reduced every ``_REDUCE_EVERY``).
+        the last few updates (re-reduced every ``_REDUCE_EVERY`` into runs of bounded size,
+        which may repeat a few keys until :meth:`finish` combines them).
         """
         return (self.n_sites + len(self._host_sid) + len(self._sentences)
                 + sum(len(k) for k, _ in self._reasons) + sum(p.num_rows for p in self._urls))
@@ -920,7 +949,7 @@ class RollupAccumulator:
         DataFrame, shape (n_sites, 13)
             Columns :data:`ROLLUP_COLUMNS`.
         """
-        self._reduce()
+        self._reduce(final=True)
         n_sites = self.n_sites
         if not n_sites:
             return _empty_rollup()
