@@ -121,6 +121,8 @@ def score_exports(
                 hosts_clock("pass 1: cache chunk (hosts thread)")
                 yield len(chunk), own_sites(chunk[S.TARGET_URL]), part
                 del chunk, part
+            cache.finish_writing()  # here, beside the main thread's last merge
+            hosts_clock("pass 1: cache chunk (hosts thread)")
 
         for rows, sites, part in _timed_chunks(_ahead(pass1_parts), clock, "pass 1: waiting for the reader"):
             if loading is not None:
@@ -181,12 +183,21 @@ def score_exports(
         except BaseException as exc:
             sink.abort(exc)
             raise
-        # links.csv is complete: it is synced to disk and moved into place (a fraction of a
-        # second for a large export, outside the GIL) while the other outputs are built.
-        closing = _Background(sink.close)
+        # links.csv is complete: it is synced to disk and moved into place, and the pass-1
+        # cache removed (each a fraction of a second for a large export, outside the GIL),
+        # while the other outputs are built.
+        def close_files() -> None:
+            try:
+                sink.close()
+            finally:
+                cache.close()
+
+        closing = _Background(close_files)
         clock("pass 2: write links.csv")
-    finally:
+    except BaseException:
         cache.close()
+        raise
+    finally:
         if loading is not None:
             loading.join()
     summary.stage_seconds = timings
@@ -253,11 +264,16 @@ def finish_outputs(tally: Tally, predictor, existing, out_dir: Path, summary: Sc
     clock = _Clock(summary.stage_seconds)
     domains = tally.rollup.finish()
     clock("domain roll-up")
-    write_csv(domains, out_dir / "domains.csv")
-    merged, diff = _merge_within_limits(existing, domains, predictor.policy.whitelist, out_dir, summary)
-    merged.write(out_dir / "disavow.txt")
-    diff.added_file().write(out_dir / "disavow-new.txt")
-    write_csv(diff.to_frame(), out_dir / "disavow-diff.csv")
+    # domains.csv is formatted (mostly in Arrow, outside the GIL) while the disavow files are merged.
+    writing = _Background(lambda: write_csv(domains, out_dir / "domains.csv"))
+    try:
+        merged, diff = _merge_within_limits(existing, domains, predictor.policy.whitelist, out_dir, summary)
+        merged.write(out_dir / "disavow.txt")
+        diff.added_file().write(out_dir / "disavow-new.txt")
+        write_csv(diff.to_frame(), out_dir / "disavow-diff.csv")
+    finally:
+        writing.join()
+    writing.raise_if_failed()
     clock("domains.csv and disavow files")
     names = ["links.csv", "domains.csv", "disavow.txt", "disavow-new.txt", "disavow-diff.csv"]
     if tally.report is not None:
