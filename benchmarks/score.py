@@ -3,9 +3,9 @@
 Generates exports of 100k and 1M links (UTF-16 LE, tab-separated, as Ahrefs writes them;
 benchmarks/synth.py, seed 0) into benchmarks/out/ (git-ignored), then runs
 ``toxlink score EXPORT -o OUT --timings`` in a fresh process per size and prints links/s,
-peak RSS of that process, and the seconds per stage (stages of the reader and scoring
-threads overlap with the main thread's, so their shares of the wall time add up to more
-than 100%).
+peak RSS of that process, and the seconds per stage (stages of the reader, hosts and
+scoring threads overlap with the main thread's, so their shares of the wall time add up to
+more than 100%).
 
     python benchmarks/score.py                      # 100k and 1M, scoring in one process
     python benchmarks/score.py 1000000 --workers 2  # pass 2 on 2 worker processes
@@ -72,7 +72,7 @@ def report(r: dict, workers: int) -> None:
     extra = f", largest worker {r['worker_rss_kib'] / 1024:,.0f} MiB" if workers > 1 else ""
     print(f"\n{n:>9,} links, {workers} worker(s): {r['wall']:.1f} s  ->  {n / r['wall']:,.0f} links/s,  "
           f"peak RSS {rss:,.0f} MiB{extra}")
-    # Stages marked "(reader thread)" / "(scoring thread)" run beside the main thread's, so
+    # Stages marked "(... thread)" run beside the main thread's, so
     # their seconds overlap: shares are of the wall time and may add up to more than 100%.
     for stage, sec in r["stages"].items():
         share = f"{sec / r['wall']:6.1%}" if not stage.endswith("(workers)") else "  (CPU in workers)"

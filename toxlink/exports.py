@@ -40,8 +40,9 @@ import pyarrow.csv as pacsv
 
 from toxlink import schema as S
 from toxlink.hashing import MUL64 as _MUL64
+from toxlink.hashing import hash_strings
 from toxlink.hashing import mix64 as _mix64
-from toxlink.urls import _buffers, _issues_and_hosts, _remember_hosts, _trimmed, _words_at
+from toxlink.urls import _buffers, _issues_and_hosts, _remember_hosts, _trimmed
 
 __all__ = ["FORMATS", "ExportError", "ExportInfo", "detect", "iter_export", "read_export", "inspect"]
 
@@ -1236,60 +1237,17 @@ def _hash_text(arr: pa.Array, distinct: bool) -> np.ndarray:
     for chunk in chunks:
         if distinct:
             enc = pc.dictionary_encode(chunk)
-            values = _word_hash(enc.dictionary)
+            values = hash_strings(enc.dictionary)
             h = values[pc.fill_null(enc.indices, 0).to_numpy()] if len(values) else np.zeros(len(chunk), np.uint64)
         else:
-            h = _word_hash(chunk)
+            h = hash_strings(chunk)
         if chunk.null_count:
             h[np.asarray(chunk.is_null().to_numpy(zero_copy_only=False), dtype=bool)] = _NULL_HASH
         parts.append(h)
     return parts[0] if len(parts) == 1 else np.concatenate(parts)
 
 
-_LEN_MUL = np.uint64(0xD6E8FEB86659FD93)
-
-
-def _word_hash(arr: pa.Array) -> np.ndarray:
-    """64-bit hash of each string of *arr* (nulls not special), shape (n,), on the UTF-8
-    buffer with numpy: each 8-byte word of a string is mixed with its index in the string
-    (splitmix64), the words' mixes are summed per string and the sum is mixed with the length.
-
-    No Python string objects (hashing them cost more than the rest of the duplicate check).
-    """
-    data, offsets = _buffers(arr)
-    start = offsets[:-1]
-    lens = offsets[1:] - start
-    h = np.zeros(len(start), dtype=np.uint64)
-    n_words = (lens + 7) >> 3
-    ends = np.cumsum(n_words)
-    total = int(ends[-1]) if len(ends) else 0
-    if total:
-        first = ends - n_words
-        some = np.flatnonzero(n_words)
-        s_start, s_first, s_words = start[some], first[some], n_words[some]
-        # Byte position and index in its string of every word, as running sums of steps:
-        # +8 (+1) within a string, a jump to the next string's start (back to 0) at its first word.
-        pos = np.full(total, 8, dtype=np.int64)
-        pos[0] = s_start[0]
-        pos[s_first[1:]] = s_start[1:] - s_start[:-1] - 8 * (s_words[:-1] - 1)
-        np.cumsum(pos, out=pos)
-        k = np.ones(total, dtype=np.int64)
-        k[0] = 0
-        k[s_first[1:]] = 1 - s_words[:-1]
-        np.cumsum(k, out=k)
-        words = _words_at(data, pos)
-        # the bytes of a string's last word past its end belong to the next string
-        tail = (lens[some] & 7).astype(np.uint64) << np.uint64(3)
-        words[s_first + s_words - 1] &= np.where(tail == 0, np.uint64(0xFFFFFFFFFFFFFFFF),
-                                                  (np.uint64(1) << tail) - np.uint64(1))
-        with np.errstate(over="ignore"):
-            words ^= k.view(np.uint64) * _MUL64
-        h[some] = np.add.reduceat(_mix64(words), s_first)
-    with np.errstate(over="ignore"):
-        return _mix64(h ^ (lens.astype(np.uint64) * _LEN_MUL))
-
-
-_NULL_HASH = _word_hash(pa.array(["\x00"], pa.large_string()))[0]
+_NULL_HASH = hash_strings(pa.array(["\x00"], pa.large_string()))[0]
 
 
 def _has_whitespace_run(arr: pa.Array) -> bool:

@@ -6,6 +6,7 @@ themselves, so a collision costs a slower path, never a wrong result.
 """
 
 import numpy as np
+import pyarrow as pa
 
 #: Odd 64-bit multiplier (2**64 / golden ratio) for combining hashes.
 MUL64 = np.uint64(0x9E3779B97F4A7C15)
@@ -19,3 +20,48 @@ def mix64(h: np.ndarray) -> np.ndarray:
         h = h ^ (h >> np.uint64(27))
         h = h * np.uint64(0x94D049BB133111EB)
         return h ^ (h >> np.uint64(31))
+
+
+LEN_MUL = np.uint64(0xD6E8FEB86659FD93)
+
+
+def hash_strings(arr: pa.Array) -> np.ndarray:
+    """64-bit hash of each string of *arr* (nulls not special), shape (n,), on the UTF-8
+    buffer with numpy: each 8-byte word of a string is mixed with its index in the string
+    (splitmix64), the words' mixes are summed per string and the sum is mixed with the length.
+
+    No Python string objects (hashing them cost more than the rest of the duplicate check).
+    """
+    from toxlink.urls import _buffers, _words_at  # (urls does not import this module)
+
+    data, offsets = _buffers(arr)
+    start = offsets[:-1]
+    lens = offsets[1:] - start
+    h = np.zeros(len(start), dtype=np.uint64)
+    n_words = (lens + 7) >> 3
+    ends = np.cumsum(n_words)
+    total = int(ends[-1]) if len(ends) else 0
+    if total:
+        first = ends - n_words
+        some = np.flatnonzero(n_words)
+        s_start, s_first, s_words = start[some], first[some], n_words[some]
+        # Byte position and index in its string of every word, as running sums of steps:
+        # +8 (+1) within a string, a jump to the next string's start (back to 0) at its first word.
+        pos = np.full(total, 8, dtype=np.int64)
+        pos[0] = s_start[0]
+        pos[s_first[1:]] = s_start[1:] - s_start[:-1] - 8 * (s_words[:-1] - 1)
+        np.cumsum(pos, out=pos)
+        k = np.ones(total, dtype=np.int64)
+        k[0] = 0
+        k[s_first[1:]] = 1 - s_words[:-1]
+        np.cumsum(k, out=k)
+        words = _words_at(data, pos)
+        # the bytes of a string's last word past its end belong to the next string
+        tail = (lens[some] & 7).astype(np.uint64) << np.uint64(3)
+        words[s_first + s_words - 1] &= np.where(tail == 0, np.uint64(0xFFFFFFFFFFFFFFFF),
+                                                  (np.uint64(1) << tail) - np.uint64(1))
+        with np.errstate(over="ignore"):
+            words ^= k.view(np.uint64) * MUL64
+        h[some] = np.add.reduceat(mix64(words), s_first)
+    with np.errstate(over="ignore"):
+        return mix64(h ^ (lens.astype(np.uint64) * LEN_MUL))

@@ -36,6 +36,7 @@ import pyarrow.compute as pc
 
 from toxlink import schema as S
 from toxlink.hashing import MUL64 as _MUL64
+from toxlink.hashing import hash_strings
 from toxlink.hashing import mix64 as _mix64
 from toxlink.disavow import DisavowError, covering_domain, normalise_urls
 from toxlink.memory import empty_off_heap, off_heap, off_heap_arrow
@@ -595,7 +596,7 @@ class _StringIndex:
 
     @staticmethod
     def _hash(names: pa.Array) -> np.ndarray:
-        return pd.util.hash_array(names.to_numpy(zero_copy_only=False), categorize=False)
+        return hash_strings(names)  # on the UTF-8 bytes: no Python strings
 
     def find(self, names: pa.Array) -> np.ndarray:
         """Position of each of *names* (shape (n,), int64), ``-1`` where not present."""
