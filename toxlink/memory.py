@@ -29,7 +29,7 @@ def off_heap(a: np.ndarray) -> np.ndarray:
     a = np.asarray(a)
     if a.nbytes < OFF_HEAP_MIN_BYTES or a.dtype.hasobject:
         return a
-    out = np.frombuffer(mmap.mmap(-1, a.nbytes), dtype=a.dtype, count=a.size).reshape(a.shape)
+    out = np.frombuffer(_anonymous_map(a.nbytes), dtype=a.dtype, count=a.size).reshape(a.shape)
     out[...] = a
     return out
 
@@ -40,7 +40,14 @@ def empty_off_heap(shape, dtype) -> np.ndarray:
     n = int(np.prod(shape))
     if n * dtype.itemsize < OFF_HEAP_MIN_BYTES:
         return np.zeros(shape, dtype=dtype)
-    return np.frombuffer(mmap.mmap(-1, n * dtype.itemsize), dtype=dtype, count=n).reshape(shape)
+    return np.frombuffer(_anonymous_map(n * dtype.itemsize), dtype=dtype, count=n).reshape(shape)
+
+
+def _anonymous_map(nbytes: int) -> mmap.mmap:
+    """Zeroed private memory of its own, unmapped when the last array over it is dropped."""
+    if hasattr(mmap, "MAP_PRIVATE"):  # private, as malloc's own maps (a forked child gets a copy)
+        return mmap.mmap(-1, nbytes, flags=mmap.MAP_PRIVATE | mmap.MAP_ANONYMOUS)
+    return mmap.mmap(-1, nbytes)
 
 
 def off_heap_arrow(data):

@@ -67,6 +67,14 @@ def _buffers(arr: pa.Array) -> tuple[np.ndarray, np.ndarray]:
     return data, offsets
 
 
+def _byte_is(data: np.ndarray, pos: np.ndarray, end: np.ndarray, char: str) -> np.ndarray:
+    """Whether the byte at each position is *char*, shape (n,): False at or past its *end*."""
+    out = np.zeros(len(pos), dtype=bool)
+    inside = pos < end
+    out[inside] = data[pos[inside]] == ord(char)
+    return out
+
+
 def byte_slices(data: np.ndarray, start: np.ndarray, stop: np.ndarray) -> pa.LargeStringArray:
     """Strings ``data[start[i]:stop[i]]`` (byte positions on UTF-8 boundaries)."""
     n = len(start)
@@ -238,15 +246,10 @@ def _split(urls: pd.Series | pa.Array) -> _Split:
     # "[^/?#@]*@": userinfo runs to an "@" that comes before any "/", "?" or "#"; past a
     # ":" it is searched again.
     stop = first_any.copy()
-    inside = first_any < end
-    at_colon = np.zeros(len(stop), dtype=bool)
-    at_colon[inside] = data[first_any[inside]] == ord(":")
-    rows = np.flatnonzero(at_colon)
+    rows = np.flatnonzero(_byte_is(data, first_any, end, ":"))
     if len(rows):
         stop[rows] = d.first(_SLASH | _QMARK | _HASH | _AT, rest[rows], end[rows])
-    at = np.zeros(len(stop), dtype=bool)
-    inside = stop < end
-    at[inside] = data[stop[inside]] == ord("@")
+    at = _byte_is(data, stop, end, "@")
     host_start = np.where(at, stop + 1, rest)
     # "\[[^\]/?#]*\]" (an IPv6 literal) when it closes, else "[^/?#:]*": without user info
     # the first of "/?#:" from the host's start is first_any.
@@ -254,14 +257,10 @@ def _split(urls: pd.Series | pa.Array) -> _Split:
     rows = np.flatnonzero(at)
     if len(rows):
         host_end[rows] = d.first(_SLASH | _QMARK | _HASH | _COLON, host_start[rows], end[rows])
-    bracket = np.zeros(len(stop), dtype=bool)
-    inside = host_start < end
-    bracket[inside] = data[host_start[inside]] == ord("[")
+    bracket = _byte_is(data, host_start, end, "[")
     if bracket.any():
         close = d.first(_RBRACKET | _SLASH | _QMARK | _HASH, host_start + 1, end)
-        closed = np.zeros(len(stop), dtype=bool)
-        inside = close < end
-        closed[inside] = data[close[inside]] == ord("]")
+        closed = _byte_is(data, close, end, "]")
         host_end = np.where(bracket & closed, close + 1, host_end)
     sp.arr, sp.valid, sp.data, sp.start, sp.end, sp.d, sp.window, sp.colon = arr, valid, data, start, end, d, window, colon
     sp.scheme_ok, sp.opaque, sp.host_start, sp.host_end = scheme_ok, opaque_np, host_start, host_end
@@ -296,10 +295,7 @@ def _url_arrays(urls: pd.Series | pa.Array, host_only: bool = False, with_host: 
     mask = pc.invert(sp.valid)
 
     def next_is(pos, ch):
-        out = np.zeros(len(pos), dtype=bool)
-        inside = pos < end
-        out[inside] = data[pos[inside]] == ord(ch)
-        return out
+        return _byte_is(data, pos, end, ch)
 
     has_port = next_is(host_end, ":")
     port_end = host_end.copy()

@@ -1,0 +1,61 @@
+"""toxlink.memory: aggregates copied off the heap keep their values; inserts equal np.insert."""
+
+import mmap
+
+import numpy as np
+import pyarrow as pa
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from toxlink import memory as M
+
+
+def _mapped(a: np.ndarray) -> bool:
+    base = a
+    while isinstance(base, np.ndarray) and base.base is not None:
+        base = base.base
+    if isinstance(base, memoryview):
+        base = base.obj
+    return isinstance(base, mmap.mmap)
+
+
+def test_off_heap_copies_large_arrays_into_their_own_map_and_leaves_small_ones():
+    big = np.arange(M.OFF_HEAP_MIN_BYTES, dtype=np.int64).reshape(-1, 4)
+    out = M.off_heap(big)
+    assert _mapped(out) and not np.shares_memory(out, big)
+    assert out.dtype == big.dtype and out.shape == big.shape and (out == big).all()
+    out[0, 0] = -1  # writable, and a copy
+    assert big[0, 0] == 0
+    small = np.arange(10)
+    assert M.off_heap(small) is small
+    zeros = M.empty_off_heap((3, M.OFF_HEAP_MIN_BYTES), np.float64)
+    assert _mapped(zeros) and zeros.shape == (3, M.OFF_HEAP_MIN_BYTES) and not zeros.any()
+
+
+def test_off_heap_arrow_keeps_values_nulls_and_slices():
+    n = 20_000
+    urls = pa.array([None if i % 97 == 0 else f"https://site{i}.example/page/{i}" for i in range(n)], pa.large_string())
+    table = pa.table({"site": np.arange(n, dtype=np.int64), "url": urls, "h": np.arange(n, dtype=np.uint64)})
+    for data in (urls, urls.slice(123, 5_000), table, pa.chunked_array([urls.slice(0, 10), urls.slice(10)])):
+        got = M.off_heap_arrow(data)
+        want = data.combine_chunks() if isinstance(data, pa.ChunkedArray) else data
+        assert got.equals(want)
+    tiny = pa.array(["a", None])
+    assert M.off_heap_arrow(tiny) is tiny
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.integers(-50, 50), max_size=40), st.lists(st.integers(-50, 50), max_size=40), st.booleans())
+def test_insert_equals_np_insert(old, new, two_d):
+    a = np.sort(np.array(old, dtype=np.int64))
+    values = np.array(new, dtype=np.int64)
+    at = np.sort(np.searchsorted(a, values))
+    if two_d:
+        a2, v2 = np.stack([a, -a], axis=1), np.stack([values, values * 2], axis=1)
+        assert np.array_equal(M.insert(a2, at, v2), np.insert(a2, at, v2, axis=0))
+    else:
+        assert np.array_equal(M.insert(a, at, values), np.insert(a, at, values))
+
+
+def test_release_free_memory_returns_without_error():
+    M.release_free_memory()  # glibc's malloc_trim and Arrow's pool; a no-op where neither applies
