@@ -10,6 +10,7 @@ import pytest
 
 from toxlink import schema as S
 from toxlink.features import ProfileAccumulator, compute, feature_names
+from toxlink.urls import has_whitespace_run
 
 
 def table(rows: list[dict]) -> pd.DataFrame:
@@ -152,7 +153,7 @@ def test_title_whitespace_runs_of_any_kind_match_and_plain_titles_skip_the_regex
     h, ok, codes, _ = P._title_keys(titles, len(titles))
     assert h[0] == h[1] == h[2] != h[3] and ok.tolist() == [True, True, True, True, False]
     plain = pd.Series(["Best casino bonus", "other"], dtype="string")
-    assert not P._has_space_runs(P.to_arrow(plain)) and P._has_space_runs(P.to_arrow(titles.dropna()))
+    assert not has_whitespace_run(P.to_arrow(plain)) and has_whitespace_run(P.to_arrow(titles.dropna()))
     assert P._title_keys(plain, 2)[0][0] == h[1]
 
 

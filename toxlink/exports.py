@@ -42,7 +42,7 @@ from toxlink import schema as S
 from toxlink.hashing import MUL64 as _MUL64
 from toxlink.hashing import hash_strings
 from toxlink.hashing import mix64 as _mix64
-from toxlink.urls import _buffers, _issues_and_hosts, _remember_hosts, _trimmed
+from toxlink.urls import _buffers, _issues_and_hosts, _remember_hosts, _trimmed, has_whitespace_run
 
 __all__ = ["FORMATS", "ExportError", "ExportInfo", "detect", "iter_export", "read_export", "inspect"]
 
@@ -1211,7 +1211,7 @@ def _link_hashes(frame: pd.DataFrame) -> np.ndarray:
 
     # _canonical trims both URL columns (kinds "url" and "str") already.
     src, tgt, anc = arrow(S.SOURCE_URL), arrow(S.TARGET_URL), arrow(S.ANCHOR)
-    if _has_whitespace_run(anc):
+    if has_whitespace_run(anc):
         anc = pc.replace_substring_regex(anc, r"\s+", " ")
     anc = pc.utf8_trim_whitespace(anc)
     # Each part is hashed on its own and the three hashes are combined (no joined key to
@@ -1248,17 +1248,6 @@ def _hash_text(arr: pa.Array, distinct: bool) -> np.ndarray:
 
 
 _NULL_HASH = hash_strings(pa.array(["\x00"], pa.large_string()))[0]
-
-
-def _has_whitespace_run(arr: pa.Array) -> bool:
-    """Whether ``\\s+ -> " "`` could change any value of *arr* (RE2's ``\\s`` is
-    ``[\\t\\n\\f\\r ]``): one byte search over the data instead of a regex per value."""
-    for chunk in (arr.chunks if isinstance(arr, pa.ChunkedArray) else [arr]):
-        data = chunk.buffers()[2] if len(chunk) else None
-        raw = data.to_pybytes() if data is not None else b""
-        if any(w in raw for w in (b"  ", b"\t", b"\n", b"\x0c", b"\r")):
-            return True
-    return False
 
 
 # --- public readers --------------------------------------------------------------------

@@ -75,6 +75,18 @@ def _byte_is(data: np.ndarray, pos: np.ndarray, end: np.ndarray, char: str) -> n
     return out
 
 
+def has_whitespace_run(arr: pa.Array | pa.ChunkedArray) -> bool:
+    """Whether ``\\s+ -> " "`` could change any string of *arr* (RE2's ``\\s`` is
+    ``[\\t\\n\\f\\r ]``): one byte search over the data instead of a regex per value. A false
+    alarm (two spaces across a string boundary, bytes outside a slice) only costs the regex."""
+    for chunk in (arr.chunks if isinstance(arr, pa.ChunkedArray) else [arr]):
+        data = chunk.buffers()[2] if len(chunk) else None
+        raw = data.to_pybytes() if data is not None else b""
+        if any(w in raw for w in (b"  ", b"\t", b"\n", b"\x0c", b"\r")):
+            return True
+    return False
+
+
 def byte_slices(data: np.ndarray, start: np.ndarray, stop: np.ndarray) -> pa.LargeStringArray:
     """Strings ``data[start[i]:stop[i]]`` (byte positions on UTF-8 boundaries)."""
     n = len(start)

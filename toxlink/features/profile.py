@@ -36,7 +36,8 @@ import pyarrow.compute as pc
 
 from toxlink import schema as S
 from toxlink.hashing import MUL64 as _MUL64
-from toxlink.features._base import (Context, FeatureSet, above, arrow_codes, bool_float, bytes_and_offsets,
+from toxlink.urls import has_whitespace_run
+from toxlink.features._base import (Context, FeatureSet, above, arrow_codes, bool_float,
                                     export_reference_date, never, to_arrow)
 
 NEW_DAYS = 30  # a link first seen within this many days of the reference date is "new"
@@ -102,25 +103,13 @@ def _title_keys(title: pd.Series | None, n: int) -> tuple[np.ndarray, np.ndarray
         return np.zeros(n, np.uint64), np.zeros(n, bool), np.full(n, -1, dtype=np.int64), np.zeros(0, np.uint64)
     codes, uniq = arrow_codes(title)
     low = pc.utf8_lower(uniq)
-    if _has_space_runs(low):  # RE2's \s is [\t\n\f\r ]; the replace costs ~20x the check
+    if has_whitespace_run(low):  # the replace costs ~20x the check
         low = pc.replace_substring_regex(low, r"\s+", " ")
     norm = pc.utf8_trim_whitespace(low)
     h = _hash(norm.to_numpy(zero_copy_only=False))
     ok_u = np.asarray(pc.greater(pc.binary_length(norm), 0).to_numpy(zero_copy_only=False), dtype=bool)
     ok = (codes >= 0) & np.append(ok_u, False)[codes]
     return np.append(h, np.uint64(0))[codes], ok, codes, h
-
-
-_SPACE_BYTES = np.zeros(256, dtype=bool)
-_SPACE_BYTES[[9, 10, 11, 12, 13]] = True
-
-
-def _has_space_runs(arr) -> bool:
-    r"""Whether ``\s+`` -> ``" "`` could change any string of *arr*: a tab, newline, form
-    feed, carriage return (or vertical tab) byte, or two spaces in a row. A byte scan of the
-    data buffer; a false alarm (two spaces across a string boundary) only costs the regex."""
-    data, _ = bytes_and_offsets(arr)
-    return bool(_SPACE_BYTES[data].any() or ((data[1:] == 32) & (data[:-1] == 32)).any())
 
 
 def _subnet(ip: pd.Series | None, n: int) -> tuple[np.ndarray, np.ndarray]:
