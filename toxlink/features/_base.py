@@ -365,15 +365,27 @@ def script_profile(arr: pa.Array) -> tuple[np.ndarray, np.ndarray]:
         0 when the string has no letters, NaN for nulls.
     n_scripts : ndarray of float64, shape (n,) — distinct scripts among the letters.
     """
+    return _script_summary(_script_counts(arr))
+
+
+def _script_counts(arr: pa.Array) -> np.ndarray:
+    """Letters of each script (:data:`_SCRIPTS`) in each string, shape (n, n_scripts), NaN rows for nulls."""
     # ASCII strings have only Latin letters, A-Za-z: counted from their bytes; the ten
     # script patterns run only on the other strings (if any).
     counts = np.zeros((len(arr), len(_SCRIPTS)))
-    counts[:, _SCRIPTS.index("Latin")] = byte_counts(arr, _ASCII_LETTER.__getitem__)
+    latin = byte_counts(arr, _ASCII_LETTER.__getitem__)  # NaN for nulls
+    counts[:, _SCRIPTS.index("Latin")] = latin
+    counts[np.isnan(latin)] = np.nan
     ascii_rows = pc.fill_null(pc.string_is_ascii(arr), True)
     if not pc.all(ascii_rows).as_py():
         other = np.flatnonzero(~np.asarray(ascii_rows.to_numpy(zero_copy_only=False), dtype=bool))
         sub = arr.take(pa.array(other))
         counts[other] = np.column_stack([arrow_float(pc.count_substring_regex(sub, _SCRIPT_RE[s])) for s in _SCRIPTS])
+    return counts
+
+
+def _script_summary(counts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`script_profile` from the letters per script (:func:`_script_counts`)."""
     null = np.isnan(counts[:, 0])
     counts = np.nan_to_num(counts)
     kana = SCRIPT_CODES["Kana"] - 1
