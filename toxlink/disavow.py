@@ -172,22 +172,30 @@ def covering_domain(host: str, domains) -> str | None:
 
 
 def _covering_domains(hosts: Sequence[str | None], domains) -> list[str | None]:
-    """:func:`covering_domain` of each of *hosts* (``None`` for ``None``), vectorised.
+    """:func:`covering_domain` of each of *hosts* (``None`` for ``None``), vectorised."""
+    if not domains or not len(hosts):
+        return [None] * len(hosts)
+    value_set = pa.array(list(domains), type=pa.large_string())
+    at = covering_index(pa.array(hosts, type=pa.large_string()), value_set)
+    values = value_set.to_pylist()
+    return [values[i] if i >= 0 else None for i in at.tolist()]
+
+
+def covering_index(hosts: pa.Array, value_set: pa.Array) -> np.ndarray:
+    """Position in *value_set* (distinct domains) of :func:`covering_domain` of each of *hosts*,
+    shape (n,), -1 where no domain covers it (or the host is missing).
 
     Level by level as :func:`covering_domain` climbs: the hosts not found yet lose their
     first label (up to and including the first dot) and are looked up again.
     """
-    out: list[str | None] = [None] * len(hosts)
-    if not domains or not len(hosts):
-        return out
-    value_set = pa.array(list(domains), type=pa.large_string())
-    cur = pa.array(hosts, type=pa.large_string())
+    out = np.full(len(hosts), -1, dtype=np.int64)
     where = np.arange(len(hosts))
+    cur = hosts
     while len(cur):
-        hit = np.asarray(pc.fill_null(pc.is_in(cur, value_set=value_set), False), dtype=bool)
+        pos = pc.index_in(cur, value_set=value_set)
+        hit = np.asarray(pos.is_valid().to_numpy(zero_copy_only=False), dtype=bool)
         if hit.any():
-            for i, h in zip(where[hit].tolist(), cur.filter(pa.array(hit)).to_pylist()):
-                out[i] = h
+            out[where[hit]] = np.asarray(pos.filter(pa.array(hit)))
         climb = ~hit & np.asarray(pc.fill_null(pc.match_substring(cur, "."), False), dtype=bool)
         where = where[climb]
         cur = pc.replace_substring_regex(cur.filter(pa.array(climb)), r"^[^.]*\.", "", max_replacements=1)

@@ -38,7 +38,7 @@ from toxlink import schema as S
 from toxlink.hashing import MUL64 as _MUL64
 from toxlink.hashing import hash_strings
 from toxlink.hashing import mix64 as _mix64
-from toxlink.disavow import DisavowError, covering_domain, normalise_urls
+from toxlink.disavow import DisavowError, covering_domain, covering_index, normalise_urls
 from toxlink.memory import empty_off_heap, off_heap, off_heap_arrow
 from toxlink.memory import insert as insert_off_heap
 from toxlink.resources import word_list
@@ -1120,12 +1120,7 @@ def _under_any(hosts: pa.Array, domains: frozenset[str]) -> np.ndarray:
         maybe = pc.fill_null(pc.is_in(host_tails, value_set=pc.unique(tails)), False)
         at = np.flatnonzero(np.asarray(maybe))
         hosts = hosts.filter(maybe)
-    while len(hosts):
-        hit = np.asarray(pc.is_in(hosts, value_set=value_set))
-        out[at[hit]] = True
-        more = ~hit & (np.asarray(pc.find_substring(hosts, ".")) >= 0)
-        at = at[more]
-        hosts = pc.replace_substring_regex(hosts.filter(pa.array(more)), r"^[^.]*\.", "", max_replacements=1)
+    out[at[covering_index(hosts, value_set) >= 0]] = True
     return out
 
 
