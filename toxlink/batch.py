@@ -145,8 +145,8 @@ def score_exports(
         tally = Tally(predictor.policy, report=report)
         sink = CsvSink(out_dir / "links.csv", LINK_OUTPUT_COLUMNS)
         try:
+            # (the hosts thread finished writing the cache after pass 1's last chunk)
             if parallel and workers > 1 and cache.n_chunks >= 2 * workers:
-                cache.finish_writing()
                 clock.reset()
                 for rows, data, part, stages in _score_in_processes(cache, model, predictor.policy, profile,
                                                                     report, workers):
@@ -159,8 +159,6 @@ def score_exports(
                     if on_chunk:
                         on_chunk("score", rows)
             else:
-                cache.finish_writing()
-
                 def scored_chunks():
                     scorer_timings: dict[str, float] = {}
                     try:
