@@ -59,3 +59,19 @@ def test_insert_equals_np_insert(old, new, two_d):
 
 def test_release_free_memory_returns_without_error():
     M.release_free_memory()  # glibc's malloc_trim and Arrow's pool; a no-op where neither applies
+
+
+def test_spill_file_gives_back_arrays_slices_and_tables_and_leaves_no_file(tmp_path):
+    spill = M.SpillFile(tmp_path)
+    keys = np.arange(0, 30_000, 3, dtype=np.int64)
+    flags = np.array([True, False, True])
+    urls = pa.table({"site": np.arange(5, dtype=np.int64), "url": pa.array(["a", None, "ü", "", "e"], pa.large_string())})
+    at_keys, at_flags, at_urls = spill.put(keys), spill.put(flags), spill.put_arrow(urls)
+    assert list(tmp_path.iterdir()) == []  # unnamed: nothing to clean up, whatever happens
+    assert np.array_equal(spill.get(at_keys, np.int64), keys)
+    assert np.array_equal(spill.get(at_keys, np.int64, 10, 20), keys[10:20])
+    assert np.array_equal(spill.get(at_keys, np.int64, 9_990, 20_000), keys[9_990:])  # stop past the end
+    assert len(spill.get(at_keys, np.int64, 7, 7)) == 0
+    assert np.array_equal(spill.get(at_flags, bool), flags)
+    assert spill.get_arrow(at_urls).equals(urls)
+    spill.close()

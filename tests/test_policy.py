@@ -451,6 +451,31 @@ def test_merged_partition_accumulators_equal_one_accumulator(synth_scored):
         acc_of([]).merge(P.RollupAccumulator(Policy()))
 
 
+@pytest.mark.parametrize("pol", ["default", "protect+whitelist"])
+def test_spilling_accumulator_equals_the_whole_table_roll_up_and_keeps_no_runs_in_memory(
+        synth_scored, pol, tmp_path, monkeypatch):
+    monkeypatch.setattr(P, "_SITE_BLOCK", 4)  # many blocks, each read back from every run
+    policy, thresholds = STREAM_POLICIES[pol]
+    chunks = _chunks(synth_scored, "sites-split")
+    acc = P.RollupAccumulator(policy, model_thresholds=thresholds, spill_dir=tmp_path)
+    for c in chunks:
+        acc.update(c)
+        # the chunk's (site, reason) counts and toxic URLs went to disk as they came
+        assert acc._reasons and all(isinstance(p, P._Spilled) for p in acc._reasons + acc._urls)
+    want = recommend_domains(synth_scored, policy, model_thresholds=thresholds)
+    pd.testing.assert_frame_equal(acc.finish(), want, check_exact=True)
+    pd.testing.assert_frame_equal(acc.finish(), want, check_exact=True)  # finish() reads, never consumes
+    # a spilling accumulator merging in-memory partitions (the worker processes' tallies)
+    merged = P.RollupAccumulator(policy, model_thresholds=thresholds, spill_dir=tmp_path)
+    for c in chunks[:3]:
+        merged.update(c)
+    rest = P.RollupAccumulator(policy, model_thresholds=thresholds)
+    for c in chunks[3:]:
+        rest.update(c)
+    pd.testing.assert_frame_equal(merged.merge(rest).finish(), want, check_exact=True)
+    assert list(tmp_path.iterdir()) == []  # the spill file has no name
+
+
 def test_accumulator_memory_does_not_grow_with_chunks_of_the_same_sites(synth_scored):
     chunk = synth_scored.iloc[:1500]
     acc = P.RollupAccumulator(Policy(whitelist=WL_STREAM))

@@ -95,6 +95,36 @@ def test_top_reasons_are_the_most_frequent_then_alphabetical(pairs):
     assert acc._reasons[0][1].tolist() == counts.tolist()  # the totals are not consumed
 
 
+PAIRS = st.dictionaries(st.tuples(st.integers(0, 9), st.integers(0, 6)), st.integers(1, 4), max_size=25)
+
+
+@FAST
+@given(st.lists(PAIRS, min_size=1, max_size=4), st.integers(1, 4), st.booleans())
+def test_top_reasons_are_the_same_from_overlapping_runs_read_a_block_of_sites_at_a_time(
+        tmp_path_factory, runs, block, spill):
+    # Runs of counts that may share pairs (as chunk partials do), some of them spilled:
+    # finish() sums them a block of sites at a time.
+    sentences = ["beta", "alpha", "Zed", "gamma", "alpha two", "delta", "éclair"]
+    acc = P.RollupAccumulator(spill_dir=tmp_path_factory.mktemp("spill") if spill else None)
+    acc._sentences = list(sentences)
+    total = Counter()
+    acc._reasons = []
+    for i, run in enumerate(runs):
+        total.update({(s << 32) | t: n for (s, t), n in run.items()})
+        keys = np.array([(s << 32) | t for s, t in run], dtype=np.int64)
+        keys, counts = P._sum_by_key(keys, np.array(list(run.values()), dtype=np.int64))
+        acc._reasons.append(acc._spilled_pairs((keys, counts)) if i % 2 else (keys, counts))
+    assert any(isinstance(r, P._Spilled) for r in acc._reasons) == (spill and len(runs) > 1)
+    keys = np.array(sorted(total), dtype=np.int64)
+    want = _top_reasons_reference(sentences, keys, np.array([total[k] for k in keys.tolist()], dtype=np.int64), 11)
+    old = P._SITE_BLOCK
+    P._SITE_BLOCK = block
+    try:
+        assert acc._top_reasons(11).to_pylist() == want
+    finally:
+        P._SITE_BLOCK = old
+
+
 LABELS = st.sampled_from(["a", "b", "co", "uk", "com", "x-y", ""])
 NAMES = st.lists(LABELS, min_size=1, max_size=4).map(".".join)
 

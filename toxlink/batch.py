@@ -142,7 +142,8 @@ def score_exports(
             clock("waiting for the model")
         protect_own_sites(predictor, own, summary)
 
-        tally = Tally(predictor.policy, report=report)
+        # the roll-up's completed runs wait for the end in a file beside the outputs (see Tally)
+        tally = Tally(predictor.policy, report=report, spill_dir=out_dir)
         sink = CsvSink(out_dir / "links.csv", LINK_OUTPUT_COLUMNS)
         try:
             # (the hosts thread finished writing the cache after pass 1's last chunk)
@@ -215,13 +216,14 @@ class Tally:
     (:class:`toxlink.report.ReportAccumulator`) and the summary's counts: their size grows
     with the referring sites, days and TLDs of the export, not with its links, so a scoring
     run never holds the scored links in memory. Partition tallies (Dask workers) merge in
-    input order into the same result.
+    input order into the same result. With *spill_dir*, the roll-up parks its completed runs
+    of (site, reason) counts and toxic URLs in an unnamed temporary file there until the end.
     """
 
-    def __init__(self, policy, report: bool = False):
+    def __init__(self, policy, report: bool = False, spill_dir: str | os.PathLike | None = None):
         from toxlink.policy import RollupAccumulator
 
-        self.rollup = RollupAccumulator(policy)
+        self.rollup = RollupAccumulator(policy, spill_dir=spill_dir)
         self.report = None
         if report:
             from toxlink.report import ReportAccumulator

@@ -106,3 +106,70 @@ def release_free_memory() -> None:
         ctypes.CDLL("libc.so.6").malloc_trim(0)
     except (OSError, AttributeError):  # not glibc
         pass
+
+
+class SpillFile:
+    """Arrays and Arrow tables parked on disk until the end of a run, in one unnamed temporary file.
+
+    For aggregates that grow with the export but are only read at the end (a roll-up's
+    completed runs): on disk they take no memory while the run goes on. The file has no
+    name (it is unlinked as it is created, where the system allows), so nothing is left
+    behind whatever happens to the process; it is closed with this object.
+
+    Parameters
+    ----------
+    folder : path
+        Where the file goes (the run's output folder: a place known to be writable, with
+        room for the run's outputs).
+    """
+
+    def __init__(self, folder):
+        import tempfile
+
+        self._file = tempfile.TemporaryFile(dir=folder, prefix=".toxlink-spill-")
+        self._end = 0
+
+    def put(self, a: np.ndarray) -> tuple[int, int]:
+        """Write *a*'s bytes; returns where they are (offset, size), for :meth:`get`."""
+        data = memoryview(np.ascontiguousarray(a)).cast("B")
+        self._file.seek(self._end)
+        self._file.write(data)
+        at = (self._end, len(data))
+        self._end += len(data)
+        return at
+
+    def get(self, at: tuple[int, int], dtype=np.uint8, start: int = 0, stop: int | None = None) -> np.ndarray:
+        """Items ``start:stop`` of the *dtype* array :meth:`put` wrote at *at*, read into a new array."""
+        dtype = np.dtype(dtype)
+        offset, size = at
+        n = size // dtype.itemsize
+        stop = n if stop is None else min(stop, n)
+        out = np.empty(max(stop - start, 0), dtype=dtype)
+        if len(out):
+            self._file.seek(offset + start * dtype.itemsize)
+            view = memoryview(out).cast("B")
+            got = 0
+            while got < len(view):
+                k = self._file.readinto(view[got:])
+                if not k:
+                    raise OSError(f"spill file ended early: {got} of {len(view)} bytes read")
+                got += k
+        return out
+
+    def put_arrow(self, table) -> tuple[int, int]:
+        """Write an Arrow table (as an IPC stream); returns where, for :meth:`get_arrow`."""
+        import pyarrow as pa
+
+        sink = pa.BufferOutputStream()
+        with pa.ipc.new_stream(sink, table.schema) as writer:
+            writer.write_table(table)
+        return self.put(np.frombuffer(sink.getvalue(), dtype=np.uint8))
+
+    def get_arrow(self, at: tuple[int, int]):
+        """The Arrow table :meth:`put_arrow` wrote at *at*."""
+        import pyarrow as pa
+
+        return pa.ipc.open_stream(pa.py_buffer(self.get(at))).read_all()
+
+    def close(self) -> None:
+        self._file.close()

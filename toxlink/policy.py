@@ -557,15 +557,78 @@ def _nbytes(part) -> int:
     return part.nbytes if isinstance(part, pa.Table) else sum(a.nbytes for a in part)
 
 
-def _sum_runs(parts: list[tuple[np.ndarray, np.ndarray]]) -> tuple[np.ndarray, np.ndarray]:
-    """(keys, counts) parts summed into one, off the heap (it lives for the rest of the run)."""
+def _sum_runs(parts: list) -> tuple[np.ndarray, np.ndarray]:
+    """(keys, counts) parts (or spilled ones) summed into one, off the heap (it lives for the rest of the run)."""
+    parts = [_pairs(p) for p in parts]
     keys, counts = _sum_by_key(np.concatenate([k for k, _ in parts]), np.concatenate([c for _, c in parts]))
     return off_heap(keys), off_heap(counts)
 
 
-def _distinct_url_runs(parts: list[pa.Table]) -> pa.Table:
-    """``_url_table`` parts as one table of their distinct rows, off the heap."""
-    return off_heap_arrow(_distinct_urls(pa.concat_tables(parts)))
+def _distinct_url_runs(parts: list) -> pa.Table:
+    """``_url_table`` parts (or spilled ones) as one table of their distinct rows, off the heap."""
+    return off_heap_arrow(_distinct_urls(pa.concat_tables([_urls_of(p) for p in parts])))
+
+
+#: finish() reads the (site, sentence) counts this many sites at a time: its temporaries
+#: stay bounded however many sites the export has.
+_SITE_BLOCK = 1 << 14
+
+
+class _Spilled:
+    """A completed run moved to a :class:`toxlink.memory.SpillFile`."""
+
+    __slots__ = ()
+
+
+class _SpilledPairs(_Spilled):
+    """A run of (site, sentence) keys (ascending) and counts, on disk; read back a block
+    of ``block`` sites at a time (``bounds``: where each block starts)."""
+
+    __slots__ = ("spill", "keys_at", "counts_at", "n", "block", "bounds")
+
+    def __init__(self, spill, keys: np.ndarray, counts: np.ndarray):
+        self.spill, self.n, self.block = spill, len(keys), _SITE_BLOCK
+        last = int(keys[-1] >> _SITE_SHIFT) if len(keys) else 0
+        edges = np.arange(last // self.block + 2, dtype=np.int64) * self.block
+        self.bounds = np.searchsorted(keys, edges << _SITE_SHIFT)
+        self.keys_at, self.counts_at = spill.put(keys), spill.put(counts)
+
+    def __len__(self) -> int:
+        return self.n
+
+    def read(self, start: int = 0, stop: int | None = None) -> tuple[np.ndarray, np.ndarray]:
+        return (self.spill.get(self.keys_at, np.int64, start, stop),
+                self.spill.get(self.counts_at, np.int64, start, stop))
+
+
+class _SpilledUrls(_Spilled):
+    """A ``_url_table`` run, on disk."""
+
+    __slots__ = ("spill", "at", "num_rows")
+
+    def __init__(self, spill, table: pa.Table):
+        self.spill, self.num_rows, self.at = spill, table.num_rows, spill.put_arrow(table)
+
+    def read(self) -> pa.Table:
+        return self.spill.get_arrow(self.at)
+
+
+def _pairs(part) -> tuple[np.ndarray, np.ndarray]:
+    return part.read() if isinstance(part, _SpilledPairs) else part
+
+
+def _urls_of(part) -> pa.Table:
+    return part.read() if isinstance(part, _SpilledUrls) else part
+
+
+def _pairs_of_sites(part, lo: int, hi: int) -> tuple[np.ndarray, np.ndarray]:
+    """The pairs of sites ``lo <= site < hi`` of a (keys, counts) run or a spilled one."""
+    if isinstance(part, _SpilledPairs):  # the blocks that cover the range, then cut exactly
+        b, block = part.bounds, part.block
+        part = part.read(b[min(lo // block, len(b) - 1)], b[min(-(-hi // block), len(b) - 1)])
+    keys, counts = part
+    start, stop = np.searchsorted(keys, np.array([lo, hi], dtype=np.int64) << _SITE_SHIFT)
+    return keys[start:stop], counts[start:stop]
 
 
 class _StringIndex:
@@ -652,7 +715,9 @@ class RollupAccumulator:
     ``disavow-url`` is only known at the end, so they are normalised then, for those sites
     only). Per-chunk partials of the last
     two are re-reduced every few updates, so memory grows with the number of sites, hosts,
-    sentences per site and toxic URLs, not with the number of links. The (site, sentence)
+    sentences per site and toxic URLs, not with the number of links; with *spill_dir*
+    they go to a temporary file as they come instead, and memory grows with the sites and
+    hosts only. :meth:`finish` sums the counts a block of sites at a time. The (site, sentence)
     counts are kept as int64 keys ``site << 32 | sentence``, ascending, with their counts
     (re-reducing is a merge of sorted runs); the toxic URLs as Arrow tables with each URL's
     64-bit hash beside it (re-reducing groups int64 keys, confirmed on the text).
@@ -662,6 +727,10 @@ class RollupAccumulator:
     policy : Policy, optional
     model_thresholds : mapping, optional
         As for :func:`recommend_domains`.
+    spill_dir : path, optional
+        A folder for an unnamed temporary file: completed runs of the last two aggregates
+        wait there for :meth:`finish` instead of in memory (a large export's (site,
+        sentence) counts and toxic URLs are tens of MB). Default: kept in memory.
 
     Notes
     -----
@@ -672,8 +741,11 @@ class RollupAccumulator:
     first one gave it, but the second one's links from it stay on its own site.
     """
 
-    def __init__(self, policy: Policy | None = None, *, model_thresholds: Mapping[str, float] | None = None):
+    def __init__(self, policy: Policy | None = None, *, model_thresholds: Mapping[str, float] | None = None,
+                 spill_dir: str | os.PathLike | None = None):
         self.policy = policy or Policy()
+        self._spill_dir = spill_dir
+        self._spill = None  # the SpillFile, made at the first run to spill
         self.model_thresholds = dict(model_thresholds) if model_thresholds else None
         self._platforms = self.policy.platforms()
         # the site of every host seen: host names (in order seen) and their site ids
@@ -860,8 +932,8 @@ class RollupAccumulator:
         if toxic_ok.any():
             # Kept as in the export and normalised in finish(), for the disavow-url sites only
             # (most toxic links are on sites disavowed whole, which need no URL entries).
-            self._urls.append(off_heap_arrow(_url_table(row_site[toxic_ok],
-                                                        _take_strings(frame[S.SOURCE_URL], idx[toxic_ok]))))
+            self._urls.append(self._spilled_urls(_url_table(row_site[toxic_ok],
+                                                            _take_strings(frame[S.SOURCE_URL], idx[toxic_ok]))))
 
         if S.REASONS in frame.columns:
             reasons = frame[S.REASONS]
@@ -870,7 +942,7 @@ class RollupAccumulator:
             if len(sel):
                 keys, counts = self._sentence_counts(_take_strings(reasons, idx[sel]), g[sel], sites)
                 if len(keys):
-                    self._reasons.append((off_heap(keys), off_heap(counts)))
+                    self._reasons.append(self._spilled_pairs((keys, counts)))
 
     def _sentence_counts(self, cells: pa.Array, g: np.ndarray, sites: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Occurrences of each (site, reason sentence) pair among the reason *cells* (shape (n,))
@@ -916,19 +988,52 @@ class RollupAccumulator:
         self._limbs[:, site_map] += other._limbs[:, :m]
         self._max[site_map] = np.maximum(self._max[site_map], other._max[:m])
         self._flags[:, site_map] |= other._flags[:, :m]
-        for keys, counts in other._reasons:  # re-keyed, so sorted again
+        for part in other._reasons:  # re-keyed, so sorted again
+            keys, counts = _pairs(part)
             keys = (site_map[keys >> _SITE_SHIFT] << _SITE_SHIFT) | sentence_map[keys & _SENTENCE_MASK]
             self._reasons.append(_sum_by_key(keys, counts))
-        for part in other._urls:
+        for part in map(_urls_of, other._urls):
             self._urls.append(pa.table({"site": site_map[part["site"].to_numpy()], "url": part["url"], "h": part["h"]}))
         self._updates += other._updates
         self._reduce()
         return self
 
     def _reduce(self, final: bool = False) -> None:
-        """Reduce the partials of the last updates into runs (*final*: everything into one)."""
+        """Reduce the partials of the last updates into runs (*final*: everything into one).
+
+        With a spill file, the partials go there as they are instead (:meth:`finish` sums
+        them a block of sites at a time, so combining them first would only cost time).
+        """
+        if self._spill_dir is not None and not final:
+            self._reasons = [self._spilled_pairs(p) for p in self._reasons]
+            self._urls = [self._spilled_urls(p) for p in self._urls]
+            self._runs = [len(self._reasons), len(self._urls)]
+            return
         self._reasons, self._runs[0] = _reduce_runs(self._reasons, self._runs[0], _sum_runs, final)
         self._urls, self._runs[1] = _reduce_runs(self._urls, self._runs[1], _distinct_url_runs, final)
+
+    def _spill_file(self):
+        if self._spill is None:
+            from toxlink.memory import SpillFile
+
+            self._spill = SpillFile(self._spill_dir)
+        return self._spill
+
+    def _spilled_pairs(self, part):
+        """*part*, (keys, counts), in the spill file if there is one (else off the heap)."""
+        if isinstance(part, _Spilled):
+            return part
+        if self._spill_dir is None:
+            return tuple(off_heap(a) for a in part)
+        return _SpilledPairs(self._spill_file(), *part)
+
+    def _spilled_urls(self, part):
+        """*part*, a ``_url_table``, in the spill file if there is one (else off the heap)."""
+        if isinstance(part, _Spilled):
+            return part
+        if self._spill_dir is None:
+            return off_heap_arrow(part)
+        return _SpilledUrls(self._spill_file(), part)
 
     def stored_rows(self) -> int:
         """Rows held across all aggregates (sites, hosts, sentences, partial tables).
@@ -939,7 +1044,8 @@ class RollupAccumulator:
         which may repeat a few keys until :meth:`finish` combines them).
         """
         return (self.n_sites + len(self._host_sid) + len(self._sentences)
-                + sum(len(k) for k, _ in self._reasons) + sum(p.num_rows for p in self._urls))
+                + sum(len(p) if isinstance(p, _Spilled) else len(p[0]) for p in self._reasons)
+                + sum(p.num_rows for p in self._urls))
 
     # -- result -------------------------------------------------------------------------------
     def finish(self) -> pd.DataFrame:
@@ -950,7 +1056,6 @@ class RollupAccumulator:
         DataFrame, shape (n_sites, 13)
             Columns :data:`ROLLUP_COLUMNS`.
         """
-        self._reduce(final=True)
         n_sites = self.n_sites
         if not n_sites:
             return _empty_rollup()
@@ -987,9 +1092,12 @@ class RollupAccumulator:
         url_entries = {}  # site -> its disavow-url entries
         url_sites = action == i_url
         if url_sites.any():
-            per = self._urls[0] if self._urls else pa.table({"site": np.zeros(0, np.int64),
+            # The runs, each cut to those sites, need not be distinct from each other: the
+            # pairs are made distinct once normalised, below.
+            per = [run.filter(pa.array(url_sites[run["site"].to_numpy()])).select(["site", "url"])
+                   for run in map(_urls_of, self._urls)]
+            per = pa.concat_tables(per) if per else pa.table({"site": np.zeros(0, np.int64),
                                                               "url": pa.array([], pa.large_string())})
-            per = per.filter(pa.array(url_sites[per["site"].to_numpy()]))
             urls = normalise_urls(pd.Series(pd.arrays.ArrowStringArray(per["url"].combine_chunks()), dtype="string"))
             per = pd.DataFrame({"site": per["site"].to_numpy(), "url": urls.to_numpy(dtype=object)})
             per = per.dropna().drop_duplicates().sort_values(["site", "url"], kind="stable")
@@ -1045,43 +1153,62 @@ class RollupAccumulator:
     def _top_reasons(self, n_sites: int, k: int = 3) -> pa.Array:
         """The *k* most frequent reason sentences per site among toxic and review links, ``"; "``-joined.
 
-        Ties are broken alphabetically so the result is deterministic.
+        Ties are broken alphabetically so the result is deterministic. The runs of counts
+        are summed :data:`_SITE_BLOCK` sites at a time, so the temporaries stay small
+        however many sites there are (a spilled run is read back one block at a time).
 
         Returns
         -------
         pyarrow.LargeStringArray, shape (n_sites,)
         """
-        if not self._reasons or not len(self._reasons[0][0]):
+        runs = [run for run in self._reasons if len(run if isinstance(run, _Spilled) else run[0])]
+        if not runs:
             return pa.array([""] * n_sites, type=pa.large_string())
-        keys, n = self._reasons[0]  # keys ascending: each site's pairs are one run
-        p_site = keys >> _SITE_SHIFT
         vocab = np.asarray(self._sentences, dtype=object)
         m = len(vocab)
         alpha = np.empty(m, dtype=np.int64)
         alpha[np.argsort(vocab.astype(str), kind="stable")] = np.arange(m)
         by_alpha = np.argsort(alpha)  # alphabetical rank -> sentence id
-        p_alpha = alpha[keys & _SENTENCE_MASK]
-        starts = np.flatnonzero(np.concatenate(([True], p_site[1:] != p_site[:-1])))
-        run_site = p_site[starts]
-        run = np.repeat(np.arange(len(starts)), np.diff(np.append(starts, len(keys))))  # each pair's run
-        # One int64 score per pair, larger for a more frequent sentence, then for one earlier
-        # from A to Z: a site's next sentence is its largest score left.
-        if int(n.max()) > (_SCORE_LIMIT - m) // m:  # counts too large for that: their ranks do
-            n = np.unique(n, return_inverse=True)[1].reshape(-1)
-        score = n * m + (m - 1 - p_alpha)
         texts = pa.array(vocab, type=pa.large_string())
-        sep = pa.scalar("; ", pa.large_string())
-        out = None
-        for r in range(k):  # the rank-r sentence of every site, joined on in Arrow
-            best = np.maximum.reduceat(score, starts)
-            some = best >= 0
-            pick = np.full(n_sites, -1, dtype=np.int64)
-            pick[run_site[some]] = by_alpha[m - 1 - best[some] % m]
-            if r + 1 < k:
-                score[score == best[run]] = -1  # picked
-            part = texts.take(pa.array(pick, mask=pick < 0))
-            out = pc.fill_null(part, "") if out is None else pc.coalesce(pc.binary_join_element_wise(out, part, sep), out)
-        return out
+        blocks = []
+        for lo in range(0, n_sites, _SITE_BLOCK):
+            hi = min(n_sites, lo + _SITE_BLOCK)
+            parts = [_pairs_of_sites(run, lo, hi) for run in runs]
+            keys, n = (_sum_by_key(np.concatenate([p[0] for p in parts]), np.concatenate([p[1] for p in parts]))
+                       if len(parts) > 1 else parts[0])
+            blocks.append(_top_of_block(keys - (np.int64(lo) << _SITE_SHIFT), n, hi - lo, k, alpha, by_alpha, texts))
+        return pa.concat_arrays(blocks)
+
+
+def _top_of_block(keys: np.ndarray, n: np.ndarray, n_sites: int, k: int, alpha: np.ndarray,
+                  by_alpha: np.ndarray, texts: pa.Array) -> pa.Array:
+    """:meth:`RollupAccumulator._top_reasons` of the distinct (site, sentence) *keys*
+    (ascending, sites numbered from 0) and their counts *n*, for *n_sites* sites."""
+    if not len(keys):
+        return pa.array([""] * n_sites, type=pa.large_string())
+    m = len(alpha)
+    p_site = keys >> _SITE_SHIFT
+    p_alpha = alpha[keys & _SENTENCE_MASK]
+    starts = np.flatnonzero(np.concatenate(([True], p_site[1:] != p_site[:-1])))
+    run_site = p_site[starts]
+    run = np.repeat(np.arange(len(starts)), np.diff(np.append(starts, len(keys))))  # each pair's run
+    # One int64 score per pair, larger for a more frequent sentence, then for one earlier
+    # from A to Z: a site's next sentence is its largest score left.
+    if int(n.max()) > (_SCORE_LIMIT - m) // m:  # counts too large for that: their ranks do
+        n = np.unique(n, return_inverse=True)[1].reshape(-1)
+    score = n * m + (m - 1 - p_alpha)
+    sep = pa.scalar("; ", pa.large_string())
+    out = None
+    for r in range(k):  # the rank-r sentence of every site, joined on in Arrow
+        best = np.maximum.reduceat(score, starts)
+        some = best >= 0
+        pick = np.full(n_sites, -1, dtype=np.int64)
+        pick[run_site[some]] = by_alpha[m - 1 - best[some] % m]
+        if r + 1 < k:
+            score[score == best[run]] = -1  # picked
+        part = texts.take(pa.array(pick, mask=pick < 0))
+        out = pc.fill_null(part, "") if out is None else pc.coalesce(pc.binary_join_element_wise(out, part, sep), out)
+    return out
 
 
 _TAIL_RE = r"(?P<tail>[^.]+\.[^.]+)$"  # a host's last two labels
