@@ -38,6 +38,30 @@ FORMAT_VERSION = 1
 
 __all__ = ["ModelBundle", "ModelError", "apply_calibration", "resolve_tracking_uri", "MODEL_FILE", "META_FILE"]
 
+#: Set by the command line, a process of its own: lightgbm is then imported without its
+#: optional scikit-learn wrappers. toxlink only uses LightGBM's own Booster, Dataset and
+#: train, and lightgbm imports scikit-learn (with scipy.stats) just to offer the wrappers:
+#: about 0.6 s of every run. Off for the Python API, where the caller may want them.
+LEAN_LIGHTGBM = False
+
+
+def import_lightgbm():
+    """The ``lightgbm`` module, imported without scikit-learn when :data:`LEAN_LIGHTGBM` is set
+    (and neither is imported yet); scikit-learn itself stays importable afterwards."""
+    import sys
+
+    if not LEAN_LIGHTGBM or "lightgbm" in sys.modules or "sklearn" in sys.modules:
+        import lightgbm
+
+        return lightgbm
+    sys.modules["sklearn"] = None  # lightgbm.compat's "import sklearn" fails: it keeps its stand-ins
+    try:
+        import lightgbm
+    finally:
+        if "sklearn" in sys.modules and sys.modules["sklearn"] is None:
+            del sys.modules["sklearn"]
+    return lightgbm
+
 
 class ModelError(ValueError):
     """A model bundle that cannot be loaded or used (missing file, feature mismatch, ...)."""
@@ -240,8 +264,7 @@ class ModelBundle:
         if not isinstance(meta, dict) or "feature_names" not in meta or "thresholds" not in meta:
             raise ModelError(f"{meta_file}: not toxlink model metadata (no feature_names/thresholds)")
 
-        import lightgbm as lgb
-
+        lgb = import_lightgbm()
         try:
             booster = lgb.Booster(model_file=str(model_file))
         except lgb.basic.LightGBMError as e:

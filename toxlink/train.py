@@ -202,8 +202,9 @@ def train_booster(X: pd.DataFrame, y, w, Xv: pd.DataFrame | None, yv, wv, config
     -------
     (booster, params) with ``booster.best_iteration`` trees kept.
     """
-    import lightgbm as lgb
+    from toxlink.model import import_lightgbm
 
+    lgb = import_lightgbm()
     y, w = np.asarray(y, float), np.asarray(w, float)
     spw = _scale_pos_weight(y, w) if config.class_balance else 1.0
     params = config.lgb_params(spw)
