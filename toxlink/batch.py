@@ -200,6 +200,7 @@ def score_exports(
         if loading is not None:
             loading.join()
     summary.stage_seconds = timings
+    profile = None  # (pass 2's; the outputs are built from the tally alone)
     release_free_memory()  # pass 2's chunks are gone; the outputs are built from the tally
     try:
         summary = finish_outputs(tally, predictor, existing, out_dir, summary)

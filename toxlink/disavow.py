@@ -434,7 +434,8 @@ class DisavowFile:
         blocks = []
         if len(domains):
             act = domains[P.ACTION].isin([P.DISAVOW_DOMAIN, P.DISAVOW_URL]).to_numpy()
-            rows = domains.loc[act]
+            columns = [P.ROLLUP_DOMAIN, P.DISAVOW_ENTRIES, P.N_TOXIC, P.N_LINKS, P.MAX_RISK, P.TOP_REASONS]
+            rows = domains.loc[act, columns if reasons else [P.DISAVOW_ENTRIES]]  # (a copy of what is read only)
             if not reasons:  # entries only: no comment is written
                 blocks = [((), entries) for entries in map(tuple, rows[P.DISAVOW_ENTRIES].tolist()) if entries]
                 return _assemble(blocks, name, date)

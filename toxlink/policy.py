@@ -571,7 +571,7 @@ def _distinct_url_runs(parts: list) -> pa.Table:
 
 #: finish() reads the (site, sentence) counts this many sites at a time: its temporaries
 #: stay bounded however many sites the export has.
-_SITE_BLOCK = 1 << 14
+_SITE_BLOCK = 1 << 12
 
 
 class _Spilled:
