@@ -1099,13 +1099,15 @@ class RollupAccumulator:
             per = pa.concat_tables(per) if per else pa.table({"site": np.zeros(0, np.int64),
                                                               "url": pa.array([], pa.large_string())})
             urls = normalise_urls(pd.Series(pd.arrays.ArrowStringArray(per["url"].combine_chunks()), dtype="string"))
-            per = pd.DataFrame({"site": per["site"].to_numpy(), "url": urls.to_numpy(dtype=object)})
-            per = per.dropna().drop_duplicates().sort_values(["site", "url"], kind="stable")
+            # Distinct (site, URL) pairs by site, then URL, in Arrow (UTF-8 byte order is the
+            # code-point order of Python's str): no Python string but the entries' own.
+            per = _distinct_pairs(pa.table({"site": per["site"], "url": _arrow_strings(urls)}))
+            per = per.sort_by([("site", "ascending"), ("url", "ascending")])
             site = per["site"].to_numpy()
-            urls = per["url"].to_numpy(dtype=object)
+            urls = per["url"].to_pylist()
             starts = np.flatnonzero(np.concatenate(([True], site[1:] != site[:-1]))) if len(site) else site
             for gi, a, b in zip(site[starts].tolist(), starts.tolist(), np.append(starts[1:], len(site)).tolist()):
-                url_entries[gi] = urls[a:b].tolist()
+                url_entries[gi] = urls[a:b]
             # A site whose toxic URLs cannot be written as entries is left for review.
             listed = np.zeros(n_sites, dtype=bool)
             listed[site[starts]] = True
@@ -1140,7 +1142,7 @@ class RollupAccumulator:
                 TOXIC_SHARE: share[order],
                 MAX_RISK: mx[order],
                 MEAN_RISK: mean[order],
-                TOP_REASONS: pd.arrays.ArrowStringArray(self._top_reasons(n_sites).take(pa.array(order))),
+                TOP_REASONS: pd.arrays.ArrowStringArray(self._top_reasons(n_sites, order=order)),
                 WHITELISTED: site_wl[order],
                 PROTECTED: protected[order],
                 FREE_HOST: on_platform[order],
@@ -1150,42 +1152,62 @@ class RollupAccumulator:
         )
         return out
 
-    def _top_reasons(self, n_sites: int, k: int = 3) -> pa.Array:
+    def _top_reasons(self, n_sites: int, k: int = 3, order: np.ndarray | None = None) -> pa.ChunkedArray:
         """The *k* most frequent reason sentences per site among toxic and review links, ``"; "``-joined.
 
         Ties are broken alphabetically so the result is deterministic. The runs of counts
-        are summed :data:`_SITE_BLOCK` sites at a time, so the temporaries stay small
-        however many sites there are (a spilled run is read back one block at a time).
+        are summed :data:`_SITE_BLOCK` sites at a time, and the texts joined as many rows at
+        a time, so the temporaries stay small however many sites there are (a spilled run
+        is read back one block at a time).
+
+        Parameters
+        ----------
+        n_sites : int
+        k : int
+        order : ndarray of int, shape (n_sites,), optional
+            The sites in the order wanted (default: by site id): the texts are built in
+            that order, not built and then reordered.
 
         Returns
         -------
-        pyarrow.LargeStringArray, shape (n_sites,)
+        pyarrow.ChunkedArray of large_string, shape (n_sites,)
         """
         runs = [run for run in self._reasons if len(run if isinstance(run, _Spilled) else run[0])]
-        if not runs:
-            return pa.array([""] * n_sites, type=pa.large_string())
+        picks = np.full((k, n_sites), -1, dtype=np.int64)  # sentence ids, by rank then site
         vocab = np.asarray(self._sentences, dtype=object)
-        m = len(vocab)
-        alpha = np.empty(m, dtype=np.int64)
-        alpha[np.argsort(vocab.astype(str), kind="stable")] = np.arange(m)
-        by_alpha = np.argsort(alpha)  # alphabetical rank -> sentence id
+        if runs:
+            m = len(vocab)
+            alpha = np.empty(m, dtype=np.int64)
+            alpha[np.argsort(vocab.astype(str), kind="stable")] = np.arange(m)
+            by_alpha = np.argsort(alpha)  # alphabetical rank -> sentence id
+            for lo in range(0, n_sites, _SITE_BLOCK):
+                hi = min(n_sites, lo + _SITE_BLOCK)
+                parts = [_pairs_of_sites(run, lo, hi) for run in runs]
+                keys, n = (_sum_by_key(np.concatenate([p[0] for p in parts]), np.concatenate([p[1] for p in parts]))
+                           if len(parts) > 1 else parts[0])
+                picks[:, lo:hi] = _top_of_block(keys - (np.int64(lo) << _SITE_SHIFT), n, hi - lo, k, alpha, by_alpha)
+        if order is not None:
+            picks = picks[:, order]
         texts = pa.array(vocab, type=pa.large_string())
+        sep = pa.scalar("; ", pa.large_string())
         blocks = []
         for lo in range(0, n_sites, _SITE_BLOCK):
-            hi = min(n_sites, lo + _SITE_BLOCK)
-            parts = [_pairs_of_sites(run, lo, hi) for run in runs]
-            keys, n = (_sum_by_key(np.concatenate([p[0] for p in parts]), np.concatenate([p[1] for p in parts]))
-                       if len(parts) > 1 else parts[0])
-            blocks.append(_top_of_block(keys - (np.int64(lo) << _SITE_SHIFT), n, hi - lo, k, alpha, by_alpha, texts))
-        return pa.concat_arrays(blocks)
+            out = None
+            for pick in picks[:, lo:lo + _SITE_BLOCK]:  # the rank-r sentence of each site, joined on
+                part = texts.take(pa.array(pick, mask=pick < 0))
+                out = pc.fill_null(part, "") if out is None else pc.coalesce(pc.binary_join_element_wise(out, part, sep), out)
+            blocks.append(out)
+        return pa.chunked_array(blocks, type=pa.large_string())
 
 
 def _top_of_block(keys: np.ndarray, n: np.ndarray, n_sites: int, k: int, alpha: np.ndarray,
-                  by_alpha: np.ndarray, texts: pa.Array) -> pa.Array:
-    """:meth:`RollupAccumulator._top_reasons` of the distinct (site, sentence) *keys*
-    (ascending, sites numbered from 0) and their counts *n*, for *n_sites* sites."""
+                  by_alpha: np.ndarray) -> np.ndarray:
+    """The sentence ids of :meth:`RollupAccumulator._top_reasons`, shape (k, n_sites) (-1:
+    none), of the distinct (site, sentence) *keys* (ascending, sites numbered from 0) and
+    their counts *n*."""
+    picks = np.full((k, n_sites), -1, dtype=np.int64)
     if not len(keys):
-        return pa.array([""] * n_sites, type=pa.large_string())
+        return picks
     m = len(alpha)
     p_site = keys >> _SITE_SHIFT
     p_alpha = alpha[keys & _SENTENCE_MASK]
@@ -1197,18 +1219,13 @@ def _top_of_block(keys: np.ndarray, n: np.ndarray, n_sites: int, k: int, alpha: 
     if int(n.max()) > (_SCORE_LIMIT - m) // m:  # counts too large for that: their ranks do
         n = np.unique(n, return_inverse=True)[1].reshape(-1)
     score = n * m + (m - 1 - p_alpha)
-    sep = pa.scalar("; ", pa.large_string())
-    out = None
-    for r in range(k):  # the rank-r sentence of every site, joined on in Arrow
+    for r in range(k):
         best = np.maximum.reduceat(score, starts)
         some = best >= 0
-        pick = np.full(n_sites, -1, dtype=np.int64)
-        pick[run_site[some]] = by_alpha[m - 1 - best[some] % m]
+        picks[r, run_site[some]] = by_alpha[m - 1 - best[some] % m]
         if r + 1 < k:
             score[score == best[run]] = -1  # picked
-        part = texts.take(pa.array(pick, mask=pick < 0))
-        out = pc.fill_null(part, "") if out is None else pc.coalesce(pc.binary_join_element_wise(out, part, sep), out)
-    return out
+    return picks
 
 
 _TAIL_RE = r"(?P<tail>[^.]+\.[^.]+)$"  # a host's last two labels
