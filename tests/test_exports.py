@@ -439,14 +439,14 @@ def test_inspect_reports_what_the_cli_prints(tmp_path):
 
 def test_plain_url_shortcut_agrees_with_url_issues():
     # row_issue skips urls.url_issues for plain http(s) URLs; it must never disagree.
-    from toxlink.urls import url_issues
+    from toxlink.urls import _url_issues_spec, url_issues
 
     urls = pd.Series(["HTTP://EXAMPLE.COM", "https://example.com.:80/x", "https://xn--bcher-kva.example/",
                       "https://-a.example.com/", "https://a.b.c.d.example.com/", "http://1.2.3.4/",
                       "https://exa_mple.com/", "https://e.co?x", "ftp://e.com/", "https://a..b.com/",
                       "https://" + "a" * 63 + "." + "b" * 63 + "." + "c" * 63 + ".com/", "https://e.com/" + "p" * 2100,
                       "", None, "example.com/x", "https://ünï.example/"], dtype="string")
-    pd.testing.assert_series_equal(E._url_issues(urls), url_issues(urls))
+    pd.testing.assert_series_equal(url_issues(urls), _url_issues_spec(urls))
 
 
 def test_canonical_table_round_trips_as_parquet_and_csv(tmp_path):

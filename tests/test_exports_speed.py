@@ -32,7 +32,7 @@ URL_TEXT = st.lists(_ALPHABET, max_size=14).map("".join)
 
 def _check_issues_and_hosts(values):
     s = pd.Series(values, dtype="string")
-    pd.testing.assert_series_equal(E._url_issues(s), urls.url_issues(s))
+    pd.testing.assert_series_equal(urls.url_issues(s), urls._url_issues_spec(s))
     issues, hosts = urls._issues_and_hosts(pa.array(s.array, type=pa.large_string()))
     assert hosts.to_pylist() == urls.hosts_of(s).astype(object).where(lambda x: x.notna(), None).tolist()
 

@@ -564,3 +564,29 @@ def test_string_index_finds_positions_across_chunks_and_survives_hash_collisions
     same.add(pa.array(["p.example", "q.example"]))
     same.add(pa.array(["r.example"]))
     assert same.find(pa.array(["r.example", "q.example", "p.example", "s.example"])).tolist() == [2, 1, 0, -1]
+
+
+@pytest.mark.parametrize("spill", [False, True])
+def test_disavow_url_entries_are_distinct_and_sorted_across_chunks_and_spellings(spill, tmp_path):
+    # The same toxic URL in several chunks and spellings is one entry; a site's entries
+    # are in code-point order (what Python's sorted gives), whatever order they came in.
+    rows = [
+        ("http://mixed.org/ok-%d" % i, 0.05, "ok") for i in range(6)
+    ] + [
+        ("http://mixed.org/Zebra", 0.96, "toxic"),
+        ("HTTP://MIXED.ORG/casino", 0.97, "toxic"),
+        ("http://mixed.org/\u00e9t\u00e9", 0.95, "toxic"),
+        ("http://mixed.org/casino", 0.97, "toxic"),
+        ("http://mixed.org/Zebra", 0.96, "toxic"),
+        ("http://mixed.org/apple", 0.95, "toxic"),
+    ]
+    table = scored(rows)
+    acc = P.RollupAccumulator(spill_dir=tmp_path if spill else None)
+    for part in (table.iloc[:7], table.iloc[7:9], table.iloc[9:]):
+        acc.update(part)
+    site = by_site(acc.finish())["mixed.org"]
+    assert site[P.ACTION] == P.DISAVOW_URL
+    want = sorted({"http://mixed.org/Zebra", "http://mixed.org/casino", "http://mixed.org/apple",
+                   "http://mixed.org/\u00e9t\u00e9"})
+    assert site[P.DISAVOW_ENTRIES] == want
+    assert by_site(recommend_domains(table))["mixed.org"][P.DISAVOW_ENTRIES] == want

@@ -1144,14 +1144,6 @@ def _missing(dtype: str, n: int) -> pd.Series:
     return pd.Series(pd.NA, index=pd.RangeIndex(n), dtype=dtype)
 
 
-def _url_issues(urls: pd.Series) -> pd.Series:
-    """:func:`urls.url_issues` of a ``string`` column, computed the way :func:`_canonical` does."""
-    issues, _ = _issues_and_hosts(pa.array(urls.array, type=pa.large_string()))
-    if issues is None:
-        return _missing("string", len(urls)).set_axis(urls.index)
-    return _arrow_text(issues).set_axis(urls.index)
-
-
 def _arrow_text(arr: pa.Array) -> pd.Series:
     """A ``string`` column over a ``large_string`` array (no copy)."""
     return pd.Series(pd.arrays.ArrowStringArray(pa.chunked_array([arr])))

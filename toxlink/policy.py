@@ -1101,10 +1101,15 @@ class RollupAccumulator:
             urls = normalise_urls(pd.Series(pd.arrays.ArrowStringArray(per["url"].combine_chunks()), dtype="string"))
             # Distinct (site, URL) pairs by site, then URL, in Arrow (UTF-8 byte order is the
             # code-point order of Python's str): no Python string but the entries' own.
-            per = _distinct_pairs(pa.table({"site": per["site"], "url": _arrow_strings(urls)}))
+            per = pa.table({"site": per["site"], "url": _arrow_strings(urls)}).drop_null()
             per = per.sort_by([("site", "ascending"), ("url", "ascending")])
-            site = per["site"].to_numpy()
-            urls = per["url"].to_pylist()
+            site, url = per["site"].to_numpy(), per["url"].combine_chunks()
+            if len(site) > 1:  # sorted: a repeated pair follows its first
+                again = (site[1:] == site[:-1]) & np.asarray(
+                    pc.fill_null(pc.equal(url.slice(1), url.slice(0, len(url) - 1)), False))
+                keep = np.concatenate(([True], ~again))
+                site, url = site[keep], url.filter(pa.array(keep))
+            urls = url.to_pylist()
             starts = np.flatnonzero(np.concatenate(([True], site[1:] != site[:-1]))) if len(site) else site
             for gi, a, b in zip(site[starts].tolist(), starts.tolist(), np.append(starts[1:], len(site)).tolist()):
                 url_entries[gi] = urls[a:b]
