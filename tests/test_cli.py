@@ -174,3 +174,18 @@ print("later", roc_auc_score([0, 1], [0.2, 0.9]))
     api = "import toxlink, lightgbm.compat; toxlink.Predictor.load(); print('api', lightgbm.compat.SKLEARN_INSTALLED)"
     r = subprocess.run([sys.executable, "-c", api], capture_output=True, text=True, cwd=ROOT, timeout=300)
     assert r.returncode == 0 and "api True" in r.stdout, r.stderr[-2000:]
+
+
+def test_a_full_disk_is_a_clear_message_not_an_internal_error(tmp_path, monkeypatch, capsys):
+    # The outputs, the pass-1 cache and the roll-up's spill file all go to the output folder.
+    import errno
+
+    from toxlink import batch, cli
+
+    def full(*args, **kwargs):
+        raise OSError(errno.ENOSPC, "No space left on device", str(tmp_path / "out" / "links.csv.tmp"))
+
+    monkeypatch.setattr(batch, "score_exports", full)
+    assert cli.main(["score", str(SAMPLE), "-o", str(tmp_path / "out")]) == 2
+    msg = capsys.readouterr().err
+    assert "No space left on device writing" in msg and "links.csv.tmp" in msg and "internal error" not in msg

@@ -7,6 +7,7 @@ traceback unless ``--debug`` is given.
 
 from __future__ import annotations
 
+import errno
 import os
 import sys
 from pathlib import Path
@@ -239,6 +240,10 @@ def _print_summary(s) -> None:
         out.print(f"note: {note}", markup=False, soft_wrap=True)
 
 
+# A full disk, a quota or a read-only file system: the user's to fix, not a bug to report.
+_FULL_DISK = frozenset(getattr(errno, name) for name in ("ENOSPC", "EDQUOT", "EROFS") if hasattr(errno, name))
+
+
 def _user_errors() -> tuple[type[BaseException], ...]:
     errors: list[type[BaseException]] = [_UserError, FileNotFoundError, IsADirectoryError, NotADirectoryError,
                                         FileExistsError, PermissionError]
@@ -271,6 +276,12 @@ def main(argv: list[str] | None = None) -> int:
             return exc.exit_code
         if _debug or os.environ.get("TOXLINK_DEBUG"):
             raise
+        if isinstance(exc, OSError) and exc.errno in _FULL_DISK:  # the outputs, the cache or the spill file
+            where = f" writing {exc.filename}" if exc.filename else ""
+            err.print(f"toxlink: error: {exc.strerror}{where}: free some space, or choose an output folder "
+                      "on another disk (-o); no partial output was left behind", markup=False, highlight=False,
+                      soft_wrap=True)
+            return 2
         if isinstance(exc, _user_errors()):
             msg = str(exc)
             if isinstance(exc, OSError) and exc.filename:

@@ -728,9 +728,10 @@ class RollupAccumulator:
     model_thresholds : mapping, optional
         As for :func:`recommend_domains`.
     spill_dir : path, optional
-        A folder for an unnamed temporary file: completed runs of the last two aggregates
-        wait there for :meth:`finish` instead of in memory (a large export's (site,
-        sentence) counts and toxic URLs are tens of MB). Default: kept in memory.
+        A folder for an unnamed temporary file: each update's (site, sentence) counts and
+        toxic URLs go there as they are made and wait for :meth:`finish` instead of in
+        memory (tens of MB for a large export). Default: kept in memory. A spilling
+        accumulator cannot be pickled (its file stays with its process).
 
     Notes
     -----
@@ -1041,7 +1042,8 @@ class RollupAccumulator:
         What the accumulator's memory grows with; it does not grow with updates that bring
         no new site, host, (site, sentence) pair or toxic URL beyond the partial tables of
         the last few updates (re-reduced every ``_REDUCE_EVERY`` into runs of bounded size,
-        which may repeat a few keys until :meth:`finish` combines them).
+        which may repeat a few keys until :meth:`finish` combines them). With a spill file,
+        the partial tables' rows are counted too, though they are on disk.
         """
         return (self.n_sites + len(self._host_sid) + len(self._sentences)
                 + sum(len(p) if isinstance(p, _Spilled) else len(p[0]) for p in self._reasons)
