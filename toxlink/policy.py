@@ -708,16 +708,15 @@ class RollupAccumulator:
 
     Only aggregates are kept: per site the link counts, the exact risk sum (as integer
     limbs, see ``_LIMB_BITS``) and maximum and two flags (a platform host seen, a
-    whitelisted URL seen); the site of every host seen (a cache: ``site_of`` runs once per
-    host, and the first row of a host decides its site as in the whole-table roll-up);
+    whitelisted URL seen); the site names, by id;
     per-(site, reason sentence) counts among toxic and review links; and the distinct
     URLs of toxic, non-whitelisted links (the ``disavow-url`` entries: which sites end up
     ``disavow-url`` is only known at the end, so they are normalised then, for those sites
     only). Per-chunk partials of the last
-    two are re-reduced every few updates, so memory grows with the number of sites, hosts,
+    two are re-reduced every few updates, so memory grows with the number of sites,
     sentences per site and toxic URLs, not with the number of links; with *spill_dir*
-    they go to a temporary file as they come instead, and memory grows with the sites and
-    hosts only. :meth:`finish` sums the counts a block of sites at a time. The (site, sentence)
+    they go to a temporary file as they come instead, and memory grows with the sites
+    only (a host's site is found again in each chunk, from the chunk's distinct hosts). :meth:`finish` sums the counts a block of sites at a time. The (site, sentence)
     counts are kept as int64 keys ``site << 32 | sentence``, ascending, with their counts
     (re-reducing is a merge of sorted runs); the toxic URLs as Arrow tables with each URL's
     64-bit hash beside it (re-reducing groups int64 keys, confirmed on the text).
@@ -737,9 +736,9 @@ class RollupAccumulator:
     -----
     :meth:`merge` combines accumulators built on different partitions (e.g. Dask
     workers); merging them in input order equals one accumulator updated with all the
-    chunks in that order. It assumes, as toxlink's scored tables guarantee, that a host
-    has one ``domain`` throughout: a host seen by both accumulators keeps the site the
-    first one gave it, but the second one's links from it stay on its own site.
+    chunks in that order. Both assume, as toxlink's scored tables guarantee (``domain``
+    is computed from ``host``), that a host has one ``domain`` throughout: a host's site
+    comes from its first row in each chunk.
     """
 
     def __init__(self, policy: Policy | None = None, *, model_thresholds: Mapping[str, float] | None = None,
@@ -749,9 +748,6 @@ class RollupAccumulator:
         self._spill = None  # the SpillFile, made at the first run to spill
         self.model_thresholds = dict(model_thresholds) if model_thresholds else None
         self._platforms = self.policy.platforms()
-        # the site of every host seen: host names (in order seen) and their site ids
-        self._hosts = _StringIndex()  # every counted host so far
-        self._host_sid = np.zeros(0, dtype=np.int64)  # host position -> site id
         self._site_index = _StringIndex()  # site id -> name
         self._sentence_id: dict[str, int] = {}
         self._sentences: list[str] = []
@@ -811,6 +807,10 @@ class RollupAccumulator:
     def _host_sites(self, host: pd.Series, domain: pd.Series, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray, pa.Array, np.ndarray]:
         """Site id per row of the counted *host* rows, at positions *rows* of the *domain* column.
 
+        A host's site depends on the host alone (its domain, or on a free-host platform the
+        platform's subdomain), so it is found again for each chunk's distinct hosts rather
+        than remembered for every host of the export.
+
         Returns
         -------
         sites : ndarray of int64, shape (n,)
@@ -823,38 +823,31 @@ class RollupAccumulator:
         """
         h_codes, h_uniq = pd.factorize(host, use_na_sentinel=True)
         h_arrow = _arrow_strings(h_uniq)
-        pos = self._hosts.find(h_arrow)
-        ids = np.full(len(pos), -1, dtype=np.int64)
-        ids[pos >= 0] = self._host_sid[pos[pos >= 0]]
-        new = np.flatnonzero(ids < 0)
-        if len(new):
-            # As in one pass over the whole table: a host's site comes from its first row.
-            # Codes are numbered in order of first appearance, so a row is a host's first
-            # exactly when its code exceeds every code before it.
-            seen = np.maximum.accumulate(h_codes)
-            first = np.flatnonzero(np.concatenate(([True], h_codes[1:] > seen[:-1])))
-            new_arrow = h_arrow.take(pa.array(new)).cast(pa.large_string())
-            # off the free-host platforms a host's site is its domain (the host without one)
-            sites = pc.coalesce(_domain_strings(domain.take(rows[first[new]])), new_arrow)
-            roots = []
-            plat = np.flatnonzero(_under_any(new_arrow, self._platforms))
-            if len(plat):  # site_of, for the few hosts on a platform
-                fixed = []
-                for i, h, d in zip(plat.tolist(), new_arrow.take(pa.array(plat)).to_pylist(),
-                                   sites.take(pa.array(plat)).to_pylist()):
-                    site, root = site_of(h, d, self._platforms)
-                    fixed.append(site)
-                    if root:
-                        roots.append(i)
-                mask = np.zeros(len(new), dtype=bool)
-                mask[plat] = True
-                sites = pc.replace_with_mask(sites, pa.array(mask), pa.array(fixed, type=pa.large_string()))
-            enc = pc.dictionary_encode(sites)  # numbered in order of first appearance
-            sid = self._sites(enc.dictionary)[enc.indices.to_numpy()]
-            ids[new] = sid
-            self._hosts.add(new_arrow)
-            self._host_sid = off_heap(np.concatenate([self._host_sid, sid]))
-            self._flags[_F_ROOT, sid[roots]] = True
+        # Each host's first row gives its domain. Codes are numbered in order of first
+        # appearance, so a row is a host's first exactly when its code exceeds every code
+        # before it.
+        seen = np.maximum.accumulate(h_codes)
+        first = np.flatnonzero(np.concatenate(([True], h_codes[1:] > seen[:-1])))
+        hosts = h_arrow.cast(pa.large_string())
+        # off the free-host platforms a host's site is its domain (the host without one)
+        sites = pc.coalesce(_domain_strings(domain.take(rows[first])), hosts)
+        roots = []
+        plat = np.flatnonzero(_under_any(hosts, self._platforms))
+        if len(plat):  # site_of, for the few hosts on a platform
+            fixed = []
+            for i, h, d in zip(plat.tolist(), hosts.take(pa.array(plat)).to_pylist(),
+                               sites.take(pa.array(plat)).to_pylist()):
+                site, root = site_of(h, d, self._platforms)
+                fixed.append(site)
+                if root:
+                    roots.append(i)
+            mask = np.zeros(len(hosts), dtype=bool)
+            mask[plat] = True
+            sites = pc.replace_with_mask(sites, pa.array(mask), pa.array(fixed, type=pa.large_string()))
+        # New sites are numbered in order of first appearance, as in one pass over the whole table.
+        enc = pc.dictionary_encode(sites)
+        ids = self._sites(enc.dictionary)[enc.indices.to_numpy()]
+        self._flags[_F_ROOT, ids[roots]] = True
         return ids[h_codes], h_codes, h_arrow, ids
 
     # -- accumulation -------------------------------------------------------------------------
@@ -980,10 +973,6 @@ class RollupAccumulator:
             raise ValueError("cannot merge roll-up accumulators built with different policies or thresholds")
         m = other.n_sites
         site_map = self._sites(other._site_names)
-        if len(other._host_sid):  # hosts new to this one take the site the other gave them
-            known = self._hosts.find(other._hosts.names) >= 0
-            self._hosts.add(other._hosts.names.filter(pa.array(~known)))
-            self._host_sid = off_heap(np.concatenate([self._host_sid, site_map[other._host_sid[~known]]]))
         sentence_map = np.array([self._sentence(s) for s in other._sentences], dtype=np.int64)
         self._counts[:, site_map] += other._counts[:, :m]
         self._limbs[:, site_map] += other._limbs[:, :m]
@@ -1045,7 +1034,7 @@ class RollupAccumulator:
         which may repeat a few keys until :meth:`finish` combines them). With a spill file,
         the partial tables' rows are counted too, though they are on disk.
         """
-        return (self.n_sites + len(self._host_sid) + len(self._sentences)
+        return (self.n_sites + len(self._sentences)
                 + sum(len(p) if isinstance(p, _Spilled) else len(p[0]) for p in self._reasons)
                 + sum(p.num_rows for p in self._urls))
 
