@@ -113,7 +113,7 @@ def test_top_reasons_are_the_same_from_overlapping_runs_read_a_block_of_sites_at
         total.update({(s << 32) | t: n for (s, t), n in run.items()})
         keys = np.array([(s << 32) | t for s, t in run], dtype=np.int64)
         keys, counts = P._sum_by_key(keys, np.array(list(run.values()), dtype=np.int64))
-        acc._reasons.append(acc._spilled_pairs((keys, counts)) if i % 2 else (keys, counts))
+        acc._reasons.append(acc._keep_pairs((keys, counts)) if i % 2 else (keys, counts))
     assert any(isinstance(r, P._Spilled) for r in acc._reasons) == (spill and len(runs) > 1)
     keys = np.array(sorted(total), dtype=np.int64)
     want = _top_reasons_reference(sentences, keys, np.array([total[k] for k in keys.tolist()], dtype=np.int64), 11)

@@ -142,7 +142,7 @@ def score_exports(
             clock("waiting for the model")
         protect_own_sites(predictor, own, summary)
 
-        # the roll-up's completed runs wait for the end in a file beside the outputs (see Tally)
+        # the roll-up's per-chunk reason counts and toxic URLs wait for the end in a file beside the outputs
         tally = Tally(predictor.policy, report=report, spill_dir=out_dir)
         sink = CsvSink(out_dir / "links.csv", LINK_OUTPUT_COLUMNS)
         try:
@@ -217,8 +217,8 @@ class Tally:
     (:class:`toxlink.report.ReportAccumulator`) and the summary's counts: their size grows
     with the referring sites, days and TLDs of the export, not with its links, so a scoring
     run never holds the scored links in memory. Partition tallies (Dask workers) merge in
-    input order into the same result. With *spill_dir*, the roll-up parks its completed runs
-    of (site, reason) counts and toxic URLs in an unnamed temporary file there until the end.
+    input order into the same result. With *spill_dir*, the roll-up parks each chunk's
+    (site, reason) counts and toxic URLs in an unnamed temporary file there until the end.
     """
 
     def __init__(self, policy, report: bool = False, spill_dir: str | os.PathLike | None = None):

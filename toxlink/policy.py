@@ -533,11 +533,11 @@ def _sum_by_key(keys: np.ndarray, counts: np.ndarray | None = None) -> tuple[np.
 _RUN_BYTES = 8 << 20
 
 
-def _reduce_runs(parts: list, n_runs: int, combine, final: bool) -> tuple[list, int]:
+def _reduce_runs(parts: list, n_runs: int, combine) -> tuple[list, int]:
     """Reduce *parts*, ``n_runs`` reduced runs followed by new partials, with *combine*
     (parts -> one reduced part): the partials into one run, then the two newest runs into
     one while the newer is at least half the older and the result stays under
-    :data:`_RUN_BYTES`, like a binary counter; *final*: everything into one.
+    :data:`_RUN_BYTES`, like a binary counter.
 
     Returns the parts and how many of them are runs (all of them).
     """
@@ -545,8 +545,6 @@ def _reduce_runs(parts: list, n_runs: int, combine, final: bool) -> tuple[list, 
     if len(new) > 1:
         new = [combine(new)]
     runs = runs + new
-    if final:
-        return ([combine(runs)] if len(runs) > 1 else runs), min(len(runs), 1)
     while len(runs) > 1 and _nbytes(runs[-2]) <= 2 * _nbytes(runs[-1]) and \
             _nbytes(runs[-2]) + _nbytes(runs[-1]) <= _RUN_BYTES:
         runs[-2:] = [combine(runs[-2:])]
@@ -557,16 +555,15 @@ def _nbytes(part) -> int:
     return part.nbytes if isinstance(part, pa.Table) else sum(a.nbytes for a in part)
 
 
-def _sum_runs(parts: list) -> tuple[np.ndarray, np.ndarray]:
-    """(keys, counts) parts (or spilled ones) summed into one, off the heap (it lives for the rest of the run)."""
-    parts = [_pairs(p) for p in parts]
+def _sum_runs(parts: list[tuple[np.ndarray, np.ndarray]]) -> tuple[np.ndarray, np.ndarray]:
+    """(keys, counts) parts summed into one, off the heap (it lives for the rest of the run)."""
     keys, counts = _sum_by_key(np.concatenate([k for k, _ in parts]), np.concatenate([c for _, c in parts]))
     return off_heap(keys), off_heap(counts)
 
 
-def _distinct_url_runs(parts: list) -> pa.Table:
-    """``_url_table`` parts (or spilled ones) as one table of their distinct rows, off the heap."""
-    return off_heap_arrow(_distinct_urls(pa.concat_tables([_urls_of(p) for p in parts])))
+def _distinct_url_runs(parts: list[pa.Table]) -> pa.Table:
+    """``_url_table`` parts as one table of their distinct rows, off the heap."""
+    return off_heap_arrow(_distinct_urls(pa.concat_tables(parts)))
 
 
 #: finish() reads the (site, sentence) counts this many sites at a time: its temporaries
@@ -926,7 +923,7 @@ class RollupAccumulator:
         if toxic_ok.any():
             # Kept as in the export and normalised in finish(), for the disavow-url sites only
             # (most toxic links are on sites disavowed whole, which need no URL entries).
-            self._urls.append(self._spilled_urls(_url_table(row_site[toxic_ok],
+            self._urls.append(self._keep_urls(_url_table(row_site[toxic_ok],
                                                             _take_strings(frame[S.SOURCE_URL], idx[toxic_ok]))))
 
         if S.REASONS in frame.columns:
@@ -936,7 +933,7 @@ class RollupAccumulator:
             if len(sel):
                 keys, counts = self._sentence_counts(_take_strings(reasons, idx[sel]), g[sel], sites)
                 if len(keys):
-                    self._reasons.append(self._spilled_pairs((keys, counts)))
+                    self._reasons.append(self._keep_pairs((keys, counts)))
 
     def _sentence_counts(self, cells: pa.Array, g: np.ndarray, sites: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Occurrences of each (site, reason sentence) pair among the reason *cells* (shape (n,))
@@ -988,19 +985,19 @@ class RollupAccumulator:
         self._reduce()
         return self
 
-    def _reduce(self, final: bool = False) -> None:
-        """Reduce the partials of the last updates into runs (*final*: everything into one).
+    def _reduce(self) -> None:
+        """Reduce the partials of the last updates into runs.
 
         With a spill file, the partials go there as they are instead (:meth:`finish` sums
         them a block of sites at a time, so combining them first would only cost time).
         """
-        if self._spill_dir is not None and not final:
-            self._reasons = [self._spilled_pairs(p) for p in self._reasons]
-            self._urls = [self._spilled_urls(p) for p in self._urls]
+        if self._spill_dir is not None:
+            self._reasons = [self._keep_pairs(p) for p in self._reasons]
+            self._urls = [self._keep_urls(p) for p in self._urls]
             self._runs = [len(self._reasons), len(self._urls)]
             return
-        self._reasons, self._runs[0] = _reduce_runs(self._reasons, self._runs[0], _sum_runs, final)
-        self._urls, self._runs[1] = _reduce_runs(self._urls, self._runs[1], _distinct_url_runs, final)
+        self._reasons, self._runs[0] = _reduce_runs(self._reasons, self._runs[0], _sum_runs)
+        self._urls, self._runs[1] = _reduce_runs(self._urls, self._runs[1], _distinct_url_runs)
 
     def _spill_file(self):
         if self._spill is None:
@@ -1009,7 +1006,7 @@ class RollupAccumulator:
             self._spill = SpillFile(self._spill_dir)
         return self._spill
 
-    def _spilled_pairs(self, part):
+    def _keep_pairs(self, part):
         """*part*, (keys, counts), in the spill file if there is one (else off the heap)."""
         if isinstance(part, _Spilled):
             return part
@@ -1017,7 +1014,7 @@ class RollupAccumulator:
             return tuple(off_heap(a) for a in part)
         return _SpilledPairs(self._spill_file(), *part)
 
-    def _spilled_urls(self, part):
+    def _keep_urls(self, part):
         """*part*, a ``_url_table``, in the spill file if there is one (else off the heap)."""
         if isinstance(part, _Spilled):
             return part
