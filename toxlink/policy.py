@@ -610,6 +610,10 @@ class _SpilledUrls(_Spilled):
         return self.spill.get_arrow(self.at)
 
 
+def _n_pairs(part) -> int:
+    return len(part) if isinstance(part, _SpilledPairs) else len(part[0])
+
+
 def _pairs(part) -> tuple[np.ndarray, np.ndarray]:
     return part.read() if isinstance(part, _SpilledPairs) else part
 
@@ -1032,7 +1036,7 @@ class RollupAccumulator:
         the partial tables' rows are counted too, though they are on disk.
         """
         return (self.n_sites + len(self._sentences)
-                + sum(len(p) if isinstance(p, _Spilled) else len(p[0]) for p in self._reasons)
+                + sum(map(_n_pairs, self._reasons))
                 + sum(p.num_rows for p in self._urls))
 
     # -- result -------------------------------------------------------------------------------
@@ -1165,7 +1169,7 @@ class RollupAccumulator:
         -------
         pyarrow.ChunkedArray of large_string, shape (n_sites,)
         """
-        runs = [run for run in self._reasons if len(run if isinstance(run, _Spilled) else run[0])]
+        runs = [run for run in self._reasons if _n_pairs(run)]
         picks = np.full((k, n_sites), -1, dtype=np.int64)  # sentence ids, by rank then site
         vocab = np.asarray(self._sentences, dtype=object)
         if runs:
