@@ -44,30 +44,11 @@ from toxlink.memory import insert as insert_off_heap
 from toxlink.resources import word_list
 from toxlink.urls import domains_of, host_table, hosts_of, split_urls, url_issues
 
-# --- columns of the roll-up table (one row per referring site) ----------------------------
-ROLLUP_DOMAIN = S.DOMAIN  # the referring site (registrable domain, or exact host on free hosts)
-ACTION = "action"  # DISAVOW_DOMAIN | DISAVOW_URL | REVIEW | KEEP
-N_LINKS = "n_links"  # scored links (duplicates and rejected rows excluded)
-N_TOXIC = "n_toxic"  # links in the toxic band with risk >= Policy.min_risk
-N_REVIEW = "n_review"  # links in the review band (and toxic-band links under min_risk)
-TOXIC_SHARE = "toxic_share"  # n_toxic / n_links
-MAX_RISK = "max_risk"
-MEAN_RISK = "mean_risk"
-TOP_REASONS = "top_reasons"  # the 3 most frequent reasons among toxic/review links, "; "-joined
-WHITELISTED = "whitelisted"  # the site is covered by the whitelist (action is keep)
-PROTECTED = "protected"  # .gov/.edu/... site protected by Policy.protect_gov_edu
-FREE_HOST = "free_host"  # the site is on a free hosting platform (data/free_hosts.txt)
-DISAVOW_ENTRIES = "disavow_entries"  # list of disavow lines the site contributes
-
-ROLLUP_COLUMNS = (ROLLUP_DOMAIN, ACTION, N_LINKS, N_TOXIC, N_REVIEW, TOXIC_SHARE, MAX_RISK, MEAN_RISK,
-                  TOP_REASONS, WHITELISTED, PROTECTED, FREE_HOST, DISAVOW_ENTRIES)
-
-DISAVOW_DOMAIN = "disavow-domain"
-DISAVOW_URL = "disavow-url"
-REVIEW = "review"
-KEEP = "keep"
-#: Actions from most to least severe (the roll-up is sorted in this order).
-ACTIONS = (DISAVOW_DOMAIN, DISAVOW_URL, REVIEW, KEEP)
+# The roll-up's columns and actions are named in toxlink.schema; re-exported here.
+from toxlink.schema import (ACTION, ACTIONS, DISAVOW_DOMAIN, DISAVOW_ENTRIES, DISAVOW_URL, FREE_HOST,  # noqa: E402,F401
+                            KEEP, MAX_RISK, MEAN_RISK, N_LINKS, N_REVIEW, N_TOXIC, PROTECTED, REVIEW,
+                            ROLLUP_COLUMNS, TOP_REASONS, TOXIC_SHARE, WHITELISTED)
+from toxlink.schema import DOMAIN as ROLLUP_DOMAIN  # noqa: E402,F401 - the referring site
 
 #: Thresholds used when neither the policy nor the model metadata gives one.
 FALLBACK_TOXIC = 0.7

@@ -129,6 +129,32 @@ DOMAIN = "domain"  # registrable domain of the host (eTLD+1), or the host for IP
 
 BANDS = ("toxic", "review", "ok", "rejected")
 
+# --- columns of the per-site roll-up (domains.csv; toxlink.policy) -------------------------
+# ("domain" there is the referring site: the registrable domain, or the exact host on a free
+# hosting platform.)
+ACTION = "action"  # DISAVOW_DOMAIN | DISAVOW_URL | REVIEW | KEEP
+N_LINKS = "n_links"  # scored links (duplicates and rejected rows excluded)
+N_TOXIC = "n_toxic"  # links in the toxic band with risk >= Policy.min_risk
+N_REVIEW = "n_review"  # links in the review band (and toxic-band links under min_risk)
+TOXIC_SHARE = "toxic_share"  # n_toxic / n_links
+MAX_RISK = "max_risk"
+MEAN_RISK = "mean_risk"
+TOP_REASONS = "top_reasons"  # the 3 most frequent reasons among toxic/review links, "; "-joined
+WHITELISTED = "whitelisted"  # the site is covered by the whitelist (action is keep)
+PROTECTED = "protected"  # .gov/.edu/... site protected by Policy.protect_gov_edu
+FREE_HOST = "free_host"  # the site is on a free hosting platform (data/free_hosts.txt)
+DISAVOW_ENTRIES = "disavow_entries"  # list of disavow lines the site contributes
+
+ROLLUP_COLUMNS = (DOMAIN, ACTION, N_LINKS, N_TOXIC, N_REVIEW, TOXIC_SHARE, MAX_RISK, MEAN_RISK,
+                  TOP_REASONS, WHITELISTED, PROTECTED, FREE_HOST, DISAVOW_ENTRIES)
+
+# --- actions of the roll-up, from most to least severe -------------------------------------
+DISAVOW_DOMAIN = "disavow-domain"
+DISAVOW_URL = "disavow-url"
+REVIEW = "review"
+KEEP = "keep"
+ACTIONS = (DISAVOW_DOMAIN, DISAVOW_URL, REVIEW, KEEP)
+
 
 def empty_links():
     """An empty canonical links table with the right dtypes (shape ``(0, len(COLUMNS))``)."""
