@@ -118,6 +118,31 @@ def synth_links(n: int, seed: int = 0, n_domains: int | None = None) -> pd.DataF
     return S.conform(frame)
 
 
+def synth_scored(n: int, seed: int = 0) -> pd.DataFrame:
+    """:func:`synth_links` as if scored: hosts, domains and deterministic *fake* risk, band
+    and reasons (not the model's), with ~5% duplicates, ~3% rejected rows and ~2% missing
+    first-seen dates and anchors each. For what reads scored links (the report), not for
+    anything about scoring itself."""
+    from toxlink import urls
+
+    f = synth_links(n, seed)
+    rng = np.random.default_rng(seed + 1)
+    f[S.HOST] = urls.hosts_of(f[S.SOURCE_URL])
+    f[S.DOMAIN] = urls.domains_of(f[S.HOST])
+    risk = rng.beta(0.7, 2.0, n)
+    band = np.where(risk >= 0.7, "toxic", np.where(risk >= 0.4, "review", "ok")).astype(object)
+    rejected = rng.random(n) < 0.03
+    band[rejected], risk[rejected] = "rejected", np.nan
+    f[S.RISK] = risk
+    f[S.BAND] = pd.Series(band, dtype="string")
+    f[S.ROW_ISSUE] = pd.Series(np.where(rejected, "bad url", None), dtype="string")
+    f[S.DUPLICATE_OF] = pd.Series(np.where(rng.random(n) < 0.05, "synthetic:2", None), dtype="string")
+    f.loc[rng.random(n) < 0.02, S.FIRST_SEEN] = pd.NaT
+    f.loc[rng.random(n) < 0.02, S.ANCHOR] = pd.NA
+    f[S.REASONS] = pd.Series(np.where(band == "toxic", "spammy; odd", ""), dtype="string")
+    return f
+
+
 # Ahrefs' export column names (../shared/fixtures/EXPORT_HEADERS.md) for the canonical columns.
 AHREFS_COLUMNS = {
     S.PAGE_TITLE: "Referring page title",

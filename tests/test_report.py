@@ -425,31 +425,6 @@ def test_report_renders_in_headless_chromium(tmp_path):
 GENERATED = datetime.datetime(2026, 1, 2, 3, 4, tzinfo=datetime.timezone.utc)
 
 
-def _synth_scored(n: int, seed: int = 0) -> pd.DataFrame:
-    """A synthetic scored table: benchmarks/synth.py links plus deterministic fake risk, band
-    and reasons, with ~5% duplicates, ~3% rejected rows, some missing dates and anchors."""
-    from synth import synth_links
-
-    from toxlink import urls
-
-    f = synth_links(n, seed)
-    rng = np.random.default_rng(seed + 1)
-    f[S.HOST] = urls.hosts_of(f[S.SOURCE_URL])
-    f[S.DOMAIN] = urls.domains_of(f[S.HOST])
-    risk = rng.beta(0.7, 2.0, n)
-    band = np.where(risk >= 0.7, "toxic", np.where(risk >= 0.4, "review", "ok")).astype(object)
-    rejected = rng.random(n) < 0.03
-    band[rejected], risk[rejected] = "rejected", np.nan
-    f[S.RISK] = risk
-    f[S.BAND] = pd.Series(band, dtype="string")
-    f[S.ROW_ISSUE] = pd.Series(np.where(rejected, "bad url", None), dtype="string")
-    f[S.DUPLICATE_OF] = pd.Series(np.where(rng.random(n) < 0.05, "synthetic:2", None), dtype="string")
-    f.loc[rng.random(n) < 0.02, S.FIRST_SEEN] = pd.NaT
-    f.loc[rng.random(n) < 0.02, S.ANCHOR] = pd.NA
-    f[S.REASONS] = pd.Series(np.where(band == "toxic", "spammy; odd", ""), dtype="string")
-    return f
-
-
 def _chunks(frame: pd.DataFrame, bounds) -> list[pd.DataFrame]:
     edges = [0, *bounds, len(frame)]
     return [frame.iloc[a:b] for a, b in zip(edges[:-1], edges[1:])]
@@ -462,9 +437,11 @@ def _accumulate(chunks) -> R.ReportAccumulator:
     return acc
 
 
-@pytest.fixture(scope="module")
-def synth_scored() -> pd.DataFrame:
-    return _synth_scored(6000, seed=7)
+@pytest.fixture(scope="module", name="synth_scored")
+def _synth_scored() -> pd.DataFrame:
+    from synth import synth_scored
+
+    return synth_scored(6000, seed=7)
 
 
 @pytest.fixture(scope="module")
