@@ -40,3 +40,19 @@ def word_list(name: str) -> frozenset[str]:
             if line:
                 out.add(line)
     return frozenset(out)
+
+
+@cache
+def categorised(name: str) -> dict[str, tuple[str, ...]]:
+    """A ``category: term`` list from ``data/`` as {category: terms} (lower-cased)."""
+    out: dict[str, list[str]] = {}
+    with open(data_path(name), encoding="utf-8") as fh:
+        for line in fh:
+            line = line.split("#", 1)[0].strip()
+            if not line or ":" not in line:
+                continue
+            cat, term = line.split(":", 1)
+            term = term.strip().lower()
+            if term:
+                out.setdefault(cat.strip().lower(), []).append(term)
+    return {k: tuple(dict.fromkeys(v)) for k, v in out.items()}

@@ -20,7 +20,7 @@ import pyarrow.compute as pc
 
 from toxlink import schema as S
 from toxlink import urls
-from toxlink.resources import data_path, word_list
+from toxlink.resources import categorised, data_path, word_list  # noqa: F401 - categorised: the families import it here
 
 Reason = Callable[[float], "str | None"]
 
@@ -104,22 +104,6 @@ def never(v) -> None:
 
 
 # --- data lists ------------------------------------------------------------------------
-
-
-@cache
-def categorised(name: str) -> dict[str, tuple[str, ...]]:
-    """A ``category: term`` list from ``data/`` as {category: terms} (lower-cased)."""
-    out: dict[str, list[str]] = {}
-    with open(data_path(name), encoding="utf-8") as fh:
-        for line in fh:
-            line = line.split("#", 1)[0].strip()
-            if not line or ":" not in line:
-                continue
-            cat, term = line.split(":", 1)
-            term = term.strip().lower()
-            if term:
-                out.setdefault(cat.strip().lower(), []).append(term)
-    return {k: tuple(dict.fromkeys(v)) for k, v in out.items()}
 
 
 @cache
