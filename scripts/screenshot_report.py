@@ -100,7 +100,7 @@ def demo_inputs(n: int = 5000, seed: int = 0):
     domains = recommend_domains(links, Policy(whitelist=whitelist))
     new = DisavowFile.from_recommendations(domains)
     # Pretend every third recommended domain was disavowed at the last audit.
-    old_entries = [f"domain:{d}" for d in domains.loc[domains[report.D_ACTION] == "disavow-domain", report.D_DOMAIN].iloc[::3]]
+    old_entries = [f"domain:{d}" for d in domains.loc[domains[S.ACTION] == "disavow-domain", S.DOMAIN].iloc[::3]]
     old = DisavowFile.from_entries(old_entries + ["domain:old-network-1.top", "domain:old-network-2.top"], date="2025-06-30")
     _, diff = old.merge(new, whitelist=whitelist)
     return links, domains, diff

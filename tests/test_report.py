@@ -54,17 +54,17 @@ def _scored() -> pd.DataFrame:
 def _domains() -> pd.DataFrame:
     return pd.DataFrame(
         {
-            R.D_DOMAIN: ["spam.xyz", "evil.ru", "example.org", "good.com", "shop.co.uk", XSS_DOMAIN],
-            R.D_HOST: ["spam.xyz", "evil.ru", "blog.example.org", "good.com", "shop.co.uk", XSS_DOMAIN],
-            R.D_LINKS: [2, 1, 2, 2, 1, 1],
-            R.D_MAX_RISK: [0.95, 0.80, 0.50, 0.10, 0.30, 0.85],
-            R.D_MEAN_RISK: [0.925, 0.80, 0.35, 0.075, 0.30, 0.85],
-            R.D_TOXIC_LINKS: [2, 1, 0, 0, 0, 1],
-            R.D_TOXIC_SHARE: [1.0, 1.0, 0.0, 0.0, 0.0, 1.0],
-            R.D_REVIEW_LINKS: [0, 0, 1, 0, 0, 0],
-            R.D_REASONS: [f"title says {XSS}; pharma words in the domain", "cheap TLD", "generic anchor", "", "", "odd"],
-            R.D_ACTION: ["disavow-domain", "disavow-url", "review", "keep", "keep", "disavow-domain"],
-            R.D_WHITELISTED: [False, False, False, False, True, False],
+            S.DOMAIN: ["spam.xyz", "evil.ru", "example.org", "good.com", "shop.co.uk", XSS_DOMAIN],
+            S.HOST: ["spam.xyz", "evil.ru", "blog.example.org", "good.com", "shop.co.uk", XSS_DOMAIN],
+            S.N_LINKS: [2, 1, 2, 2, 1, 1],
+            S.MAX_RISK: [0.95, 0.80, 0.50, 0.10, 0.30, 0.85],
+            S.MEAN_RISK: [0.925, 0.80, 0.35, 0.075, 0.30, 0.85],
+            S.N_TOXIC: [2, 1, 0, 0, 0, 1],
+            S.TOXIC_SHARE: [1.0, 1.0, 0.0, 0.0, 0.0, 1.0],
+            S.N_REVIEW: [0, 0, 1, 0, 0, 0],
+            S.TOP_REASONS: [f"title says {XSS}; pharma words in the domain", "cheap TLD", "generic anchor", "", "", "odd"],
+            S.ACTION: ["disavow-domain", "disavow-url", "review", "keep", "keep", "disavow-domain"],
+            S.WHITELISTED: [False, False, False, False, True, False],
         }
     )
 
@@ -126,10 +126,10 @@ def test_diff_from_a_disavow_merge():
 
 
 def test_rollup_with_the_briefs_column_names():
-    brief = _domains().rename(columns={R.D_LINKS: "links", R.D_TOXIC_LINKS: "toxic_links",
-                                       R.D_REVIEW_LINKS: "review_links", R.D_REASONS: "reasons"})
+    brief = _domains().rename(columns={S.N_LINKS: "links", S.N_TOXIC: "toxic_links",
+                                       S.N_REVIEW: "review_links", S.TOP_REASONS: "reasons"})
     assert R.headline_numbers(_scored(), brief) == R.headline_numbers(_scored(), _domains())
-    assert R.top_toxic_domains(brief)[R.D_DOMAIN].tolist() == R.top_toxic_domains(_domains())[R.D_DOMAIN].tolist()
+    assert R.top_toxic_domains(brief)[S.DOMAIN].tolist() == R.top_toxic_domains(_domains())[S.DOMAIN].tolist()
 
 
 def test_tld_table_counts_scored_links_only():
@@ -204,7 +204,7 @@ def test_band_counts_per_timeline_period():
 
 def test_top_toxic_domains_order():
     top = R.top_toxic_domains(_domains())
-    assert top[R.D_DOMAIN].tolist() == ["spam.xyz", XSS_DOMAIN, "evil.ru", "example.org"]
+    assert top[S.DOMAIN].tolist() == ["spam.xyz", XSS_DOMAIN, "evil.ru", "example.org"]
 
 
 # --- safety -------------------------------------------------------------------------------
@@ -261,7 +261,7 @@ def test_write_report_is_atomic(tmp_path, monkeypatch):
     def boom(*a, **k):
         raise RuntimeError("disk full")
 
-    monkeypatch.setattr(R.os, "replace", boom)
+    monkeypatch.setattr(os, "replace", boom)
     with pytest.raises(RuntimeError):
         R.write_report(dest, _scored(), _domains(), title="second")
     assert dest.read_text(encoding="utf-8") == first  # old file untouched
@@ -410,10 +410,10 @@ def test_report_renders_in_headless_chromium(tmp_path):
     assert res["rows"] == 4  # flagged domains: 2 disavow-domain, 1 disavow-url, 1 review
     nums = res["nums"]
     assert nums["domains"]["value"] == len(domains)
-    assert nums["disavow-domains"]["value"] == int((domains[R.D_ACTION] == "disavow-domain").sum())
-    assert nums["disavow-urls"]["value"] == int((domains[R.D_ACTION] == "disavow-url").sum())
-    assert nums["review-domains"]["value"] == int((domains[R.D_ACTION] == "review").sum())
-    assert nums["whitelisted"]["value"] == int(domains[R.D_WHITELISTED].sum())
+    assert nums["disavow-domains"]["value"] == int((domains[S.ACTION] == "disavow-domain").sum())
+    assert nums["disavow-urls"]["value"] == int((domains[S.ACTION] == "disavow-url").sum())
+    assert nums["review-domains"]["value"] == int((domains[S.ACTION] == "review").sum())
+    assert nums["whitelisted"]["value"] == int(domains[S.WHITELISTED].sum())
     counted = scored[scored[S.DUPLICATE_OF].isna()]
     for band in S.BANDS:
         assert nums[band]["value"] == int((counted[S.BAND] == band).sum())
@@ -449,7 +449,7 @@ def sample_scored():
     import toxlink
 
     p = toxlink.Predictor.load()
-    scored = p.score(toxlink.read_export([str(Path(R.__file__).parent.parent / "data/sample/ahrefs-backlinks-sample.csv")]))
+    scored = p.score(toxlink.read_export([str(Path(__file__).resolve().parents[1] / "data/sample/ahrefs-backlinks-sample.csv")]))
     return scored, p.recommend(scored)
 
 
@@ -466,7 +466,7 @@ def test_accumulator_html_equals_build_report_for_any_chunking(which, synth_scor
     for bounds in ([], _uneven_bounds(len(scored))):
         acc = _accumulate(_chunks(scored, bounds))
         assert acc.n_rows == len(scored)
-        assert acc.build(domains, generated=GENERATED) == whole
+        assert R.build_report_from(acc, domains, generated=GENERATED) == whole
     # The report does show the data: numbers from the whole table, not from one chunk.
     counted = scored[scored[S.DUPLICATE_OF].isna()]
     assert _value(whole, "links") == len(counted) and _value(whole, "duplicates") == len(scored) - len(counted)
@@ -486,7 +486,7 @@ def test_accumulator_aggregates_known_answers():
     assert acc.risk_bins["toxic"].sum() == acc.risk_bins["toxic"][16:].sum() == 3
     assert acc.risk_bins["ok"].sum() == acc.risk_bins["ok"][:7].sum() == 4 and acc.risk_bins["review"][10] == 1
     assert acc.targets == {"www.acmetools.com": 9}
-    doc = acc.build(_domains(), diff=DIFF, generated=GENERATED)
+    doc = R.build_report_from(acc, _domains(), diff=DIFF, generated=GENERATED)
     assert "<h1>Backlink audit — www.acmetools.com</h1>" in doc
     assert "Links first seen 06 Jan 2025 – 03 Mar 2025" in doc
     assert doc == R.build_report(s, _domains(), diff=DIFF, generated=GENERATED)
@@ -500,11 +500,11 @@ def test_period_and_bursts_are_decided_on_the_whole_date_range():
     late[S.FIRST_SEEN] = pd.to_datetime(["2024-12-01"] * 5)
     both = pd.concat([early, late], ignore_index=True)
     acc = _accumulate([early, late])
-    assert "New links per week" in R.ReportAccumulator().update(early).build(_domains(), generated=GENERATED)
-    doc = acc.build(_domains(), generated=GENERATED)
+    assert "New links per week" in R.build_report_from(R.ReportAccumulator().update(early), _domains(), generated=GENERATED)
+    doc = R.build_report_from(acc, _domains(), generated=GENERATED)
     assert "New links per month" in doc and "Links first seen 01 Jan 2018 – 01 Dec 2024" in doc
     assert doc == R.build_report(both, _domains(), generated=GENERATED)
-    tl = R._timeline_from_days(acc.days, with_bands=True)
+    tl = acc.timeline()
     assert tl.attrs["freq"] == "M" and len(tl) == 84 and tl["count"].sum() == 10
     assert tl.index[tl["burst"]].tolist() == [pd.Timestamp("2024-12-01")]  # 5 links vs a median of 0
 
@@ -536,7 +536,7 @@ def test_merge_of_partitions_equals_one_accumulator(synth_scored):
         assert getattr(merged, name) == getattr(one, name)
     assert list(merged.targets.items()) == list(one.targets.items())
     assert {b: v.tolist() for b, v in merged.risk_bins.items()} == {b: v.tolist() for b, v in one.risk_bins.items()}
-    assert merged.build(_domains(), generated=GENERATED) == R.build_report(synth_scored, _domains(), generated=GENERATED)
+    assert R.build_report_from(merged, _domains(), generated=GENERATED) == R.build_report(synth_scored, _domains(), generated=GENERATED)
     with pytest.raises(TypeError):
         merged.merge(synth_scored)
 
@@ -569,7 +569,7 @@ def test_write_report_from_accumulator_is_atomic_and_equal(tmp_path, monkeypatch
     def boom(*a, **k):
         raise RuntimeError("disk full")
 
-    monkeypatch.setattr(R.os, "replace", boom)
+    monkeypatch.setattr(os, "replace", boom)
     with pytest.raises(RuntimeError):
         R.write_report_from(acc, dest, _domains(), title="second")
     assert _value(dest.read_text(encoding="utf-8"), "links") == 9

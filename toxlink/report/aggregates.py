@@ -1,0 +1,495 @@
+"""What the report shows about the links, aggregated chunk by chunk: :class:`ReportAccumulator`.
+
+The report only shows aggregates of the links table (counts per band, risk bin, TLD,
+anchor category, first-seen day and target host), so a 1M-link export never has to be held
+in memory. The public functions (:func:`tld_table`, :func:`anchor_mix`, ...) give the same
+tables for one scored table at once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+
+import numpy as np
+import pandas as pd
+
+from toxlink import schema as S
+from toxlink import urls
+from toxlink.report.anchors import anchor_categories
+from toxlink.report.diff import DisavowDiff
+
+TOXIC, REVIEW, OK, REJECTED = S.BANDS
+#: Other names a roll-up may use for the same columns (read as the canonical ones).
+ROLLUP_ALIASES = {"links": S.N_LINKS, "toxic_links": S.N_TOXIC, "review_links": S.N_REVIEW, "reasons": S.TOP_REASONS}
+
+# --- timeline -------------------------------------------------------------------------------
+#: Weekly periods while the profile spans at most this many weeks (~3 years), else monthly.
+WEEKLY_MAX_PERIODS = 160
+#: A period is a burst when its count exceeds median + BURST_K * max(1.4826 * MAD, 1) ...
+BURST_K = 3.0
+#: ... and it holds at least this many links (a 3-link week is never a "burst") ...
+MIN_BURST_LINKS = 5
+#: ... and at least this multiple of the median period: on a busy profile a week 1.8x the
+#: usual volume can pass the statistical test without being a campaign worth flagging.
+BURST_MIN_RATIO = 2.0
+
+
+def counted_links(scored: pd.DataFrame) -> pd.DataFrame:
+    """The rows counted in the report: every row that is not a duplicate of an earlier one."""
+    if S.DUPLICATE_OF in scored.columns:
+        first = scored[S.DUPLICATE_OF].isna().to_numpy()
+        if not first.all():  # filtering copies every column: skip it when nothing is dropped
+            return scored[first]
+    return scored
+
+
+def _hosts_of_few(url_col: pd.Series) -> pd.Series:
+    """:func:`urls.hosts_of` parsed once per unique URL (an export links to few targets)."""
+    codes, uniq = pd.factorize(url_col.astype("string"), use_na_sentinel=True)
+    hosts = urls.hosts_of(pd.Series(uniq, dtype="string")).to_numpy(dtype=object)
+    out = np.full(len(url_col), None, dtype=object)
+    out[codes >= 0] = hosts[codes[codes >= 0]]
+    return pd.Series(out, index=url_col.index, dtype="string")
+
+
+def rollup_frame(domains: pd.DataFrame) -> pd.DataFrame:
+    """The roll-up as the report reads it: :data:`ROLLUP_ALIASES` renamed to the roll-up's
+    own column names (only where the canonical column is absent), and the ``whitelisted``
+    and ``protected`` flags as bool (a frame's, or a CSV's ``True``/``"True"``/1/blank)."""
+    rename = {a: c for a, c in ROLLUP_ALIASES.items() if a in domains.columns and c not in domains.columns}
+    out = domains.rename(columns=rename) if rename else domains
+    flags = {c: out[c].map(_truthy).astype(bool) for c in (S.WHITELISTED, S.PROTECTED)
+             if c in out.columns and out[c].dtype != bool}
+    return out.assign(**flags) if flags else out
+
+
+def _band_of(rows: pd.DataFrame) -> pd.Series:
+    """The band column as strings, a missing band read as ``rejected`` (nothing to show)."""
+    return rows[S.BAND].astype("string").fillna(REJECTED)
+
+
+def band_counts(scored: pd.DataFrame) -> dict[str, int]:
+    """Links per band (duplicates excluded), every band in :data:`schema.BANDS` present."""
+    bands = _band_of(counted_links(scored)).value_counts()
+    return {b: int(bands.get(b, 0)) for b in S.BANDS}
+
+
+def first_seen_timeline(first_seen: pd.Series, bands: pd.Series | None = None, freq: str | None = None) -> pd.DataFrame:
+    """Links per period of first-seen date, with burst periods flagged.
+
+    Periods are weeks (starting Monday) while the profile spans at most
+    :data:`WEEKLY_MAX_PERIODS` weeks, else calendar months; every period between the first
+    and last date is present (empty ones count 0, which matters for the median).
+
+    A period is a **burst** when its count exceeds ``median + BURST_K * max(1.4826 * MAD, 1)``
+    of all periods' counts (MAD = median absolute deviation; 1.4826 * MAD estimates the
+    standard deviation of normal counts; the floor of 1 keeps a flat profile, MAD = 0, from
+    calling every above-median period a burst), holds at least :data:`MIN_BURST_LINKS` links
+    and at least :data:`BURST_MIN_RATIO` times the median.
+
+    Parameters
+    ----------
+    first_seen : Series of datetime64, shape (n,)
+    bands : Series of str, shape (n,), optional
+        Adds one count column per band in :data:`schema.BANDS`.
+    freq : {"W", "M"}, optional
+        Force weekly or monthly periods.
+
+    Returns
+    -------
+    DataFrame, shape (periods, 4 + bands), indexed by period start (``period``) with
+    ``count``, ``threshold`` (same on every row), ``burst`` (bool), ``ratio`` (count /
+    median, inf for a zero median) and, with *bands*, one column per band.
+    """
+    return _timeline_from_days(_day_counts(first_seen, bands), bands is not None, freq)
+
+
+# Band key of a dated row without a band: counted in ``count``, in no band column.
+_NO_BAND = ""
+
+
+def _day_counts(first_seen: pd.Series, bands: pd.Series | None = None) -> dict[tuple[int, str], int]:
+    """Dated rows per (day, band), the day as days since 1970-01-01 (wall-clock date of a
+    tz-aware timestamp). Days are the finest grain the timeline needs: weeks or months, and
+    which of the two, are only decided once every day is known."""
+    dates = pd.to_datetime(first_seen, errors="coerce")
+    ok = dates.notna().to_numpy()
+    if not ok.any():
+        return {}
+    dates = dates[ok].dt.tz_localize(None) if getattr(dates.dt, "tz", None) is not None else dates[ok]
+    day = dates.dt.normalize().to_numpy().astype("datetime64[D]").astype(np.int64)
+    if bands is None:
+        band = np.full(len(day), _NO_BAND, dtype=object)
+    else:
+        band = pd.Series(bands.to_numpy()[ok]).astype("string").fillna(_NO_BAND).to_numpy(dtype=object)
+    return dict(_pair_counts(day, band))
+
+
+def _timeline_from_days(days: Mapping[tuple[int, str], int], with_bands: bool, freq: str | None = None) -> pd.DataFrame:
+    """:func:`first_seen_timeline` from per-(day, band) counts (:func:`_day_counts`)."""
+    cols = ["count", "threshold", "burst", "ratio"] + (list(S.BANDS) if with_bands else [])
+    if not days:
+        return pd.DataFrame(columns=cols, index=pd.DatetimeIndex([], name="period"))
+    keys = list(days)
+    day = pd.DatetimeIndex(np.fromiter((k[0] for k in keys), np.int64, len(keys)).astype("datetime64[D]")).as_unit("ns")
+    band = np.array([k[1] for k in keys], dtype=object)
+    n = np.fromiter(days.values(), np.int64, len(keys))
+    if freq is None:
+        weeks = (day.max() - day.min()).days / 7 + 1
+        freq = "W" if weeks <= WEEKLY_MAX_PERIODS else "M"
+    if freq == "W":
+        start = day - pd.to_timedelta(day.day_of_week, unit="D")
+        index = pd.date_range(start.min(), start.max(), freq="W-MON")
+    elif freq == "M":
+        start = day.to_period("M").start_time
+        index = pd.date_range(start.min(), start.max(), freq="MS")
+    else:
+        raise ValueError(f"freq must be 'W' or 'M', not {freq!r}")
+    index = pd.DatetimeIndex(index, name="period").as_unit("ns")
+    start = pd.DatetimeIndex(start).as_unit("ns")
+    counts = pd.Series(n).groupby(start).sum().reindex(index, fill_value=0).astype(np.int64)
+    values = counts.to_numpy(float)
+    median = float(np.median(values))
+    mad = float(np.median(np.abs(values - median)))
+    threshold = median + BURST_K * max(1.4826 * mad, 1.0)
+    out = pd.DataFrame({"count": counts.to_numpy()}, index=index)
+    out["threshold"] = threshold
+    out["burst"] = (values > threshold) & (values >= MIN_BURST_LINKS) & (values >= BURST_MIN_RATIO * median)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        out["ratio"] = np.where(median > 0, values / median if median else 0.0, np.inf)
+    if with_bands:
+        table = pd.Series(n).groupby([start, band]).sum().unstack(fill_value=0)
+        table = table.reindex(index=index, columns=list(S.BANDS), fill_value=0)
+        for b in S.BANDS:
+            out[b] = table[b].to_numpy(np.int64)
+    out.attrs["freq"] = freq
+    return out
+
+
+def _pair_counts(keys, bands) -> Iterator[tuple[tuple, int]]:
+    """``((key, band), count)`` for every distinct pair of two aligned arrays, shape (n,).
+
+    Keys and bands come back as Python scalars so aggregates pickle small (Dask)."""
+    kc, ku = pd.factorize(np.asarray(keys))
+    bc, bu = pd.factorize(np.asarray(bands, dtype=object))
+    if not len(kc):
+        return iter(())
+    combo = kc.astype(np.int64) * len(bu) + bc
+    uniq, n = np.unique(combo, return_counts=True)
+    k = np.asarray(ku)[uniq // len(bu)].tolist()
+    b = np.asarray(bu, dtype=object)[uniq % len(bu)].tolist()
+    return zip(zip(k, b), n.tolist())
+
+
+def _tld_counts(scored: pd.DataFrame) -> Iterator[tuple[tuple[str, str], int]]:
+    """``((tld, band), count)`` over the counted, scored (not rejected) rows of *scored*."""
+    rows = counted_links(scored)
+    band = _band_of(rows)
+    keep = band.ne(REJECTED).to_numpy(bool)
+    if not keep.any():
+        return iter(())
+    domain = rows[S.DOMAIN] if S.DOMAIN in rows.columns else urls.domains_of(rows[S.HOST])
+    # Suffixes per unique domain; only the two needed columns are filtered, never the frame.
+    codes, uniq = pd.factorize(domain.astype("string")[keep], use_na_sentinel=True)
+    table = urls.host_table(pd.Series(uniq, dtype="string"))
+    suffix = table["suffix"].where(~table["is_ip"], "(IP address)").replace("", "(none)")
+    label = suffix.where(suffix.str.startswith("("), "." + suffix).to_numpy(dtype=object)
+    tld = np.where(codes >= 0, label[np.maximum(codes, 0)] if len(label) else "(none)", "(none)")
+    return _pair_counts(tld.astype(object), band.to_numpy(dtype=object)[keep])
+
+
+def _crosstab(counts: Mapping[tuple, int]) -> pd.DataFrame:
+    """The ``pd.crosstab`` of the rows that *counts* tallies: keys x bands, both sorted, int64."""
+    s = pd.Series(list(counts.values()), index=pd.MultiIndex.from_tuples(list(counts)), dtype=np.int64)
+    return s.unstack(fill_value=0).sort_index().sort_index(axis=1).astype(np.int64)
+
+
+def _tld_frame(counts: Mapping[tuple[str, str], int], top: int) -> pd.DataFrame:
+    cols = ["links", TOXIC, REVIEW, OK, "toxic_share"]
+    if not counts:
+        return pd.DataFrame(columns=cols, index=pd.Index([], name="tld"))
+    ct = _crosstab(counts).reindex(columns=[TOXIC, REVIEW, OK], fill_value=0)
+    ct.index.name = "tld"
+    ct.columns.name = None
+    ct.insert(0, "links", ct.sum(axis=1))
+    ct["toxic_share"] = ct[TOXIC] / ct["links"].where(ct["links"] > 0)
+    return ct.sort_values(["links", "toxic_share"], ascending=[False, False]).head(top)
+
+
+def tld_table(scored: pd.DataFrame, top: int = 12) -> pd.DataFrame:
+    """Scored links per ICANN suffix (TLD) of the referring domain, the *top* largest.
+
+    Duplicates and rejected rows are excluded. IP-address hosts are grouped as
+    ``(IP address)``. Suffixes are looked up once per unique domain.
+
+    Returns
+    -------
+    DataFrame indexed by ``tld`` with ``links``, one count column per scored band
+    (toxic, review, ok) and ``toxic_share`` (toxic / links), sorted by ``links`` descending.
+    """
+    return _tld_frame(dict(_tld_counts(scored)), top)
+
+
+def top_toxic_domains(domains: pd.DataFrame, top: int = 30) -> pd.DataFrame:
+    """Referring domains to act on, most urgent first.
+
+    Domains whose action is a disavow or a review, or that have toxic links (including
+    whitelisted ones, shown so the reader sees what the whitelist protects), ordered by
+    action (disavow-domain, disavow-url, review, keep), then ``max_risk``, then
+    ``toxic_links``, both descending.
+    """
+    domains = rollup_frame(domains)
+    if domains.empty:
+        return domains
+    action = domains[S.ACTION].astype("string")
+    toxic = pd.to_numeric(domains.get(S.N_TOXIC, 0), errors="coerce").fillna(0)
+    keep = action.isin(S.ACTIONS[:3]).fillna(False) | (toxic > 0)
+    sel = domains[keep.to_numpy()].copy()
+    sel["_rank"] = sel[S.ACTION].astype("string").map({a: i for i, a in enumerate(S.ACTIONS)}).fillna(len(S.ACTIONS)).astype(int)
+    sel = sel.sort_values(["_rank", S.MAX_RISK, S.N_TOXIC], ascending=[True, False, False], kind="stable")
+    return sel.drop(columns="_rank").head(top)
+
+
+def headline_numbers(scored: pd.DataFrame, domains: pd.DataFrame, diff: DisavowDiff | None = None) -> dict[str, int]:
+    """The numbers of the report's header cards, keyed by their element id without ``n-``.
+
+    ``links`` counts every non-duplicate row (rejected ones included); ``domains`` is the
+    number of rows of the roll-up; the ``disavow_*``/``review_domains`` counts come from its
+    ``action`` column; ``diff_*`` only with a *diff*.
+    """
+    counted = counted_links(scored)
+    return _headline(len(scored), len(counted), band_counts(counted), domains, diff)
+
+
+def _headline(n_rows: int, n_counted: int, bands: Mapping[str, int], domains: pd.DataFrame,
+              diff: DisavowDiff | None) -> dict[str, int]:
+    """:func:`headline_numbers` from the row counts and the links per band."""
+    domains = rollup_frame(domains)
+    action = domains[S.ACTION].astype("string").value_counts() if S.ACTION in domains.columns else pd.Series(dtype=int)
+    white = domains[S.WHITELISTED].sum() if S.WHITELISTED in domains.columns else 0
+    out = {
+        "links": int(n_counted),
+        "duplicates": int(n_rows - n_counted),
+        "domains": int(len(domains)),
+        **{b: int(bands.get(b, 0)) for b in S.BANDS},
+        "disavow-domains": int(action.get(S.DISAVOW_DOMAIN, 0)),
+        "disavow-urls": int(action.get(S.DISAVOW_URL, 0)),
+        "review-domains": int(action.get(S.REVIEW, 0)),
+        "whitelisted": int(white),
+    }
+    if diff is not None:
+        out.update(
+            {
+                "diff-existing": int(diff.existing_entries),
+                "diff-added": len(diff.added),
+                "diff-present": len(diff.already_present),
+                "diff-whitelisted": len(diff.whitelisted),
+                "diff-total": diff.total_after,
+            }
+        )
+    return out
+
+
+def _truthy(value) -> bool:
+    """A roll-up flag read from a frame or a CSV (``True``, ``"True"``, 1), NA as False."""
+    if value is None or (not isinstance(value, str) and pd.isna(value)):
+        return False
+    return str(value).strip().lower() in ("true", "1", "yes") if isinstance(value, str) else bool(value)
+
+
+
+#: Risk histogram bins: 20 bins of width 0.05 (the last one closed: risk 1.0 is counted).
+RISK_EDGES = np.linspace(0.0, 1.0, 21)
+HIST_BANDS = (OK, REVIEW, TOXIC)  # stacking order, bottom up
+
+
+def _risk_bins(rows: pd.DataFrame) -> dict[str, np.ndarray]:
+    """Links per risk bin for each scored band, shape (20,) int64 each, on *rows* as given
+    (already de-duplicated). Histogram counts add up across chunks."""
+    risk = (pd.to_numeric(rows[S.RISK], errors="coerce").to_numpy(float, na_value=np.nan) if S.RISK in rows.columns
+            else np.full(len(rows), np.nan))
+    band = _band_of(rows)
+    out = {}
+    for b in HIST_BANDS:
+        r = risk[band.eq(b).to_numpy(bool) & np.isfinite(risk)]
+        out[b] = np.histogram(np.clip(r, 0, 1), bins=RISK_EDGES)[0].astype(np.int64)
+    return out
+
+
+def anchor_mix(scored: pd.DataFrame) -> pd.DataFrame:
+    """Links per anchor category (duplicates excluded) and band, largest category first.
+
+    Categories (:func:`anchor_categories`) with no links are dropped.
+    """
+    return _anchor_frame(dict(_anchor_counts(counted_links(scored))))
+
+
+def _anchor_counts(rows: pd.DataFrame) -> Iterator[tuple[tuple[str, str], int]]:
+    """``((category, band), count)`` over *rows* as given (already de-duplicated). A table
+    without an anchor column counts as all ``unknown``."""
+    if rows.empty:
+        return iter(())
+    return _pair_counts(_classify(rows).to_numpy(dtype=object), _band_of(rows).to_numpy(dtype=object))
+
+
+def _anchor_frame(counts: Mapping[tuple[str, str], int]) -> pd.DataFrame:
+    if not counts:
+        return pd.DataFrame(columns=["links", *S.BANDS], index=pd.Index([], name="category"), dtype=np.int64)
+    ct = _crosstab(counts).reindex(columns=list(S.BANDS), fill_value=0)
+    ct.columns.name = None
+    ct.insert(0, "links", ct.sum(axis=1))
+    ct.index.name = "category"
+    return ct[ct["links"] > 0].sort_values("links", ascending=False)
+
+
+def _classify(rows: pd.DataFrame) -> pd.Series:
+    target = rows[S.TARGET_URL] if S.TARGET_URL in rows.columns else None
+    anchors = rows[S.ANCHOR] if S.ANCHOR in rows.columns else pd.Series(pd.NA, index=rows.index, dtype="string")
+    return anchor_categories(anchors, target)
+
+
+_REPORT_COLUMNS = (S.DUPLICATE_OF, S.ROW_ISSUE, S.SOURCE_URL, S.TARGET_URL, S.ANCHOR, S.FIRST_SEEN,
+                   S.HOST, S.DOMAIN, S.RISK, S.BAND, S.REASONS)
+
+
+
+class ReportAccumulator:
+    """Everything the report shows about the links, aggregated chunk by chunk.
+
+    The report only shows aggregates of the links table, so a 1M-link export never has to
+    be held in memory: feed the scored links in chunks (any chunking, in row order), or
+    accumulate partitions separately (e.g. one per Dask worker) and :meth:`merge` them,
+    then render the report (:func:`toxlink.report.build_report_from`). ``build_report`` is
+    exactly ``build_report_from(ReportAccumulator().update(scored), domains, ...)``, so the
+    HTML is the same byte for byte whichever way the rows arrived.
+
+    >>> acc = ReportAccumulator()                                   # doctest: +SKIP
+    >>> for chunk in scored_chunks:                                 # doctest: +SKIP
+    ...     acc.update(chunk)
+    >>> html = build_report_from(acc, domains, diff=diff)           # doctest: +SKIP
+
+    The state grows with the number of distinct days, TLDs, bands and target hosts, never
+    with the number of links (:meth:`sizes`):
+
+    Attributes
+    ----------
+    n_rows : int
+        Rows seen, duplicates included.
+    n_counted : int
+        Rows counted (not a duplicate of an earlier row).
+    bands : dict of str to int
+        Counted links per band (a missing band is ``rejected``).
+    risk_bins : dict of str to ndarray, shape (20,)
+        Counted links per risk bin of width 0.05, for each scored band (ok, review, toxic).
+    tlds : dict of (str, str) to int
+        Counted, scored links per (TLD of the referring domain, band).
+    anchors : dict of (str, str) to int
+        Counted links per (anchor category, band) (:func:`anchor_categories`).
+    days : dict of (int, str) to int
+        Counted links with a first-seen date per (day as days since 1970-01-01, band):
+        weekly or monthly periods and bursts depend on the whole date range, so they are
+        derived from days when the report is rendered (:meth:`timeline`).
+    targets : dict of str to int
+        Counted links per target host, in order of first appearance (the title names the
+        most linked one; ties go to the first seen, as ``value_counts`` orders them).
+    """
+
+    def __init__(self):
+        self.n_rows = 0
+        self.n_counted = 0
+        self.bands: dict[str, int] = {}
+        self.risk_bins: dict[str, np.ndarray] = {b: np.zeros(len(RISK_EDGES) - 1, np.int64) for b in HIST_BANDS}
+        self.tlds: dict[tuple[str, str], int] = {}
+        self.anchors: dict[tuple[str, str], int] = {}
+        self.days: dict[tuple[int, str], int] = {}
+        self.targets: dict[str, int] = {}
+
+    def __repr__(self) -> str:
+        return f"ReportAccumulator(n_rows={self.n_rows}, n_counted={self.n_counted}, sizes={self.sizes()})"
+
+    def update(self, scored: pd.DataFrame) -> "ReportAccumulator":
+        """Add a chunk of scored links (same columns as ``build_report``'s *scored*).
+
+        Chunks must arrive in row order only for the title's tie-break between equally
+        linked target hosts; every count is order-free. Returns *self*.
+        """
+        # Only these columns are read; filtering a 45-column frame costs more than the counting.
+        rows = counted_links(scored[[c for c in _REPORT_COLUMNS if c in scored.columns]])
+        self.n_rows += len(scored)
+        if rows.empty:
+            return self
+        self.n_counted += len(rows)
+        band = _band_of(rows)
+        _add_counts(self.bands, band.value_counts().items())
+        for b, counts in _risk_bins(rows).items():
+            self.risk_bins[b] += counts
+        _add_counts(self.tlds, _tld_counts(rows))
+        _add_counts(self.anchors, _anchor_counts(rows))
+        if S.FIRST_SEEN in rows.columns:
+            _add_counts(self.days, _day_counts(rows[S.FIRST_SEEN], band).items())
+        if S.TARGET_URL in rows.columns:
+            codes, uniq = pd.factorize(_hosts_of_few(rows[S.TARGET_URL]), use_na_sentinel=True)
+            n = np.bincount(codes[codes >= 0], minlength=len(uniq))
+            _add_counts(self.targets, zip(np.asarray(uniq, dtype=object).tolist(), n.tolist()))
+        return self
+
+    def merge(self, other: "ReportAccumulator") -> "ReportAccumulator":
+        """Add *other*'s aggregates to this one, *other*'s rows taken as following this
+        one's (only the title's tie-break depends on it). Returns *self*."""
+        if not isinstance(other, ReportAccumulator):
+            raise TypeError(f"can only merge a ReportAccumulator, not {type(other).__name__}")
+        self.n_rows += other.n_rows
+        self.n_counted += other.n_counted
+        for b, counts in other.risk_bins.items():
+            self.risk_bins[b] = self.risk_bins[b] + counts
+        for name in ("bands", "tlds", "anchors", "days", "targets"):
+            _add_counts(getattr(self, name), getattr(other, name).items())
+        return self
+
+    def sizes(self) -> dict[str, int]:
+        """Number of stored entries per aggregate (what the memory used depends on)."""
+        return {
+            "bands": len(self.bands),
+            "risk_bins": sum(len(v) for v in self.risk_bins.values()),
+            "tlds": len(self.tlds),
+            "anchors": len(self.anchors),
+            "days": len(self.days),
+            "targets": len(self.targets),
+        }
+
+    def title(self) -> str:
+        """The default title: "Backlink audit — <most linked target host>"."""
+        if not self.targets:
+            return "Backlink audit"
+        return f"Backlink audit — {max(self.targets.items(), key=lambda kv: kv[1])[0]}"
+
+    def tld_table(self, top: int = 12) -> pd.DataFrame:
+        """:func:`tld_table` of the rows seen."""
+        return _tld_frame(self.tlds, top)
+
+    def anchor_mix(self) -> pd.DataFrame:
+        """:func:`anchor_mix` of the rows seen."""
+        return _anchor_frame(self.anchors)
+
+    def timeline(self, freq: str | None = None) -> pd.DataFrame:
+        """:func:`first_seen_timeline` of the rows seen, with one column per band."""
+        return _timeline_from_days(self.days, True, freq)
+
+    def first_seen_range(self) -> tuple[pd.Timestamp, pd.Timestamp] | None:
+        """The first and the last first-seen day of the rows seen, ``None`` without dates."""
+        if not self.days:
+            return None
+        first, last = (f(d for d, _ in self.days) for f in (min, max))
+        return pd.Timestamp(np.datetime64(first, "D")), pd.Timestamp(np.datetime64(last, "D"))
+
+    def headline(self, domains: pd.DataFrame, diff: DisavowDiff | None = None) -> dict[str, int]:
+        """:func:`headline_numbers` of the rows seen."""
+        return _headline(self.n_rows, self.n_counted, self.bands, domains, diff)
+
+
+def _add_counts(into: dict, counts) -> None:
+    """Add ``(key, count)`` pairs into *into* (new keys appended, so insertion order is
+    order of first appearance)."""
+    for k, n in counts:
+        into[k] = into.get(k, 0) + int(n)
+
