@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import datetime as _dt
 import html as _html
+import string
+from importlib import resources
 from collections.abc import Sequence
 
 import numpy as np
@@ -140,71 +142,31 @@ def build_report_from(acc: ReportAccumulator, domains: pd.DataFrame, diff=None, 
         ]
     )
     bursts_note = (f"{n_bursts} burst {unit}{'s' if n_bursts != 1 else ''} (marked ▼)" if n_bursts else f"no burst {unit}")
+    return _fill_page(
+        title=title, version=__version__, period=period, generated=generated.strftime("%d %b %Y %H:%M UTC"),
+        summary=_summary_sentence(numbers, scored_n, diff), cards_html=cards, action_cards_html=action_cards,
+        risk_html=risk_html, anchor_html=anchor_html,
+        unit=unit, bursts_note=bursts_note, burst_min_ratio=f"{BURST_MIN_RATIO:g}", min_burst_links=MIN_BURST_LINKS,
+        timeline_html=time_html, n_tlds=len(tlds), tld_html=tld_html,
+        domains_html=_domains_table(top, len(flagged)), diff_html=_diff_section(diff, numbers),
+        style_css=_package_file("style.css"),
+        # "</" inside the inlined library would end the <script> element early.
+        plotly_js=get_plotlyjs().replace("</script", "<\\/script"),
+    )
 
-    body = f"""
-<header class="top">
-  <div>
-    <div class="eyebrow">Backlink risk audit</div>
-    <h1>{_e(title)}</h1>
-    <div class="meta">{_e(period)} · generated {_e(generated.strftime("%d %b %Y %H:%M UTC"))} · toxlink {_e(__version__)}</div>
-  </div>
-</header>
-<section class="summary">
-  <p class="headline" id="summary">{_e(_summary_sentence(numbers, scored_n, diff))}</p>
-  <div class="cards">{cards}</div>
-  <div class="cards">{action_cards}</div>
-</section>
-<section class="grid2">
-  <div class="panel"><h2>Risk distribution</h2><p class="lead">How many links fall in each 5-point risk bin, coloured by verdict.</p>{risk_html}</div>
-  <div class="panel"><h2>Anchor-text mix</h2><p class="lead">Anchor categories by verdict; a natural profile is mostly branded, naked-URL and generic anchors.</p>{anchor_html}</div>
-</section>
-<section class="panel">
-  <h2>Links first seen over time</h2>
-  <p class="lead">New links per {unit}; {_e(bursts_note)}. A burst is a {unit} with more links than the median + 3 × the robust spread (1.4826 × MAD) of all {unit}s, at least {BURST_MIN_RATIO:g} × the median and at least {MIN_BURST_LINKS} links.</p>
-  {time_html}
-</section>
-<section class="panel">
-  <h2>Toxic share by TLD</h2><p class="lead">The {len(tlds)} top-level domains sending the most scored links (link counts in brackets).</p>
-  {tld_html}
-</section>
-<section class="panel">
-  <h2>Top toxic referring domains</h2>
-  <p class="lead">Domains recommended for disavow or review, most urgent first, with the strongest reasons behind their scores.</p>
-  {_domains_table(top, len(flagged))}
-</section>
-<section class="panel" id="disavow">
-  <h2>Disavow file changes</h2>
-  {_diff_section(diff, numbers)}
-</section>
-<section class="panel method">
-  <h2>How to read this report</h2>
-  <ul>
-    <li><b>Risk</b> is the model's calibrated probability that a link is spam or part of a link scheme. <b>Toxic</b> links are above the disavow threshold, <b>review</b> links need a human look, <b>OK</b> links are left alone; links whose source URL cannot be used are <b>not scored</b>.</li>
-    <li>Duplicate rows (the same source URL, target URL and anchor in several exports) are counted once.</li>
-    <li>Anchor categories, first rule that matches: empty; naked URL (a URL or host name); branded (contains the target's name, e.g. <i>acmetools</i>); generic ("click here", "website", …); commercial (buying or money words such as "buy", "cheap", "casino"); other.</li>
-    <li>Disavowing tells Google to ignore links; it does not remove them. Keep every earlier entry in the file you upload: each upload replaces the previous file.</li>
-  </ul>
-</section>
-<footer>Generated offline by toxlink {_e(__version__)}. This file is self-contained: it loads nothing from the network.</footer>
-"""
-    # "</" inside the inlined library would end the <script> element early.
-    plotlyjs = get_plotlyjs().replace("</script", "<\\/script")
-    return f"""<!DOCTYPE html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<meta name="generator" content="toxlink {_e(__version__)}">
-<meta http-equiv="Content-Security-Policy" content="default-src 'none'; script-src 'unsafe-inline' 'unsafe-eval'; style-src 'unsafe-inline'; img-src data: blob:; font-src data:">
-<title>{_e(title)}</title>
-<style>{_CSS}</style>
-<script>{plotlyjs}</script>
-</head>
-<body>
-<main>{body}</main>
-</body>
-</html>
-"""
+
+def _fill_page(**values) -> str:
+    """``template.html`` with its placeholders filled: values whose name ends in ``_html``,
+    ``_css`` or ``_js`` as they are, every other one HTML-escaped."""
+    page = _package_file("template.html")
+    page = page[page.index("-->\n") + 4:] if page.startswith("<!--") else page  # the editors' comment
+    raw = ("_html", "_css", "_js")
+    return string.Template(page).substitute({k: v if k.endswith(raw) else _e(v) for k, v in values.items()})
+
+
+def _package_file(name: str) -> str:
+    """A text file shipped in this package (``template.html``, ``style.css``)."""
+    return resources.files(__package__).joinpath(name).read_text(encoding="utf-8")
 
 
 def _e(value) -> str:
@@ -330,64 +292,3 @@ def _summary_sentence(numbers: dict, scored_n: int, diff: DisavowDiff | None) ->
         parts.append(f"The new disavow file adds {len(diff.added):,} entr{'ies' if len(diff.added) != 1 else 'y'} "
                      f"to the {diff.existing_entries:,} already there.")
     return " ".join(parts)
-
-
-_CSS = """
-:root { --ink:#1f2933; --muted:#6b7785; --line:#e3e7ec; --bg:#f5f7fa; --panel:#fff;
-  --toxic:#c8423b; --review:#e9a23b; --ok:#4a9b6e; --rejected:#a3aab3; --accent:#2f5d8a; }
-* { box-sizing:border-box; }
-html { -webkit-print-color-adjust:exact; print-color-adjust:exact; }
-body { margin:0; background:var(--bg); color:var(--ink); font:14px/1.5 -apple-system, BlinkMacSystemFont, "Segoe UI", Roboto, "Helvetica Neue", Arial, "DejaVu Sans", sans-serif; }
-main { max-width:1180px; margin:0 auto; padding:28px 28px 40px; }
-header.top { border-bottom:3px solid var(--accent); padding-bottom:14px; margin-bottom:20px; }
-.eyebrow { text-transform:uppercase; letter-spacing:.12em; font-size:11px; font-weight:600; color:var(--accent); }
-h1 { font-size:26px; margin:4px 0 4px; font-weight:650; letter-spacing:-.01em; }
-h2 { font-size:17px; margin:0 0 4px; font-weight:650; }
-.meta, .muted { color:var(--muted); }
-.small { font-size:12px; }
-.headline { font-size:15px; margin:0 0 14px; max-width:900px; }
-.lead { color:var(--muted); margin:0 0 12px; font-size:13px; }
-.cards { display:grid; grid-template-columns:repeat(auto-fit, minmax(150px, 1fr)); gap:12px; margin-bottom:12px; }
-.card { background:var(--panel); border:1px solid var(--line); border-radius:8px; padding:12px 14px 10px; border-top:4px solid var(--accent); }
-.card.toxic { border-top-color:var(--toxic); } .card.review { border-top-color:var(--review); }
-.card.ok { border-top-color:var(--ok); } .card.muted-card { border-top-color:var(--rejected); }
-.card .label { font-size:12px; color:var(--muted); font-weight:600; text-transform:uppercase; letter-spacing:.04em; }
-.card .value { display:block; font-size:26px; font-weight:700; font-variant-numeric:tabular-nums; margin-top:2px; }
-.card.toxic .value { color:var(--toxic); }
-.card .note { font-size:12px; color:var(--muted); }
-.small-cards .card .value { font-size:22px; }
-.panel { background:var(--panel); border:1px solid var(--line); border-radius:8px; padding:18px 20px; margin-bottom:18px; }
-.grid2 { display:grid; grid-template-columns:1fr 1fr; gap:18px; }
-.grid2 .panel { margin-bottom:18px; min-width:0; }
-@media (max-width: 900px) { .grid2 { grid-template-columns:1fr; } }
-table.data { width:100%; border-collapse:collapse; font-size:13px; }
-table.data th { text-align:left; font-size:11px; text-transform:uppercase; letter-spacing:.04em; color:var(--muted); border-bottom:2px solid var(--line); padding:6px 8px; }
-table.data td { border-bottom:1px solid var(--line); padding:7px 8px; vertical-align:top; }
-table.data tbody tr:nth-child(even) { background:#fafbfc; }
-table.data .num { text-align:right; font-variant-numeric:tabular-nums; white-space:nowrap; }
-table.compact { width:auto; min-width:50%; margin-top:8px; }
-td.dom { font-weight:600; overflow-wrap:anywhere; min-width:190px; max-width:280px; }
-td.reasons ul { margin:0; padding-left:16px; } td.reasons li { margin:0 0 2px; }
-.risk { display:inline-block; min-width:44px; padding:1px 6px; border-radius:4px; font-weight:600;
-  background:color-mix(in srgb, var(--toxic) calc(var(--r) * 100%), var(--ok)); color:#fff; text-align:center; }
-.badge { display:inline-block; font-size:11px; font-weight:600; padding:2px 7px; border-radius:10px; background:#eef1f5; color:var(--ink); white-space:nowrap; margin-right:4px; }
-.badge.disavow-domain, .badge.disavow-url { background:#fbe3e1; color:#9b2d27; }
-.badge.review { background:#fcf0dc; color:#8a5a10; }
-.badge.keep { background:#e2f2e8; color:#2d6b47; }
-.badge.white { background:#e4ecf6; color:var(--accent); }
-details { margin:6px 0; } summary { cursor:pointer; font-weight:600; }
-ul.entries { columns:2; font-family:ui-monospace, "DejaVu Sans Mono", Menlo, Consolas, monospace; font-size:12px; word-break:break-all; }
-.empty { color:var(--muted); font-style:italic; padding:24px 0; text-align:center; }
-.method ul { margin:0; padding-left:18px; color:#3b4652; } .method li { margin-bottom:4px; }
-footer { color:var(--muted); font-size:12px; text-align:center; margin-top:24px; }
-@media print {
-  body { background:#fff; font-size:12px; }
-  main { max-width:none; padding:0; }
-  .panel, .card { break-inside:avoid; page-break-inside:avoid; box-shadow:none; }
-  .grid2 { grid-template-columns:1fr 1fr; }
-  .modebar, .modebar-container { display:none !important; }
-  details { display:block; } details > :not(summary) { display:block; }
-  table.data tr { break-inside:avoid; }
-  @page { margin:14mm 12mm; }
-}
-"""
