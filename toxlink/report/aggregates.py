@@ -8,7 +8,8 @@ tables for one scored table at once.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections import Counter
+from collections.abc import Mapping
 
 import numpy as np
 import pandas as pd
@@ -43,15 +44,6 @@ def counted_links(scored: pd.DataFrame) -> pd.DataFrame:
     return scored
 
 
-def _hosts_of_few(url_col: pd.Series) -> pd.Series:
-    """:func:`urls.hosts_of` parsed once per unique URL (an export links to few targets)."""
-    codes, uniq = pd.factorize(url_col.astype("string"), use_na_sentinel=True)
-    hosts = urls.hosts_of(pd.Series(uniq, dtype="string")).to_numpy(dtype=object)
-    out = np.full(len(url_col), None, dtype=object)
-    out[codes >= 0] = hosts[codes[codes >= 0]]
-    return pd.Series(out, index=url_col.index, dtype="string")
-
-
 def rollup_frame(domains: pd.DataFrame) -> pd.DataFrame:
     """The roll-up as the report reads it: :data:`ROLLUP_ALIASES` renamed to the roll-up's
     own column names (only where the canonical column is absent), and the ``whitelisted``
@@ -63,45 +55,73 @@ def rollup_frame(domains: pd.DataFrame) -> pd.DataFrame:
     return out.assign(**flags) if flags else out
 
 
+def _truthy(value) -> bool:
+    """A roll-up flag read from a frame or a CSV (``True``, ``"True"``, 1), NA as False."""
+    if value is None or (not isinstance(value, str) and pd.isna(value)):
+        return False
+    return str(value).strip().lower() in ("true", "1", "yes") if isinstance(value, str) else bool(value)
+
+
+
 def _band_of(rows: pd.DataFrame) -> pd.Series:
     """The band column as strings, a missing band read as ``rejected`` (nothing to show)."""
     return rows[S.BAND].astype("string").fillna(REJECTED)
 
 
-def band_counts(scored: pd.DataFrame) -> dict[str, int]:
-    """Links per band (duplicates excluded), every band in :data:`schema.BANDS` present."""
-    bands = _band_of(counted_links(scored)).value_counts()
-    return {b: int(bands.get(b, 0)) for b in S.BANDS}
+# --- counts of one chunk ------------------------------------------------------------------
+# Each takes counted rows and their bands and returns {key: rows}, keys as plain Python
+# values so the accumulator pickles small (Dask). What depends on a value alone (a TLD, an
+# anchor's category, a URL's host) is worked out once per distinct value.
+
+#: Risk histogram bins: 20 bins of width 0.05 (the last one closed: risk 1.0 is counted).
+RISK_EDGES = np.linspace(0.0, 1.0, 21)
+HIST_BANDS = (OK, REVIEW, TOXIC)  # stacking order, bottom up
 
 
-def first_seen_timeline(first_seen: pd.Series, bands: pd.Series | None = None, freq: str | None = None) -> pd.DataFrame:
-    """Links per period of first-seen date, with burst periods flagged.
+def _risk_bins(rows: pd.DataFrame, band: pd.Series) -> dict[str, np.ndarray]:
+    """Rows per risk bin (:data:`RISK_EDGES`) for each scored band, shape (20,) int64 each."""
+    risk = (pd.to_numeric(rows[S.RISK], errors="coerce").to_numpy(float, na_value=np.nan) if S.RISK in rows.columns
+            else np.full(len(rows), np.nan))
+    scored = np.isfinite(risk)
+    return {b: np.histogram(np.clip(risk[band.eq(b).to_numpy(bool) & scored], 0, 1), bins=RISK_EDGES)[0].astype(np.int64)
+            for b in HIST_BANDS}
 
-    Periods are weeks (starting Monday) while the profile spans at most
-    :data:`WEEKLY_MAX_PERIODS` weeks, else calendar months; every period between the first
-    and last date is present (empty ones count 0, which matters for the median).
 
-    A period is a **burst** when its count exceeds ``median + BURST_K * max(1.4826 * MAD, 1)``
-    of all periods' counts (MAD = median absolute deviation; 1.4826 * MAD estimates the
-    standard deviation of normal counts; the floor of 1 keeps a flat profile, MAD = 0, from
-    calling every above-median period a burst), holds at least :data:`MIN_BURST_LINKS` links
-    and at least :data:`BURST_MIN_RATIO` times the median.
+def _tld_counts(rows: pd.DataFrame, band: pd.Series) -> dict[tuple[str, str], int]:
+    """Scored (not rejected) rows per (TLD of the referring domain, band)."""
+    keep = band.ne(REJECTED)
+    domain = rows[S.DOMAIN] if S.DOMAIN in rows.columns else urls.domains_of(rows[S.HOST])
+    per_domain = pd.DataFrame({"domain": domain.astype("string")[keep], "band": band[keep]}).value_counts(
+        sort=False, dropna=False)
+    if per_domain.empty:
+        return {}
+    tld = _tld_labels(per_domain.index.get_level_values("domain"))
+    return per_domain.groupby([tld, per_domain.index.get_level_values("band")], sort=False).sum().to_dict()
 
-    Parameters
-    ----------
-    first_seen : Series of datetime64, shape (n,)
-    bands : Series of str, shape (n,), optional
-        Adds one count column per band in :data:`schema.BANDS`.
-    freq : {"W", "M"}, optional
-        Force weekly or monthly periods.
 
-    Returns
-    -------
-    DataFrame, shape (periods, 4 + bands), indexed by period start (``period``) with
-    ``count``, ``threshold`` (same on every row), ``burst`` (bool), ``ratio`` (count /
-    median, inf for a zero median) and, with *bands*, one column per band.
-    """
-    return _timeline_from_days(_day_counts(first_seen, bands), bands is not None, freq)
+def _tld_labels(domains: pd.Index) -> np.ndarray:
+    """``.com``, ``.co.uk`` (ICANN suffixes), ``(IP address)`` or ``(none)`` for each domain."""
+    table = urls.host_table(domains)
+    suffix = table["suffix"].where(~table["is_ip"], "(IP address)").replace("", "(none)")
+    label = suffix.where(suffix.str.startswith("("), "." + suffix)
+    return pd.Series(domains, dtype="string").map(label).fillna("(none)").to_numpy(dtype=object)
+
+
+def _anchor_counts(rows: pd.DataFrame, band: pd.Series) -> dict[tuple[str, str], int]:
+    """Rows per (anchor category, band) (:func:`anchor_categories`); a table without an
+    anchor column counts as all ``unknown``."""
+    missing = pd.Series(pd.NA, index=rows.index, dtype="string")
+    pairs = pd.DataFrame({
+        "anchor": rows[S.ANCHOR] if S.ANCHOR in rows.columns else missing,
+        "target": rows[S.TARGET_URL] if S.TARGET_URL in rows.columns else missing,
+        "band": band,
+    }).value_counts(sort=False, dropna=False)
+    if pairs.empty:
+        return {}
+    # A category depends on the anchor and the target only: each distinct pair is classified once.
+    level = pairs.index.get_level_values
+    category = anchor_categories(pd.Series(level("anchor"), dtype="string"), pd.Series(level("target"), dtype="string"))
+    return pairs.groupby([category.to_numpy(dtype=object), level("band")], sort=False).sum().to_dict()
 
 
 # Band key of a dated row without a band: counted in ``count``, in no band column.
@@ -113,16 +133,48 @@ def _day_counts(first_seen: pd.Series, bands: pd.Series | None = None) -> dict[t
     tz-aware timestamp). Days are the finest grain the timeline needs: weeks or months, and
     which of the two, are only decided once every day is known."""
     dates = pd.to_datetime(first_seen, errors="coerce")
-    ok = dates.notna().to_numpy()
-    if not ok.any():
-        return {}
-    dates = dates[ok].dt.tz_localize(None) if getattr(dates.dt, "tz", None) is not None else dates[ok]
-    day = dates.dt.normalize().to_numpy().astype("datetime64[D]").astype(np.int64)
-    if bands is None:
-        band = np.full(len(day), _NO_BAND, dtype=object)
-    else:
-        band = pd.Series(bands.to_numpy()[ok]).astype("string").fillna(_NO_BAND).to_numpy(dtype=object)
-    return dict(_pair_counts(day, band))
+    if dates.dt.tz is not None:
+        dates = dates.dt.tz_localize(None)
+    dated = dates.notna()
+    day = dates[dated].dt.normalize().to_numpy().astype("datetime64[D]").astype(np.int64)
+    band = _NO_BAND if bands is None else bands[dated].astype("string").fillna(_NO_BAND).to_numpy(dtype=object)
+    return pd.DataFrame({"day": day, "band": band}).value_counts(sort=False).to_dict()
+
+
+def _target_counts(rows: pd.DataFrame) -> dict[str, int]:
+    """Rows per target host, in order of first appearance."""
+    per_url = rows[S.TARGET_URL].astype("string").value_counts(sort=False)
+    hosts = urls.hosts_of(pd.Series(per_url.index, dtype="string"))
+    return per_url.groupby(hosts.to_numpy(dtype=object, na_value=None), sort=False).sum().to_dict()
+
+
+# --- tables drawn from the counts ---------------------------------------------------------
+def _crosstab(counts: Mapping[tuple, int]) -> pd.DataFrame:
+    """The ``pd.crosstab`` of the rows that *counts* tallies: keys x bands, both sorted, int64."""
+    s = pd.Series(list(counts.values()), index=pd.MultiIndex.from_tuples(list(counts)), dtype=np.int64)
+    return s.unstack(fill_value=0).sort_index().sort_index(axis=1).astype(np.int64)
+
+
+def _tld_frame(counts: Mapping[tuple[str, str], int], top: int) -> pd.DataFrame:
+    cols = ["links", TOXIC, REVIEW, OK, "toxic_share"]
+    if not counts:
+        return pd.DataFrame(columns=cols, index=pd.Index([], name="tld"))
+    ct = _crosstab(counts).reindex(columns=[TOXIC, REVIEW, OK], fill_value=0)
+    ct.index.name = "tld"
+    ct.columns.name = None
+    ct.insert(0, "links", ct.sum(axis=1))
+    ct["toxic_share"] = ct[TOXIC] / ct["links"].where(ct["links"] > 0)
+    return ct.sort_values(["links", "toxic_share"], ascending=[False, False]).head(top)
+
+
+def _anchor_frame(counts: Mapping[tuple[str, str], int]) -> pd.DataFrame:
+    if not counts:
+        return pd.DataFrame(columns=["links", *S.BANDS], index=pd.Index([], name="category"), dtype=np.int64)
+    ct = _crosstab(counts).reindex(columns=list(S.BANDS), fill_value=0)
+    ct.columns.name = None
+    ct.insert(0, "links", ct.sum(axis=1))
+    ct.index.name = "category"
+    return ct[ct["links"] > 0].sort_values("links", ascending=False)
 
 
 def _timeline_from_days(days: Mapping[tuple[int, str], int], with_bands: bool, freq: str | None = None) -> pd.DataFrame:
@@ -166,101 +218,6 @@ def _timeline_from_days(days: Mapping[tuple[int, str], int], with_bands: bool, f
     return out
 
 
-def _pair_counts(keys, bands) -> Iterator[tuple[tuple, int]]:
-    """``((key, band), count)`` for every distinct pair of two aligned arrays, shape (n,).
-
-    Keys and bands come back as Python scalars so aggregates pickle small (Dask)."""
-    kc, ku = pd.factorize(np.asarray(keys))
-    bc, bu = pd.factorize(np.asarray(bands, dtype=object))
-    if not len(kc):
-        return iter(())
-    combo = kc.astype(np.int64) * len(bu) + bc
-    uniq, n = np.unique(combo, return_counts=True)
-    k = np.asarray(ku)[uniq // len(bu)].tolist()
-    b = np.asarray(bu, dtype=object)[uniq % len(bu)].tolist()
-    return zip(zip(k, b), n.tolist())
-
-
-def _tld_counts(scored: pd.DataFrame) -> Iterator[tuple[tuple[str, str], int]]:
-    """``((tld, band), count)`` over the counted, scored (not rejected) rows of *scored*."""
-    rows = counted_links(scored)
-    band = _band_of(rows)
-    keep = band.ne(REJECTED).to_numpy(bool)
-    if not keep.any():
-        return iter(())
-    domain = rows[S.DOMAIN] if S.DOMAIN in rows.columns else urls.domains_of(rows[S.HOST])
-    # Suffixes per unique domain; only the two needed columns are filtered, never the frame.
-    codes, uniq = pd.factorize(domain.astype("string")[keep], use_na_sentinel=True)
-    table = urls.host_table(pd.Series(uniq, dtype="string"))
-    suffix = table["suffix"].where(~table["is_ip"], "(IP address)").replace("", "(none)")
-    label = suffix.where(suffix.str.startswith("("), "." + suffix).to_numpy(dtype=object)
-    tld = np.where(codes >= 0, label[np.maximum(codes, 0)] if len(label) else "(none)", "(none)")
-    return _pair_counts(tld.astype(object), band.to_numpy(dtype=object)[keep])
-
-
-def _crosstab(counts: Mapping[tuple, int]) -> pd.DataFrame:
-    """The ``pd.crosstab`` of the rows that *counts* tallies: keys x bands, both sorted, int64."""
-    s = pd.Series(list(counts.values()), index=pd.MultiIndex.from_tuples(list(counts)), dtype=np.int64)
-    return s.unstack(fill_value=0).sort_index().sort_index(axis=1).astype(np.int64)
-
-
-def _tld_frame(counts: Mapping[tuple[str, str], int], top: int) -> pd.DataFrame:
-    cols = ["links", TOXIC, REVIEW, OK, "toxic_share"]
-    if not counts:
-        return pd.DataFrame(columns=cols, index=pd.Index([], name="tld"))
-    ct = _crosstab(counts).reindex(columns=[TOXIC, REVIEW, OK], fill_value=0)
-    ct.index.name = "tld"
-    ct.columns.name = None
-    ct.insert(0, "links", ct.sum(axis=1))
-    ct["toxic_share"] = ct[TOXIC] / ct["links"].where(ct["links"] > 0)
-    return ct.sort_values(["links", "toxic_share"], ascending=[False, False]).head(top)
-
-
-def tld_table(scored: pd.DataFrame, top: int = 12) -> pd.DataFrame:
-    """Scored links per ICANN suffix (TLD) of the referring domain, the *top* largest.
-
-    Duplicates and rejected rows are excluded. IP-address hosts are grouped as
-    ``(IP address)``. Suffixes are looked up once per unique domain.
-
-    Returns
-    -------
-    DataFrame indexed by ``tld`` with ``links``, one count column per scored band
-    (toxic, review, ok) and ``toxic_share`` (toxic / links), sorted by ``links`` descending.
-    """
-    return _tld_frame(dict(_tld_counts(scored)), top)
-
-
-def top_toxic_domains(domains: pd.DataFrame, top: int = 30) -> pd.DataFrame:
-    """Referring domains to act on, most urgent first.
-
-    Domains whose action is a disavow or a review, or that have toxic links (including
-    whitelisted ones, shown so the reader sees what the whitelist protects), ordered by
-    action (disavow-domain, disavow-url, review, keep), then ``max_risk``, then
-    ``toxic_links``, both descending.
-    """
-    domains = rollup_frame(domains)
-    if domains.empty:
-        return domains
-    action = domains[S.ACTION].astype("string")
-    toxic = pd.to_numeric(domains.get(S.N_TOXIC, 0), errors="coerce").fillna(0)
-    keep = action.isin(S.ACTIONS[:3]).fillna(False) | (toxic > 0)
-    sel = domains[keep.to_numpy()].copy()
-    sel["_rank"] = sel[S.ACTION].astype("string").map({a: i for i, a in enumerate(S.ACTIONS)}).fillna(len(S.ACTIONS)).astype(int)
-    sel = sel.sort_values(["_rank", S.MAX_RISK, S.N_TOXIC], ascending=[True, False, False], kind="stable")
-    return sel.drop(columns="_rank").head(top)
-
-
-def headline_numbers(scored: pd.DataFrame, domains: pd.DataFrame, diff: DisavowDiff | None = None) -> dict[str, int]:
-    """The numbers of the report's header cards, keyed by their element id without ``n-``.
-
-    ``links`` counts every non-duplicate row (rejected ones included); ``domains`` is the
-    number of rows of the roll-up; the ``disavow_*``/``review_domains`` counts come from its
-    ``action`` column; ``diff_*`` only with a *diff*.
-    """
-    counted = counted_links(scored)
-    return _headline(len(scored), len(counted), band_counts(counted), domains, diff)
-
-
 def _headline(n_rows: int, n_counted: int, bands: Mapping[str, int], domains: pd.DataFrame,
               diff: DisavowDiff | None) -> dict[str, int]:
     """:func:`headline_numbers` from the row counts and the links per band."""
@@ -290,67 +247,9 @@ def _headline(n_rows: int, n_counted: int, bands: Mapping[str, int], domains: pd
     return out
 
 
-def _truthy(value) -> bool:
-    """A roll-up flag read from a frame or a CSV (``True``, ``"True"``, 1), NA as False."""
-    if value is None or (not isinstance(value, str) and pd.isna(value)):
-        return False
-    return str(value).strip().lower() in ("true", "1", "yes") if isinstance(value, str) else bool(value)
-
-
-
-#: Risk histogram bins: 20 bins of width 0.05 (the last one closed: risk 1.0 is counted).
-RISK_EDGES = np.linspace(0.0, 1.0, 21)
-HIST_BANDS = (OK, REVIEW, TOXIC)  # stacking order, bottom up
-
-
-def _risk_bins(rows: pd.DataFrame) -> dict[str, np.ndarray]:
-    """Links per risk bin for each scored band, shape (20,) int64 each, on *rows* as given
-    (already de-duplicated). Histogram counts add up across chunks."""
-    risk = (pd.to_numeric(rows[S.RISK], errors="coerce").to_numpy(float, na_value=np.nan) if S.RISK in rows.columns
-            else np.full(len(rows), np.nan))
-    band = _band_of(rows)
-    out = {}
-    for b in HIST_BANDS:
-        r = risk[band.eq(b).to_numpy(bool) & np.isfinite(risk)]
-        out[b] = np.histogram(np.clip(r, 0, 1), bins=RISK_EDGES)[0].astype(np.int64)
-    return out
-
-
-def anchor_mix(scored: pd.DataFrame) -> pd.DataFrame:
-    """Links per anchor category (duplicates excluded) and band, largest category first.
-
-    Categories (:func:`anchor_categories`) with no links are dropped.
-    """
-    return _anchor_frame(dict(_anchor_counts(counted_links(scored))))
-
-
-def _anchor_counts(rows: pd.DataFrame) -> Iterator[tuple[tuple[str, str], int]]:
-    """``((category, band), count)`` over *rows* as given (already de-duplicated). A table
-    without an anchor column counts as all ``unknown``."""
-    if rows.empty:
-        return iter(())
-    return _pair_counts(_classify(rows).to_numpy(dtype=object), _band_of(rows).to_numpy(dtype=object))
-
-
-def _anchor_frame(counts: Mapping[tuple[str, str], int]) -> pd.DataFrame:
-    if not counts:
-        return pd.DataFrame(columns=["links", *S.BANDS], index=pd.Index([], name="category"), dtype=np.int64)
-    ct = _crosstab(counts).reindex(columns=list(S.BANDS), fill_value=0)
-    ct.columns.name = None
-    ct.insert(0, "links", ct.sum(axis=1))
-    ct.index.name = "category"
-    return ct[ct["links"] > 0].sort_values("links", ascending=False)
-
-
-def _classify(rows: pd.DataFrame) -> pd.Series:
-    target = rows[S.TARGET_URL] if S.TARGET_URL in rows.columns else None
-    anchors = rows[S.ANCHOR] if S.ANCHOR in rows.columns else pd.Series(pd.NA, index=rows.index, dtype="string")
-    return anchor_categories(anchors, target)
-
-
+#: The columns the report reads from a scored chunk.
 _REPORT_COLUMNS = (S.DUPLICATE_OF, S.ROW_ISSUE, S.SOURCE_URL, S.TARGET_URL, S.ANCHOR, S.FIRST_SEEN,
                    S.HOST, S.DOMAIN, S.RISK, S.BAND, S.REASONS)
-
 
 
 class ReportAccumulator:
@@ -397,12 +296,12 @@ class ReportAccumulator:
     def __init__(self):
         self.n_rows = 0
         self.n_counted = 0
-        self.bands: dict[str, int] = {}
+        self.bands: Counter[str] = Counter()
         self.risk_bins: dict[str, np.ndarray] = {b: np.zeros(len(RISK_EDGES) - 1, np.int64) for b in HIST_BANDS}
-        self.tlds: dict[tuple[str, str], int] = {}
-        self.anchors: dict[tuple[str, str], int] = {}
-        self.days: dict[tuple[int, str], int] = {}
-        self.targets: dict[str, int] = {}
+        self.tlds: Counter[tuple[str, str]] = Counter()
+        self.anchors: Counter[tuple[str, str]] = Counter()
+        self.days: Counter[tuple[int, str]] = Counter()
+        self.targets: Counter[str] = Counter()
 
     def __repr__(self) -> str:
         return f"ReportAccumulator(n_rows={self.n_rows}, n_counted={self.n_counted}, sizes={self.sizes()})"
@@ -420,17 +319,15 @@ class ReportAccumulator:
             return self
         self.n_counted += len(rows)
         band = _band_of(rows)
-        _add_counts(self.bands, band.value_counts().items())
-        for b, counts in _risk_bins(rows).items():
+        self.bands.update(band.value_counts(sort=False).to_dict())
+        for b, counts in _risk_bins(rows, band).items():
             self.risk_bins[b] += counts
-        _add_counts(self.tlds, _tld_counts(rows))
-        _add_counts(self.anchors, _anchor_counts(rows))
+        self.tlds.update(_tld_counts(rows, band))
+        self.anchors.update(_anchor_counts(rows, band))
         if S.FIRST_SEEN in rows.columns:
-            _add_counts(self.days, _day_counts(rows[S.FIRST_SEEN], band).items())
+            self.days.update(_day_counts(rows[S.FIRST_SEEN], band))
         if S.TARGET_URL in rows.columns:
-            codes, uniq = pd.factorize(_hosts_of_few(rows[S.TARGET_URL]), use_na_sentinel=True)
-            n = np.bincount(codes[codes >= 0], minlength=len(uniq))
-            _add_counts(self.targets, zip(np.asarray(uniq, dtype=object).tolist(), n.tolist()))
+            self.targets.update(_target_counts(rows))
         return self
 
     def merge(self, other: "ReportAccumulator") -> "ReportAccumulator":
@@ -443,7 +340,7 @@ class ReportAccumulator:
         for b, counts in other.risk_bins.items():
             self.risk_bins[b] = self.risk_bins[b] + counts
         for name in ("bands", "tlds", "anchors", "days", "targets"):
-            _add_counts(getattr(self, name), getattr(other, name).items())
+            getattr(self, name).update(getattr(other, name))
         return self
 
     def sizes(self) -> dict[str, int]:
@@ -461,7 +358,7 @@ class ReportAccumulator:
         """The default title: "Backlink audit — <most linked target host>"."""
         if not self.targets:
             return "Backlink audit"
-        return f"Backlink audit — {max(self.targets.items(), key=lambda kv: kv[1])[0]}"
+        return f"Backlink audit — {self.targets.most_common(1)[0][0]}"
 
     def tld_table(self, top: int = 12) -> pd.DataFrame:
         """:func:`tld_table` of the rows seen."""
@@ -487,9 +384,93 @@ class ReportAccumulator:
         return _headline(self.n_rows, self.n_counted, self.bands, domains, diff)
 
 
-def _add_counts(into: dict, counts) -> None:
-    """Add ``(key, count)`` pairs into *into* (new keys appended, so insertion order is
-    order of first appearance)."""
-    for k, n in counts:
-        into[k] = into.get(k, 0) + int(n)
+# --- the same tables for one scored table -------------------------------------------------
+def band_counts(scored: pd.DataFrame) -> dict[str, int]:
+    """Links per band (duplicates excluded), every band in :data:`schema.BANDS` present."""
+    bands = _band_of(counted_links(scored)).value_counts()
+    return {b: int(bands.get(b, 0)) for b in S.BANDS}
 
+
+def tld_table(scored: pd.DataFrame, top: int = 12) -> pd.DataFrame:
+    """Scored links per ICANN suffix (TLD) of the referring domain, the *top* largest.
+
+    Duplicates and rejected rows are excluded. IP-address hosts are grouped as
+    ``(IP address)``. Suffixes are looked up once per unique domain.
+
+    Returns
+    -------
+    DataFrame indexed by ``tld`` with ``links``, one count column per scored band
+    (toxic, review, ok) and ``toxic_share`` (toxic / links), sorted by ``links`` descending.
+    """
+    rows = counted_links(scored)
+    return _tld_frame(_tld_counts(rows, _band_of(rows)), top)
+
+
+def anchor_mix(scored: pd.DataFrame) -> pd.DataFrame:
+    """Links per anchor category (duplicates excluded) and band, largest category first.
+
+    Categories (:func:`anchor_categories`) with no links are dropped.
+    """
+    rows = counted_links(scored)
+    return _anchor_frame(_anchor_counts(rows, _band_of(rows)))
+
+
+def first_seen_timeline(first_seen: pd.Series, bands: pd.Series | None = None, freq: str | None = None) -> pd.DataFrame:
+    """Links per period of first-seen date, with burst periods flagged.
+
+    Periods are weeks (starting Monday) while the profile spans at most
+    :data:`WEEKLY_MAX_PERIODS` weeks, else calendar months; every period between the first
+    and last date is present (empty ones count 0, which matters for the median).
+
+    A period is a **burst** when its count exceeds ``median + BURST_K * max(1.4826 * MAD, 1)``
+    of all periods' counts (MAD = median absolute deviation; 1.4826 * MAD estimates the
+    standard deviation of normal counts; the floor of 1 keeps a flat profile, MAD = 0, from
+    calling every above-median period a burst), holds at least :data:`MIN_BURST_LINKS` links
+    and at least :data:`BURST_MIN_RATIO` times the median.
+
+    Parameters
+    ----------
+    first_seen : Series of datetime64, shape (n,)
+    bands : Series of str, shape (n,), optional
+        Adds one count column per band in :data:`schema.BANDS`.
+    freq : {"W", "M"}, optional
+        Force weekly or monthly periods.
+
+    Returns
+    -------
+    DataFrame, shape (periods, 4 + bands), indexed by period start (``period``) with
+    ``count``, ``threshold`` (same on every row), ``burst`` (bool), ``ratio`` (count /
+    median, inf for a zero median) and, with *bands*, one column per band.
+    """
+    return _timeline_from_days(_day_counts(first_seen, bands), bands is not None, freq)
+
+
+def headline_numbers(scored: pd.DataFrame, domains: pd.DataFrame, diff: DisavowDiff | None = None) -> dict[str, int]:
+    """The numbers of the report's header cards, keyed by their element id without ``n-``.
+
+    ``links`` counts every non-duplicate row (rejected ones included); ``domains`` is the
+    number of rows of the roll-up; the ``disavow_*``/``review_domains`` counts come from its
+    ``action`` column; ``diff_*`` only with a *diff*.
+    """
+    counted = counted_links(scored)
+    return _headline(len(scored), len(counted), band_counts(counted), domains, diff)
+
+
+def top_toxic_domains(domains: pd.DataFrame, top: int = 30) -> pd.DataFrame:
+    """Referring domains to act on, most urgent first.
+
+    Domains whose action is a disavow or a review, or that have toxic links (including
+    whitelisted ones, shown so the reader sees what the whitelist protects), ordered by
+    action (disavow-domain, disavow-url, review, keep), then ``max_risk``, then
+    ``toxic_links``, both descending.
+    """
+    domains = rollup_frame(domains)
+    if domains.empty:
+        return domains
+    action = domains[S.ACTION].astype("string")
+    toxic = pd.to_numeric(domains.get(S.N_TOXIC, 0), errors="coerce").fillna(0)
+    keep = action.isin(S.ACTIONS[:3]).fillna(False) | (toxic > 0)
+    sel = domains[keep.to_numpy()].copy()
+    sel["_rank"] = sel[S.ACTION].astype("string").map({a: i for i, a in enumerate(S.ACTIONS)}).fillna(len(S.ACTIONS)).astype(int)
+    sel = sel.sort_values(["_rank", S.MAX_RISK, S.N_TOXIC], ascending=[True, False, False], kind="stable")
+    return sel.drop(columns="_rank").head(top)
