@@ -9,6 +9,7 @@ import re
 import select
 import shutil
 import subprocess
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -585,3 +586,21 @@ def test_report_from_dir_streams_links_csv(tmp_path):
             for k in (2, 1000)]
     assert docs[0] == docs[1]
     assert [_value(docs[0], k) for k in ("links", "duplicates", "toxic", "review", "ok", "rejected")] == [9, 1, 3, 1, 4, 1]
+
+
+def test_report_from_dir_rebuilds_the_report_of_the_run(tmp_path):
+    # What `toxlink report DIR` rebuilds is what `toxlink score --report` wrote: empty anchors
+    # stay "empty" (not "unknown") and the existing disavow file keeps its size.
+    root = Path(__file__).resolve().parents[1]
+    existing = root / "data/sample/existing-disavow.txt"
+    out = tmp_path / "run"
+    r = subprocess.run([sys.executable, "-m", "toxlink.cli", "score", str(root / "data/sample/ahrefs-backlinks-sample.csv"),
+                        "--existing-disavow", str(existing), "-o", str(out), "--report"],
+                       capture_output=True, text=True, timeout=600)
+    assert r.returncode == 0, r.stderr
+    again = R.report_from_dir(out, tmp_path / "again.html")
+    stamp = re.compile(r"generated \d\d \w+ \d{4} \d\d:\d\d UTC")
+    first, second = (stamp.sub("", p.read_text(encoding="utf-8")) for p in (out / "report.html", again))
+    assert second == first
+    assert _value(first, "diff-existing") == len(existing.read_text(encoding="utf-8").splitlines())
+    assert '"empty  (' in first  # the sample has image links without alt text

@@ -46,13 +46,19 @@ def counted_links(scored: pd.DataFrame) -> pd.DataFrame:
 
 def rollup_frame(domains: pd.DataFrame) -> pd.DataFrame:
     """The roll-up as the report reads it: :data:`ROLLUP_ALIASES` renamed to the roll-up's
-    own column names (only where the canonical column is absent), and the ``whitelisted``
-    and ``protected`` flags as bool (a frame's, or a CSV's ``True``/``"True"``/1/blank)."""
+    own column names (only where the canonical column is absent), the ``whitelisted`` and
+    ``protected`` flags as bool and the counts and risks as numbers (NaN where missing),
+    whether it is the roll-up itself or text read back from ``domains.csv``."""
     rename = {a: c for a, c in ROLLUP_ALIASES.items() if a in domains.columns and c not in domains.columns}
     out = domains.rename(columns=rename) if rename else domains
-    flags = {c: out[c].map(_truthy).astype(bool) for c in (S.WHITELISTED, S.PROTECTED)
+    typed = {c: out[c].map(_truthy).astype(bool) for c in (S.WHITELISTED, S.PROTECTED)
              if c in out.columns and out[c].dtype != bool}
-    return out.assign(**flags) if flags else out
+    typed.update({c: pd.to_numeric(out[c], errors="coerce").astype("float64") for c in _ROLLUP_NUMBERS
+                  if c in out.columns and not pd.api.types.is_numeric_dtype(out[c])})
+    return out.assign(**typed) if typed else out
+
+
+_ROLLUP_NUMBERS = (S.N_LINKS, S.N_TOXIC, S.N_REVIEW, S.TOXIC_SHARE, S.MAX_RISK, S.MEAN_RISK)
 
 
 def _truthy(value) -> bool:

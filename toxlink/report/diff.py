@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from pathlib import Path
 
 
 @dataclass(frozen=True)
@@ -54,42 +53,7 @@ class DisavowDiff:
             )
         raise TypeError(f"diff must be a DisavowDiff or a mapping, not {type(diff).__name__}")
 
-    @classmethod
-    def from_run(cls, run_dir: str | Path) -> "DisavowDiff | None":
-        """The diff of a ``toxlink score`` run, from its ``disavow-diff.csv`` (entries and
-        their status) and merged ``disavow.txt`` (the existing file's size), or ``None``
-        when the run compared no disavow file."""
-        import pandas as pd
-
-        from toxlink.disavow import ADDED, ALREADY_PRESENT, WHITELISTED
-
-        d = Path(run_dir)
-        if not (d / "disavow-diff.csv").is_file():
-            return None
-        rows = pd.read_csv(d / "disavow-diff.csv", dtype="string", keep_default_na=False)
-        added = rows.loc[rows["status"] == ADDED, "entry"].tolist()
-        existing = 0
-        if (d / "disavow.txt").is_file():
-            merged = (d / "disavow.txt").read_text(encoding="utf-8-sig").splitlines()
-            # A merge that added nothing appended no block; an older toxlink block is the user's.
-            existing = len(merged) - (len(_added_block(merged)) if added else 0)
-        return cls(
-            added=added,
-            already_present=rows.loc[rows["status"] == ALREADY_PRESENT, "entry"].tolist(),
-            whitelisted=rows.loc[rows["status"] == WHITELISTED, "entry"].tolist(),
-            existing_entries=existing,
-            unit="lines",
-        )
-
     @property
     def total_after(self) -> int:
         """Entries in the merged file: everything already there plus what is added."""
         return int(self.existing_entries) + len(self.added)
-
-
-def _added_block(lines: list[str]) -> list[str]:
-    """The trailing block a toxlink merge appended (from its dated comment to the end)."""
-    for i in range(len(lines) - 1, -1, -1):
-        if lines[i].startswith("# toxlink "):
-            return lines[i:]
-    return []

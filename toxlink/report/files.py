@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import csv
 import os
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 import pandas as pd
+import pyarrow as pa
+import pyarrow.csv as pacsv
 
 from toxlink import schema as S
 from toxlink.outputs import atomic_write
@@ -16,6 +20,8 @@ from toxlink.report.render import build_report_from
 #: The columns of links.csv the report reads.
 _LINKS_COLUMNS = (S.SOURCE_URL, S.TARGET_URL, S.ANCHOR, S.FIRST_SEEN, S.HOST, S.DOMAIN, S.RISK, S.BAND, S.REASONS,
                   S.DUPLICATE_OF, S.ROW_ISSUE)
+#: Bytes of CSV parsed at a time (tens of thousands of links.csv rows).
+_BLOCK_BYTES = 16 << 20
 
 
 def write_report(path: str | os.PathLike, scored: pd.DataFrame, domains: pd.DataFrame, diff=None,
@@ -46,9 +52,9 @@ def report_from_dir(scored_dir: str | os.PathLike, output: str | os.PathLike | N
                     *, chunksize: int = 200_000) -> Path:
     """Rebuild the report of a ``toxlink score`` run from its output folder.
 
-    Reads ``links.csv`` (*chunksize* rows at a time, into a :class:`ReportAccumulator`) and
-    ``domains.csv`` (and ``disavow-diff.csv`` and ``disavow.txt`` when present) and writes
-    ``report.html`` there, or to *output*.
+    Reads ``links.csv`` (at most *chunksize* rows at a time, into a
+    :class:`ReportAccumulator`) and ``domains.csv`` (and ``disavow-diff.csv`` and
+    ``disavow.txt`` when present) and writes ``report.html`` there, or to *output*.
     """
     d = Path(scored_dir)
     for name in ("links.csv", "domains.csv"):
@@ -56,13 +62,82 @@ def report_from_dir(scored_dir: str | os.PathLike, output: str | os.PathLike | N
             raise FileNotFoundError(2, f"no {name} here: is this the output folder of `toxlink score`?", str(d / name))
     # Streamed: the report only needs aggregates, so links.csv is never held whole.
     acc = ReportAccumulator()
-    with pd.read_csv(d / "links.csv", usecols=lambda c: c in _LINKS_COLUMNS, dtype="string", keep_default_na=False,
-                     na_values=[""], chunksize=chunksize) as reader:
-        for scored in reader:
-            scored[S.RISK] = pd.to_numeric(scored[S.RISK], errors="coerce")
-            scored[S.FIRST_SEEN] = pd.to_datetime(scored[S.FIRST_SEEN], errors="coerce")
-            scored[S.ANCHOR] = scored[S.ANCHOR].str.removeprefix("'")  # undo the spreadsheet neutralisation
-            acc.update(scored)
-    domains = pd.read_csv(d / "domains.csv", keep_default_na=False, na_values=[""])
-    return write_report_from(acc, Path(output) if output else d / "report.html", domains,
-                             diff=DisavowDiff.from_run(d), title=title)
+    for scored in _read_text_csv(d / "links.csv", _LINKS_COLUMNS, chunksize=chunksize):
+        scored[S.RISK] = pd.to_numeric(scored[S.RISK], errors="coerce")
+        scored[S.FIRST_SEEN] = pd.to_datetime(scored[S.FIRST_SEEN], errors="coerce")
+        scored[S.ANCHOR] = scored[S.ANCHOR].str.removeprefix("'")  # undo the spreadsheet neutralisation
+        acc.update(scored)
+    domains = pd.concat(_read_text_csv(d / "domains.csv"))
+    return write_report_from(acc, Path(output) if output else d / "report.html", domains, diff=_diff_of_run(d),
+                             title=title)
+
+
+def _read_text_csv(path: Path, columns: Sequence[str] | None = None, *,
+                   chunksize: int | None = None) -> Iterator[pd.DataFrame]:
+    """The cells of a CSV file written by toxlink, as text, at most *chunksize* rows at a time.
+
+    Only *columns* (those the file has; all by default) are read, as pandas ``string``
+    columns. ``pyarrow.csv`` tells the two empty cells toxlink writes apart: ``""`` is an
+    empty string (an image link's empty anchor), an unquoted empty cell is missing (an
+    export without anchors). Nothing is typed by guessing: the caller converts numbers.
+    """
+    with open(path, newline="", encoding="utf-8-sig") as fh:
+        header = next(csv.reader(fh), [])
+    names = [c for c in header if columns is None or c in columns]
+    reader = pacsv.open_csv(
+        path,
+        read_options=pacsv.ReadOptions(block_size=_BLOCK_BYTES),
+        parse_options=pacsv.ParseOptions(newlines_in_values=True),
+        convert_options=pacsv.ConvertOptions(
+            include_columns=names, column_types={c: pa.large_string() for c in names},
+            strings_can_be_null=True, quoted_strings_can_be_null=False),
+    )
+    empty = True
+    for batch in reader:
+        for start in range(0, batch.num_rows, chunksize or max(batch.num_rows, 1)):
+            empty = False
+            yield batch.slice(start, chunksize).to_pandas(types_mapper=_text_dtype)
+    if empty:  # a header and no rows
+        yield pd.DataFrame({c: pd.Series(dtype="string") for c in names})
+
+
+def _text_dtype(arrow_type: pa.DataType):
+    return pd.StringDtype("pyarrow") if pa.types.is_large_string(arrow_type) else None
+
+
+def _diff_of_run(d: Path) -> DisavowDiff | None:
+    """The disavow diff of a run, from its ``disavow-diff.csv`` (entries and their status)
+    and merged ``disavow.txt`` (the existing file's size), or ``None`` when the run compared
+    no disavow file."""
+    from toxlink.disavow import ADDED, ALREADY_PRESENT, WHITELISTED
+
+    if not (d / "disavow-diff.csv").is_file():
+        return None
+    rows = pd.concat(_read_text_csv(d / "disavow-diff.csv")).fillna("")
+    added = rows.loc[rows["status"] == ADDED, "entry"].tolist()
+    existing = 0
+    if (d / "disavow.txt").is_file():
+        merged = (d / "disavow.txt").read_text(encoding="utf-8-sig").splitlines()
+        existing = _existing_lines(merged) if added else len(merged)
+    return DisavowDiff(
+        added=added,
+        already_present=rows.loc[rows["status"] == ALREADY_PRESENT, "entry"].tolist(),
+        whitelisted=rows.loc[rows["status"] == WHITELISTED, "entry"].tolist(),
+        existing_entries=existing,
+        unit="lines",
+    )
+
+
+def _existing_lines(merged: list[str]) -> int:
+    """Lines of the user's file in a merged ``disavow.txt`` that a merge added entries to.
+
+    The merge appended a block from a dated ``# toxlink`` comment to the end (an older
+    toxlink block above it is the user's), after a blank line when the user's file did not
+    end with one. A file that itself ended with one blank line is counted a line short.
+    """
+    start = next((i for i in range(len(merged) - 1, -1, -1) if merged[i].startswith("# toxlink ")), None)
+    if start is None:
+        return len(merged)
+    if start >= 2 and not merged[start - 1].strip() and merged[start - 2].strip():
+        start -= 1
+    return start
