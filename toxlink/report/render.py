@@ -11,21 +11,36 @@ from __future__ import annotations
 import datetime as _dt
 import html as _html
 import string
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from importlib import resources
-from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd
 
 from toxlink import __version__
 from toxlink import schema as S
-from toxlink.report import charts
+from toxlink.report.charts import anchor_chart, figure_html, risk_histogram, timeline_chart, tld_chart
 from toxlink.report.aggregates import (BURST_MIN_RATIO, MIN_BURST_LINKS, ReportAccumulator, rollup_frame,
                                        top_toxic_domains)
 from toxlink.report.anchors import UNKNOWN
 from toxlink.report.diff import DisavowDiff
 
 TOXIC, REVIEW, OK, REJECTED = S.BANDS
+
+
+# (Defined first: the domains table's columns below are built from it when the module loads.)
+@dataclass(frozen=True)
+class _Column:
+    """A column of a table in the page: its heading, and its cell's markup for a row.
+
+    *cell* escapes whatever of the row it shows. *css* is the cells' class; a ``num``
+    column's heading is right-aligned with its cells.
+    """
+
+    heading: str
+    cell: Callable[[Mapping], str]
+    css: str = ""
 
 
 def build_report(scored: pd.DataFrame, domains: pd.DataFrame, diff=None, title: str | None = None, *,
@@ -86,73 +101,179 @@ def build_report_from(acc: ReportAccumulator, domains: pd.DataFrame, diff=None, 
     domains = rollup_frame(domains)
     numbers = acc.headline(domains, diff)
     generated = generated or _dt.datetime.now(_dt.timezone.utc)
-
-    if title is None:
-        title = acc.title()
-    if acc.days:
-        first, last = acc.first_seen_range()
-        period = f"Links first seen {first:%d %b %Y} – {last:%d %b %Y}"
-    else:
-        period = "No first-seen dates in the export"
-    scored_n = numbers[TOXIC] + numbers[REVIEW] + numbers[OK]
-
-    # --- charts -------------------------------------------------------------------------
-    if scored_n:
-        risk_html = charts.figure_html(charts.risk_histogram(acc.risk_bins), "chart-risk")
-    else:
-        risk_html = _empty("No link could be scored.")
-    tlds = acc.tld_table(top_tlds)
-    tld_html = charts.figure_html(charts.tld_chart(tlds), "chart-tld") if len(tlds) else _empty("No scored links.")
-    mix = acc.anchor_mix()
-    if len(mix) and not (mix.index == UNKNOWN).all():
-        anchor_html = charts.figure_html(charts.anchor_chart(mix), "chart-anchors")
-    else:
-        anchor_html = _empty("The export has no anchor texts.")
-    tl = acc.timeline() if acc.days else None
-    if tl is not None and len(tl):
-        time_html = charts.figure_html(charts.timeline_chart(tl), "chart-timeline") + _bursts_table(tl)
-        unit = "week" if tl.attrs.get("freq") == "W" else "month"
-        n_bursts = int(tl["burst"].sum())
-    else:
-        time_html, unit, n_bursts = _empty("The export has no first-seen dates."), "week", 0
-
-    flagged = top_toxic_domains(domains, top=len(domains))
-    top = flagged.head(top_domains)
-
-    def pct_of(n, d):
-        return f"{n / d:.1%} of scored links" if d else ""
-
-    cards = "".join(
-        [
-            _num("links", numbers["links"], "Backlinks", note_html=(
-                f'<span id="n-duplicates" data-value="{numbers["duplicates"]}">{numbers["duplicates"]:,}</span> duplicate rows not counted')),
-            _num("domains", numbers["domains"], "Referring domains"),
-            _num(TOXIC, numbers[TOXIC], "Toxic links", "toxic", pct_of(numbers[TOXIC], scored_n)),
-            _num(REVIEW, numbers[REVIEW], "Links to review", "review", pct_of(numbers[REVIEW], scored_n)),
-            _num(OK, numbers[OK], "OK links", "ok", pct_of(numbers[OK], scored_n)),
-            _num(REJECTED, numbers[REJECTED], "Not scored", "muted-card", "unusable source URL" if numbers[REJECTED] else ""),
-        ]
-    )
-    action_cards = "".join(
-        [
-            _num("disavow-domains", numbers["disavow-domains"], "Domains to disavow", "toxic"),
-            _num("disavow-urls", numbers["disavow-urls"], "Domains: disavow URLs only", "toxic"),
-            _num("review-domains", numbers["review-domains"], "Domains to review", "review"),
-            _num("whitelisted", numbers["whitelisted"], "Whitelisted domains", "ok"),
-        ]
-    )
-    bursts_note = (f"{n_bursts} burst {unit}{'s' if n_bursts != 1 else ''} (marked ▼)" if n_bursts else f"no burst {unit}")
     return _fill_page(
-        title=title, version=__version__, period=period, generated=generated.strftime("%d %b %Y %H:%M UTC"),
-        summary=_summary_sentence(numbers, scored_n, diff), cards_html=cards, action_cards_html=action_cards,
-        risk_html=risk_html, anchor_html=anchor_html,
-        unit=unit, bursts_note=bursts_note, burst_min_ratio=f"{BURST_MIN_RATIO:g}", min_burst_links=MIN_BURST_LINKS,
-        timeline_html=time_html, n_tlds=len(tlds), tld_html=tld_html,
-        domains_html=_domains_table(top, len(flagged)), diff_html=_diff_section(diff, numbers),
+        **_header(acc, title, generated),
+        **_summary(numbers, diff),
+        **_distributions(acc, numbers),
+        **_timeline(acc),
+        **_tlds(acc, top_tlds),
+        domains_html=_domains_section(domains, top_domains),
+        diff_html=_diff_section(diff, numbers),
         style_css=_package_file("style.css"),
         # "</" inside the inlined library would end the <script> element early.
         plotly_js=get_plotlyjs().replace("</script", "<\\/script"),
     )
+
+
+# --- the page's sections, each the values of its placeholders in template.html ------------
+def _header(acc: ReportAccumulator, title: str | None, generated: _dt.datetime) -> dict:
+    dates = acc.first_seen_range()
+    period = (f"Links first seen {dates[0]:%d %b %Y} – {dates[1]:%d %b %Y}" if dates
+              else "No first-seen dates in the export")
+    return {"title": acc.title() if title is None else title, "version": __version__, "period": period,
+            "generated": generated.strftime("%d %b %Y %H:%M UTC")}
+
+
+def _summary(numbers: dict, diff: DisavowDiff | None) -> dict:
+    scored_n = _scored_links(numbers)
+
+    def pct_of(n):
+        return f"{n / scored_n:.1%} of scored links" if scored_n else ""
+
+    duplicates = (f'<span id="n-duplicates" data-value="{numbers["duplicates"]}">{numbers["duplicates"]:,}</span> '
+                  "duplicate rows not counted")
+    cards = [
+        _num("links", numbers["links"], "Backlinks", note_html=duplicates),
+        _num("domains", numbers["domains"], "Referring domains"),
+        _num(TOXIC, numbers[TOXIC], "Toxic links", "toxic", pct_of(numbers[TOXIC])),
+        _num(REVIEW, numbers[REVIEW], "Links to review", "review", pct_of(numbers[REVIEW])),
+        _num(OK, numbers[OK], "OK links", "ok", pct_of(numbers[OK])),
+        _num(REJECTED, numbers[REJECTED], "Not scored", "muted-card", "unusable source URL" if numbers[REJECTED] else ""),
+    ]
+    action_cards = [
+        _num("disavow-domains", numbers["disavow-domains"], "Domains to disavow", "toxic"),
+        _num("disavow-urls", numbers["disavow-urls"], "Domains: disavow URLs only", "toxic"),
+        _num("review-domains", numbers["review-domains"], "Domains to review", "review"),
+        _num("whitelisted", numbers["whitelisted"], "Whitelisted domains", "ok"),
+    ]
+    return {"summary": _summary_sentence(numbers, diff), "cards_html": "".join(cards),
+            "action_cards_html": "".join(action_cards)}
+
+
+def _scored_links(numbers: dict) -> int:
+    return numbers[TOXIC] + numbers[REVIEW] + numbers[OK]
+
+
+def _summary_sentence(numbers: dict, diff: DisavowDiff | None) -> str:
+    """One plain-language sentence a client reads first."""
+    if not numbers["links"]:
+        return "The export contains no backlinks."
+    scored_n = _scored_links(numbers)
+    parts = [f"{numbers['links']:,} backlinks from {numbers['domains']:,} referring domains were audited."]
+    if scored_n:
+        parts.append(
+            f"{numbers[TOXIC]:,} ({numbers[TOXIC] / scored_n:.1%}) look toxic and {numbers[REVIEW]:,} "
+            f"({numbers[REVIEW] / scored_n:.1%}) need a manual review."
+        )
+    n_dis = numbers["disavow-domains"] + numbers["disavow-urls"]
+    parts.append(f"{n_dis:,} referring domain{'s' if n_dis != 1 else ''} should be disavowed"
+                 + (f" ({numbers['disavow-urls']:,} of them URL by URL)." if numbers["disavow-urls"] else "."))
+    if diff is not None:
+        parts.append(f"The new disavow file adds {len(diff.added):,} entr{'ies' if len(diff.added) != 1 else 'y'} "
+                     f"to the {diff.existing_entries:,} already there.")
+    return " ".join(parts)
+
+
+def _distributions(acc: ReportAccumulator, numbers: dict) -> dict:
+    """The risk histogram and the anchor-text mix."""
+    if _scored_links(numbers):
+        risk = figure_html(risk_histogram(acc.risk_bins), "chart-risk")
+    else:
+        risk = _empty("No link could be scored.")
+    mix = acc.anchor_mix()
+    if len(mix) and not (mix.index == UNKNOWN).all():
+        anchors = figure_html(anchor_chart(mix), "chart-anchors")
+    else:
+        anchors = _empty("The export has no anchor texts.")
+    return {"risk_html": risk, "anchor_html": anchors}
+
+
+def _timeline(acc: ReportAccumulator) -> dict:
+    """Links first seen per week or month, and the bursts."""
+    tl = acc.timeline()
+    rule = {"burst_min_ratio": f"{BURST_MIN_RATIO:g}", "min_burst_links": MIN_BURST_LINKS}
+    if not len(tl):
+        return {**rule, "timeline_html": _empty("The export has no first-seen dates."), "unit": "week",
+                "bursts_note": "no burst week"}
+    unit = "week" if tl.attrs.get("freq") == "W" else "month"
+    n_bursts = int(tl["burst"].sum())
+    note = f"{n_bursts} burst {unit}{'s' if n_bursts != 1 else ''} (marked ▼)" if n_bursts else f"no burst {unit}"
+    return {**rule, "timeline_html": figure_html(timeline_chart(tl), "chart-timeline") + _bursts_table(tl),
+            "unit": unit, "bursts_note": note}
+
+
+def _bursts_table(tl: pd.DataFrame) -> str:
+    bursts = tl[tl["burst"]]
+    if bursts.empty:
+        return '<p class="muted small" id="bursts">No burst: no period exceeds the threshold.</p>'
+    columns = [
+        _Column("Week of" if tl.attrs.get("freq") == "W" else "Month of", lambda r: _e(r["period"].strftime("%Y-%m-%d"))),
+        _Column("Links", lambda r: f"{int(r['count']):,}", "num"),
+        _Column("× median", lambda r: "–" if not np.isfinite(r["ratio"]) else f"{r['ratio']:.1f}×", "num"),
+        _Column("Toxic share", lambda r: _pct(r[TOXIC] / r["count"]) if TOXIC in r and r["count"] else "–", "num"),
+    ]
+    return _table(columns, bursts.reset_index().to_dict("records"), table_id="bursts", css="data compact")
+
+
+def _tlds(acc: ReportAccumulator, top_tlds: int) -> dict:
+    tlds = acc.tld_table(top_tlds)
+    chart = figure_html(tld_chart(tlds), "chart-tld") if len(tlds) else _empty("No scored links.")
+    return {"n_tlds": len(tlds), "tld_html": chart}
+
+
+def _domains_section(domains: pd.DataFrame, top_domains: int) -> str:
+    """The most urgent referring domains, with a note of how many more are flagged."""
+    flagged = top_toxic_domains(domains, top=len(domains))
+    if flagged.empty:
+        return _empty("No referring domain has toxic links or a disavow / review recommendation.")
+    top = flagged.head(top_domains)
+    table = _table(_DOMAIN_COLUMNS, top.to_dict("records"), table_id="top-domains",
+                   row_attrs=lambda d: f' data-domain="{_e(d.get(S.DOMAIN))}"')
+    more = len(flagged) - len(top)
+    foot = (f'<p class="muted small">{more:,} more flagged domains are not shown here; the per-domain '
+            "table exported with this report lists them all.</p>") if more > 0 else ""
+    return table + foot
+
+
+def _domain_cell(d: Mapping) -> str:
+    host, dom = d.get(S.HOST), d.get(S.DOMAIN)
+    # The disavow unit only needs showing when it is not the domain itself (or its www.).
+    shown_host = isinstance(host, str) and host not in (dom, f"www.{dom}")
+    return _e(dom) + (f'<div class="muted small">host {_e(host)}</div>' if shown_host else "")
+
+
+def _action_cell(d: Mapping) -> str:
+    action = str(d.get(S.ACTION, "") or "")
+    badges = "".join(f'<span class="badge {cls}">{label}</span>' for col, cls, label in
+                     ((S.WHITELISTED, "white", "whitelisted"), (S.PROTECTED, "white", "protected gov/edu"))
+                     if d.get(col))
+    entries = d.get(S.DISAVOW_ENTRIES)
+    if action == S.DISAVOW_URL and isinstance(entries, (list, tuple, np.ndarray)) and len(entries):
+        badges += f'<div class="muted small">{len(entries):,} URL{"s" if len(entries) != 1 else ""}</div>'
+    return f'<span class="badge {_e(action)}">{_e(action)}</span>{badges}'
+
+
+def _reasons_cell(d: Mapping) -> str:
+    reasons = [x.strip() for x in str(d.get(S.TOP_REASONS) or "").split(";") if x.strip()]
+    if not reasons:
+        return '<span class="muted">–</span>'
+    return "<ul>" + "".join(f"<li>{_e(x)}</li>" for x in reasons[:4]) + "</ul>"
+
+
+def _risk_cell(d: Mapping) -> str:
+    shade = _e(round(float(d.get(S.MAX_RISK) or 0), 3))
+    return f'<span class="risk" style="--r:{shade}">{_pct(float(d.get(S.MAX_RISK, np.nan)))}</span>'
+
+
+_DOMAIN_COLUMNS = [
+    _Column("Referring domain", _domain_cell, "dom"),
+    _Column("Links", lambda d: f"{int(d.get(S.N_LINKS) or 0):,}", "num"),
+    _Column("Toxic", lambda d: f"{int(d.get(S.N_TOXIC) or 0):,}", "num"),
+    _Column("Toxic share", lambda d: _pct(float(d.get(S.TOXIC_SHARE, np.nan))), "num"),
+    _Column("Max risk", _risk_cell, "num"),
+    _Column("Action", _action_cell),
+    _Column("Why", _reasons_cell, "reasons"),
+]
 
 
 def _fill_page(**values) -> str:
@@ -193,39 +314,18 @@ def _empty(msg: str) -> str:
     return f'<p class="empty">{_e(msg)}</p>'
 
 
-def _domains_table(top: pd.DataFrame, total_flagged: int) -> str:
-    if top.empty:
-        return _empty("No referring domain has toxic links or a disavow / review recommendation.")
-    rows = []
-    for d in top.to_dict("records"):
-        action = str(d.get(S.ACTION, "") or "")
-        reasons = [x.strip() for x in str(d.get(S.TOP_REASONS) or "").split(";") if x.strip()]
-        reasons_html = "<ul>" + "".join(f"<li>{_e(x)}</li>" for x in reasons[:4]) + "</ul>" if reasons else '<span class="muted">–</span>'
-        host, dom = d.get(S.HOST), d.get(S.DOMAIN)
-        # The disavow unit only needs showing when it is not the domain itself (or its www.).
-        shown_host = isinstance(host, str) and host not in (dom, f"www.{dom}")
-        host_html = f'<div class="muted small">host {_e(host)}</div>' if shown_host else ""
-        badge = "".join(f'<span class="badge {cls}">{label}</span>' for col, cls, label in
-                        ((S.WHITELISTED, "white", "whitelisted"), (S.PROTECTED, "white", "protected gov/edu"))
-                        if d.get(col))
-        entries = d.get(S.DISAVOW_ENTRIES)
-        if action == S.DISAVOW_URL and isinstance(entries, (list, tuple, np.ndarray)) and len(entries):
-            badge += f'<div class="muted small">{len(entries):,} URL{"s" if len(entries) != 1 else ""}</div>'
-        rows.append(
-            f'<tr data-domain="{_e(d.get(S.DOMAIN))}"><td class="dom">{_e(d.get(S.DOMAIN))}{host_html}</td>'
-            f'<td class="num">{int(d.get(S.N_LINKS) or 0):,}</td><td class="num">{int(d.get(S.N_TOXIC) or 0):,}</td>'
-            f'<td class="num">{_pct(float(d.get(S.TOXIC_SHARE, np.nan)))}</td>'
-            f'<td class="num"><span class="risk" style="--r:{_e(round(float(d.get(S.MAX_RISK) or 0), 3))}">{_pct(float(d.get(S.MAX_RISK, np.nan)))}</span></td>'
-            f'<td><span class="badge {_e(action)}">{_e(action)}</span>{badge}</td><td class="reasons">{reasons_html}</td></tr>'
-        )
-    more = total_flagged - len(top)
-    foot = (f'<p class="muted small">{more:,} more flagged domains are not shown here; the per-domain '
-            "table exported with this report lists them all.</p>") if more > 0 else ""
-    return (
-        '<table class="data" id="top-domains"><thead><tr><th>Referring domain</th><th class="num">Links</th>'
-        '<th class="num">Toxic</th><th class="num">Toxic share</th><th class="num">Max risk</th><th>Action</th>'
-        "<th>Why</th></tr></thead><tbody>" + "".join(rows) + "</tbody></table>" + foot
+def _table(columns: Sequence[_Column], rows: Sequence[Mapping], *, table_id: str, css: str = "data",
+           row_attrs: Callable[[Mapping], str] = lambda row: "") -> str:
+    """A ``<table>`` of *rows* (dicts) in *columns*; *row_attrs* gives each ``<tr>``'s attributes."""
+    head = "".join(f'<th class="num">{_e(c.heading)}</th>' if c.css == "num" else f"<th>{_e(c.heading)}</th>"
+                   for c in columns)
+    body = "".join(
+        f"<tr{row_attrs(r)}>"
+        + "".join(f'<td class="{c.css}">{c.cell(r)}</td>' if c.css else f"<td>{c.cell(r)}</td>" for c in columns)
+        + "</tr>"
+        for r in rows
     )
+    return f'<table class="{css}" id="{table_id}"><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>'
 
 
 def _entry_list(entries: Sequence[str], limit: int = 300) -> str:
@@ -257,38 +357,3 @@ def _diff_section(diff: DisavowDiff | None, numbers: dict) -> str:
     return f'<div class="cards small-cards">{cards}</div>{note}' + "".join(lists)
 
 
-def _bursts_table(tl: pd.DataFrame) -> str:
-    b = tl[tl["burst"]]
-    if b.empty:
-        return '<p class="muted small" id="bursts">No burst: no period exceeds the threshold.</p>'
-    unit = "Week of" if tl.attrs.get("freq") == "W" else "Month of"
-    rows = []
-    for start, r in b.iterrows():
-        ratio = "–" if not np.isfinite(r["ratio"]) else f"{r['ratio']:.1f}×"
-        share = _pct(r[TOXIC] / r["count"]) if TOXIC in r.index and r["count"] else "–"
-        rows.append(f'<tr><td>{_e(start.strftime("%Y-%m-%d"))}</td><td class="num">{int(r["count"]):,}</td>'
-                    f'<td class="num">{ratio}</td><td class="num">{share}</td></tr>')
-    rows = "".join(rows)
-    return ('<table class="data compact" id="bursts"><thead><tr>'
-            f'<th>{unit}</th><th class="num">Links</th><th class="num">× median</th><th class="num">Toxic share</th>'
-            f"</tr></thead><tbody>{rows}</tbody></table>")
-
-
-
-def _summary_sentence(numbers: dict, scored_n: int, diff: DisavowDiff | None) -> str:
-    """One plain-language sentence a client reads first."""
-    if not numbers["links"]:
-        return "The export contains no backlinks."
-    parts = [f"{numbers['links']:,} backlinks from {numbers['domains']:,} referring domains were audited."]
-    if scored_n:
-        parts.append(
-            f"{numbers[TOXIC]:,} ({numbers[TOXIC] / scored_n:.1%}) look toxic and {numbers[REVIEW]:,} "
-            f"({numbers[REVIEW] / scored_n:.1%}) need a manual review."
-        )
-    n_dis = numbers["disavow-domains"] + numbers["disavow-urls"]
-    parts.append(f"{n_dis:,} referring domain{'s' if n_dis != 1 else ''} should be disavowed"
-                 + (f" ({numbers['disavow-urls']:,} of them URL by URL)." if numbers["disavow-urls"] else "."))
-    if diff is not None:
-        parts.append(f"The new disavow file adds {len(diff.added):,} entr{'ies' if len(diff.added) != 1 else 'y'} "
-                     f"to the {diff.existing_entries:,} already there.")
-    return " ".join(parts)
