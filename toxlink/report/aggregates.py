@@ -68,7 +68,6 @@ def _truthy(value) -> bool:
     return str(value).strip().lower() in ("true", "1", "yes") if isinstance(value, str) else bool(value)
 
 
-
 def _band_of(rows: pd.DataFrame) -> pd.Series:
     """The band column as strings, a missing band read as ``rejected`` (nothing to show)."""
     return rows[S.BAND].astype("string").fillna(REJECTED)
@@ -282,21 +281,21 @@ class ReportAccumulator:
         Rows seen, duplicates included.
     n_counted : int
         Rows counted (not a duplicate of an earlier row).
-    bands : dict of str to int
+    bands : Counter of str
         Counted links per band (a missing band is ``rejected``).
     risk_bins : dict of str to ndarray, shape (20,)
         Counted links per risk bin of width 0.05, for each scored band (ok, review, toxic).
-    tlds : dict of (str, str) to int
+    tlds : Counter of (str, str)
         Counted, scored links per (TLD of the referring domain, band).
-    anchors : dict of (str, str) to int
+    anchors : Counter of (str, str)
         Counted links per (anchor category, band) (:func:`anchor_categories`).
-    days : dict of (int, str) to int
+    days : Counter of (int, str)
         Counted links with a first-seen date per (day as days since 1970-01-01, band):
         weekly or monthly periods and bursts depend on the whole date range, so they are
         derived from days when the report is rendered (:meth:`timeline`).
-    targets : dict of str to int
+    targets : Counter of str
         Counted links per target host, in order of first appearance (the title names the
-        most linked one; ties go to the first seen, as ``value_counts`` orders them).
+        most linked one; ties go to the first seen, as ``most_common`` orders them).
     """
 
     def __init__(self):
@@ -455,8 +454,8 @@ def headline_numbers(scored: pd.DataFrame, domains: pd.DataFrame, diff: DisavowD
     """The numbers of the report's header cards, keyed by their element id without ``n-``.
 
     ``links`` counts every non-duplicate row (rejected ones included); ``domains`` is the
-    number of rows of the roll-up; the ``disavow_*``/``review_domains`` counts come from its
-    ``action`` column; ``diff_*`` only with a *diff*.
+    number of rows of the roll-up; the ``disavow-*``/``review-domains`` counts come from its
+    ``action`` column; ``diff-*`` only with a *diff*.
     """
     counted = counted_links(scored)
     return _headline(len(scored), len(counted), band_counts(counted), domains, diff)
@@ -468,7 +467,7 @@ def top_toxic_domains(domains: pd.DataFrame, top: int = 30) -> pd.DataFrame:
     Domains whose action is a disavow or a review, or that have toxic links (including
     whitelisted ones, shown so the reader sees what the whitelist protects), ordered by
     action (disavow-domain, disavow-url, review, keep), then ``max_risk``, then
-    ``toxic_links``, both descending.
+    ``n_toxic``, both descending.
     """
     domains = rollup_frame(domains)
     if domains.empty:
