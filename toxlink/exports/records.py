@@ -1,19 +1,22 @@
 """The records of one export file, with the physical line each starts on.
 
 :func:`blocks` yields a file's records a block at a time as :class:`Block`: the mapped fields
-as Arrow string arrays and each record's 1-based line (header = line 1). Every record comes
-out exactly once; fully blank lines are skipped and counted.
+as Arrow string arrays and each record's 1-based line (header = line 1; a line ends at LF,
+CRLF or a lone CR). Every record comes out exactly once; blank lines are skipped and counted.
 
-- CSV files are parsed by pyarrow's streaming CSV reader over :class:`Utf8Stream` (the file
-  decoded to UTF-8 on the fly). A record's line is the line after the previous record's,
-  plus the line breaks inside the previous records' quoted values.
+- A CSV file is first read through once by :class:`Utf8Stream`, which decodes it (naming the
+  line of bytes that are not in its encoding), counts its quote characters and notes NUL
+  characters. A file in another encoding than UTF-8 is written on the way to a temporary
+  UTF-8 copy, as large as the export's text.
+- pyarrow's streaming CSV reader then parses the UTF-8 data. A record's line is the line
+  after the previous record's, plus the line breaks inside the previous records' values.
 - The reader stops at the first block that is not plain, well-formed CSV -- a blank line, a
-  row with too few or too many fields, a NUL character, a record longer than a block -- and
-  Python's :mod:`csv` module reads the file from that block on, record by record
+  row with too few or too many fields, a record longer than a block -- and Python's
+  :mod:`csv` module reads the file from that block on, record by record
   (:func:`_careful_records`): it pads short rows, skips blank lines and names the line and
-  column of what it cannot read. An unbalanced quote character anywhere in the file (the
-  CSV parser would read the rest of the file as one value) sends it through the same
-  checks, to name its line.
+  column of what it cannot read. A file with a NUL character or an odd number of quote
+  characters (pyarrow would read an unterminated quote to the end of the file without a
+  word) is read that way from the start, to name the line.
 - URL lists and one-column files are read line by line; Parquet files row batch by batch.
 """
 
@@ -22,6 +25,9 @@ from __future__ import annotations
 import codecs
 import csv
 import io
+import os
+import tempfile
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Iterator
 
@@ -34,7 +40,10 @@ from toxlink.exports.errors import ExportError
 from toxlink.exports.vendors import ExportInfo
 
 READ_BYTES = 1 << 20  # raw bytes read and decoded per step
-BLOCK_BYTES = 16 << 20  # UTF-8 bytes the CSV reader parses at a time; also its longest record
+# UTF-8 bytes the CSV reader parses at a time, and the longest record it can read. It reads
+# ~10 blocks ahead; larger blocks parse no faster and hold more memory.
+BLOCK_BYTES = 1 << 20
+BLOCK_ROWS = 1 << 16  # parsed rows gathered into one block: conversions cost per call too
 CAREFUL_ROWS = 1 << 15  # records per block read line by line or by the csv module
 PARQUET_ROWS = 1 << 16
 
@@ -45,11 +54,13 @@ _STR = pa.large_string()
 class Block:
     """Records of one file: ``fields`` maps a field index to its values (``large_string``
     array, shape (n,)), ``lines`` is the 1-based line each record starts on (int64 ndarray,
-    shape (n,)), ``blank`` the blank lines skipped among them."""
+    shape (n,)), ``blank`` the blank lines skipped among them, ``next_line`` the line after
+    the block's last record (where known)."""
 
     lines: np.ndarray
     fields: dict[int, pa.Array]
     blank: int = 0
+    next_line: int | None = None
 
 
 def blocks(info: ExportInfo) -> Iterator[Block]:
@@ -72,8 +83,10 @@ class Utf8Stream(io.RawIOBase):
     binary stream decoding the file's encoding on the fly (UTF-8 is only validated).
 
     Raises :class:`ExportError` naming the line of bytes that are not in the encoding.
-    ``quotes`` counts the quote characters handed out so far; ``nul`` tells whether a NUL
-    character was (the CSV parser would take either as data).
+    What the CSV parser would take as data is noted: ``quotes`` counts the quote characters
+    handed out so far, ``nul`` tells whether a NUL character was, ``split_crlf`` whether one
+    of the parser's blocks (:data:`BLOCK_BYTES`) would end between the CR and LF of a
+    quoted value.
     """
 
     def __init__(self, info: ExportInfo, skip_lines: int = 0):
@@ -86,11 +99,15 @@ class Utf8Stream(io.RawIOBase):
         self._fh.seek(info.bom)
         self._decoder = codecs.getincrementaldecoder(info.encoding)(errors="strict")
         self._skip = skip_lines
+        self.skipped = 0  # UTF-8 bytes of the lines skipped
         self._buf = bytearray()
         self._decoded = 0  # raw bytes after the BOM handed to the decoder
         self._eof = False
         self.quotes = 0
         self.nul = False
+        self.split_crlf = False
+        self._handed = 0  # bytes handed out so far
+        self._last = b""  # the last of them
 
     def readable(self) -> bool:
         return True
@@ -101,13 +118,9 @@ class Utf8Stream(io.RawIOBase):
         return len(data)
 
     def read(self, size: int = -1) -> bytes:
-        while not self._eof and (size < 0 or len(self._buf) <= size):
+        while not self._eof and (size < 0 or len(self._buf) < size):
             self._fill()
         size = len(self._buf) if size < 0 else min(size, len(self._buf))
-        if 1 < size < len(self._buf) and self._buf[size - 1] == 13:
-            # Never end a read on "\r": pyarrow's CSV reader drops the "\n" of a quoted
-            # "\r\n" split between two reads (apache/arrow#51368, open in pyarrow 25).
-            size -= 1
         out = bytes(self._buf[:size])
         del self._buf[:size]
         return out
@@ -142,10 +155,25 @@ class Utf8Stream(io.RawIOBase):
                 out = b""
                 break
             out = out[cut + 1:]
+            self.skipped += cut + 1
             self._skip -= 1
+        self._check_block_ends(out)
         self.quotes += out.count(b'"')
         self.nul = self.nul or b"\x00" in out
         self._buf += out
+
+    def _check_block_ends(self, out: bytes) -> None:
+        # pyarrow's CSV reader drops the LF of a quoted CRLF that one of its blocks ends in
+        # the middle of (apache/arrow#51368, open in pyarrow 25). Inside a quoted value the
+        # count of quote characters before it is odd.
+        start, joined = self._handed, self._last + out
+        first = -(-max(start, 1) // BLOCK_BYTES) * BLOCK_BYTES  # first block end >= start
+        for end in range(first, start + len(out), BLOCK_BYTES):
+            at = end - start + len(self._last)
+            if joined[at - 1:at + 1] == b"\r\n" and (self.quotes + out[: end - start].count(b'"')) % 2:
+                self.split_crlf = True
+        self._handed += len(out)
+        self._last = out[-1:] or self._last
 
 
 def _line_at(info: ExportInfo, offset: int) -> int:
@@ -167,34 +195,76 @@ def _text_lines(info: ExportInfo, skip_lines: int) -> Iterator[str]:
 def _csv_blocks(info: ExportInfo) -> Iterator[Block]:
     wanted = _wanted(info)
     done, line = 0, info.header_line + 1  # records handed out, and the line of the next one
-    with Utf8Stream(info, skip_lines=info.header_line) as stream:
-        try:
-            for batch in _arrow_batches(stream, info):
-                if stream.nul or _has_empty_rows(batch):
-                    break
-                breaks = _line_breaks(batch)
-                n = batch.num_rows
-                lines = line + np.arange(n, dtype=np.int64)
-                if breaks is not None:
-                    lines[1:] += np.cumsum(breaks[:-1])
-                    line += int(breaks.sum())
-                yield Block(lines, {j: batch.column(j) for j in wanted})
-                done, line = done + n, line + n
-            else:
-                if stream.quotes % 2 == 0:
+    batches: list[pa.RecordBatch] = []  # parsed and checked, not handed out yet
+    with _utf8_data(info) as (data, scan):
+        if not (scan.nul or scan.quotes % 2 or scan.split_crlf):
+            try:
+                for batch in _arrow_batches(data, info):
+                    if _has_empty_rows(batch):
+                        break
+                    batches.append(batch)
+                    if sum(b.num_rows for b in batches) >= BLOCK_ROWS:
+                        block = _batches_block(batches, wanted, line)
+                        yield block
+                        done, line, batches = done + len(block.lines), block.next_line, []
+                else:
+                    if batches:
+                        yield _batches_block(batches, wanted, line)
                     return
-                done = None  # a quote opened and never closed, or a stray one: find it
-        except pa.ArrowInvalid:
-            pass  # a row the parser rejects or a record longer than a block: read carefully
+            except pa.ArrowInvalid:
+                pass  # a row the parser rejects or a record longer than a block: read carefully
+    if batches:  # the rows before the first one that is not plain CSV
+        block = _batches_block(batches, wanted, line)
+        yield block
+        done += len(block.lines)
     yield from _careful_blocks(info, wanted, skip=done)
-    if done is None:
-        raise ExportError(info.path, "unbalanced quote character in the file")
 
 
-def _arrow_batches(stream: Utf8Stream, info: ExportInfo) -> Iterator[pa.RecordBatch]:
+@contextmanager
+def _utf8_data(info: ExportInfo) -> Iterator[tuple[pa.NativeFile, Utf8Stream]]:
+    """pyarrow's own file over the data lines in UTF-8 -- the export itself when it is UTF-8,
+    else a temporary copy -- and the :class:`Utf8Stream` that read them through once.
+
+    pyarrow never reads a Python file object here: its reader threads calling back into
+    Python can hang or crash the interpreter at exit (apache/arrow#50482, #43892)."""
+    with Utf8Stream(info, info.header_line) as scan:
+        if info.encoding == "utf-8":
+            while scan.read(READ_BYTES):  # checks the encoding, counts quotes
+                pass
+            with pa.OSFile(info.path) as data:
+                data.seek(info.bom + scan.skipped)
+                yield data, scan
+            return
+        with tempfile.TemporaryDirectory(prefix="toxlink-") as tmp:
+            copy = os.path.join(tmp, "export-utf8.csv")
+            try:
+                with open(copy, "wb") as out:
+                    while piece := scan.read(READ_BYTES):
+                        out.write(piece)
+            except OSError as e:
+                raise ExportError(info.path, f"cannot write a UTF-8 copy of the file to {tmp} "
+                                             f"({e.strerror or e})") from None
+            with pa.OSFile(copy) as data:
+                yield data, scan
+
+
+def _batches_block(batches: list[pa.RecordBatch], wanted: list[int], line: int) -> Block:
+    """The block of the parsed *batches*, the first record starting on *line*."""
+    n = sum(b.num_rows for b in batches)
+    lines = line + np.arange(n, dtype=np.int64)
+    breaks = [_line_breaks(b) for b in batches]
+    if any(b is not None for b in breaks):
+        per_row = np.concatenate([np.zeros(b.num_rows, np.int64) if x is None else x for b, x in zip(batches, breaks)])
+        lines[1:] += np.cumsum(per_row[:-1])
+        line += int(per_row.sum())
+    fields = {j: pa.concat_arrays([b.column(j) for b in batches]) for j in wanted}
+    return Block(lines, fields, next_line=line + n)
+
+
+def _arrow_batches(data: pa.NativeFile, info: ExportInfo) -> Iterator[pa.RecordBatch]:
     names = [f"c{i}" for i in range(len(info.header))]
-    yield from pacsv.open_csv(
-        stream,
+    with pacsv.open_csv(
+        data,
         read_options=pacsv.ReadOptions(column_names=names, block_size=BLOCK_BYTES),
         # Blank lines are kept (as empty rows) so that every line is counted; they send
         # the file to the careful reader, which tells them from rows of empty fields.
@@ -202,7 +272,8 @@ def _arrow_batches(stream: Utf8Stream, info: ExportInfo) -> Iterator[pa.RecordBa
                                          newlines_in_values=True, ignore_empty_lines=False),
         convert_options=pacsv.ConvertOptions(column_types=dict.fromkeys(names, _STR), strings_can_be_null=False,
                                              quoted_strings_can_be_null=False),
-    )
+    ) as reader:
+        yield from reader
 
 
 def _has_empty_rows(batch: pa.RecordBatch) -> bool:
