@@ -22,7 +22,7 @@ import pyarrow.compute as pc
 from toxlink import schema as S
 from toxlink.exports.records import Block
 from toxlink.exports.vendors import ExportInfo, norm_name
-from toxlink.urls import url_issues
+from toxlink.urls import url_issues_arrow
 
 _STR = pa.large_string()
 _NULL = pa.scalar(None, _STR)
@@ -88,7 +88,7 @@ def canonical(info: ExportInfo, block: Block, dates: DateOrder) -> pd.DataFrame:
     out[S.SOURCE_FILE] = _repeat(info.path, n)
     out[S.SOURCE_ROW] = block.lines.astype(np.int64)
     out[S.VENDOR] = _repeat(info.vendor, n)
-    out[S.ROW_ISSUE] = url_issues(pd.Series(out[S.SOURCE_URL])).array
+    out[S.ROW_ISSUE] = pd.array(url_issues_arrow(pa.array(out[S.SOURCE_URL])), dtype="string")
     # The columns' own arrays, not Series: a dict of Series would be re-indexed (copied).
     cols = {c: out[c] if c in out else _missing(S.DTYPES[c], n) for c in S.COLUMNS}
     return pd.DataFrame(cols, index=pd.RangeIndex(n), copy=False)
