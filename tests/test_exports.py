@@ -17,6 +17,9 @@ import pytest
 
 from toxlink import exports as E
 from toxlink import schema as S
+from toxlink.exports import records as R
+from toxlink.exports import vendors as V
+from toxlink.exports.duplicates import FirstSeen
 
 FIX = Path(__file__).parent / "fixtures" / "exports"
 
@@ -283,6 +286,50 @@ def test_messy_file_keeps_every_row():
     assert len(records) - 1 == len(df)
 
 
+def test_irregular_rows_far_into_a_file_keep_their_lines(tmp_path, monkeypatch):
+    # Regular rows, then a blank line, a short row, a row of delimiters and quoted line
+    # breaks (CRLF and LF) far into the file: rows in = rows out, each on its own line.
+    import csv
+    rows = [f'https://h{i}.example.com/p,https://acmetools.com/,"a\r\nb {i}",x' for i in range(300)]
+    rows[150:150] = ["", "https://short.example.com/", ",,,", 'https://lf.example.com/,,"one\ntwo",']
+    path = tmp_path / "late.csv"
+    path.write_bytes(("Source url,Target url,Anchor,Nofollow\r\n" + "\r\n".join(rows) + "\r\n").encode())
+    with open(path, newline="", encoding="utf-8") as fh:
+        reader, want = csv.reader(fh), []
+        next(reader)
+        line = 2
+        for record in reader:
+            if record:
+                want.append((line, record[2] if len(record) > 2 else ""))  # a short row is padded
+            line = reader.line_num + 1
+    for block_bytes in (R.BLOCK_BYTES, 2000):  # irregular rows in the first block, or after a few
+        monkeypatch.setattr(R, "BLOCK_BYTES", block_bytes)
+        df = E.read_export(path)
+        assert list(zip(df[S.SOURCE_ROW], df[S.ANCHOR].astype(object).where(df[S.ANCHOR].notna(), None))) == want
+    assert E.inspect(path)[0]["skipped_blank"] == 1
+
+
+def test_quoted_crlf_at_a_block_end_keeps_both_bytes(tmp_path, monkeypatch):
+    # pyarrow drops the "\n" of a quoted "\r\n" that one of its blocks ends in the middle
+    # of (apache/arrow#51368): such a file is read by the csv module instead.
+    path = tmp_path / "crlf.csv"
+    path.write_bytes(b"Source url,Target url,Anchor\r\n" + b'https://a.example.com/,https://t.com/,"x\r\ny"\r\n' * 40)
+    for block_bytes in range(60, 80):
+        monkeypatch.setattr(R, "BLOCK_BYTES", block_bytes)
+        df = E.read_export(path)
+        assert df[S.ANCHOR].eq("x\r\ny").all() and df[S.SOURCE_ROW].tolist() == list(range(2, 82, 2))
+
+
+@pytest.mark.parametrize("text", ["plain ascii\tline\n" * 3, "ünïcødé\t€\n", "emoji 😀\tx\n", "a\tb\r\nc\td\r\n"])
+def test_utf16_read_in_pieces_that_cut_characters(tmp_path, monkeypatch, text):
+    path = tmp_path / "u.csv"
+    path.write_bytes(codecs.BOM_UTF16_LE + ("Referring page URL\tAnchor\n" + text * 5).encode("utf-16-le"))
+    whole = E.read_export(path)
+    monkeypatch.setattr(R, "READ_BYTES", 5)  # odd cuts: inside a character and a surrogate pair
+    pd.testing.assert_frame_equal(E.read_export(path), whole)
+    assert whole[S.ANCHOR].iloc[0] == text.split("\t")[1].split("\n")[0].rstrip("\r")
+
+
 # --- several files, duplicates, streaming --------------------------------------------
 
 
@@ -319,12 +366,16 @@ def test_chunked_equals_whole_and_blocks_are_seamless(tmp_path, monkeypatch):
     # cross block boundaries.
     small = write_ahrefs_export(synth_links(300, seed=4), tmp_path / "small.csv")
     small_whole = E.read_export(small)
-    monkeypatch.setattr(E, "_BLOCK_BYTES", 1001)
-    monkeypatch.setattr(E, "_PARSE_BYTES", 6000)
+    monkeypatch.setattr(R, "READ_BYTES", 1001)
+    monkeypatch.setattr(R, "BLOCK_BYTES", 6000)
+    pd.testing.assert_frame_equal(pd.concat(E.iter_export(small, chunksize=50), ignore_index=True), small_whole)
+    # Blocks smaller than a record: the csv module reads the rest of the file, the same way.
+    monkeypatch.setattr(R, "BLOCK_BYTES", 150)
+    monkeypatch.setattr(R, "CAREFUL_ROWS", 7)
     pd.testing.assert_frame_equal(pd.concat(E.iter_export(small, chunksize=50), ignore_index=True), small_whole)
     messy = E.read_export(FIX / "messy.csv")
-    monkeypatch.setattr(E, "_BLOCK_BYTES", 7)
-    monkeypatch.setattr(E, "_PARSE_BYTES", 7)
+    monkeypatch.setattr(R, "READ_BYTES", 7)
+    monkeypatch.setattr(R, "BLOCK_BYTES", 7)
     pd.testing.assert_frame_equal(E.read_export(FIX / "messy.csv"), messy)
     monkeypatch.undo()
     # Duplicates are found across chunks too.
@@ -332,8 +383,8 @@ def test_chunked_equals_whole_and_blocks_are_seamless(tmp_path, monkeypatch):
     assert both[S.DUPLICATE_OF].iloc[3000:].notna().all()
 
 
-def test_seen_links_store_across_runs():
-    seen = E._SeenLinks()
+def test_first_seen_across_blocks():
+    seen = FirstSeen()
     h1 = np.array([5, 7, 5, 9], dtype=np.uint64)
     assert seen.first_of(h1, np.array([10, 11, 12, 13])).tolist() == [-1, -1, 10, -1]
     h2 = np.array([9, 1, 1, 7], dtype=np.uint64)
@@ -401,9 +452,23 @@ def test_undecodable_bytes(tmp_path):
     err = _bad(tmp_path, data)
     assert err.line == 3 and "utf-16-le" in err.reason
     # Valid UTF-8 at the start, then bytes that are not UTF-8 beyond the detection sample.
-    big = HEAD + ROW * (E._SAMPLE_BYTES // len(ROW) + 10)
+    big = HEAD + ROW * (V.SAMPLE_BYTES // len(ROW) + 10)
     err = _bad(tmp_path, big + b"https://c.example.com/,https://acmetools.com/,caf\xe9\n")
     assert err.line == big.count(b"\n") + 1 and "utf-8" in err.reason
+
+
+@pytest.mark.parametrize("read_bytes", [64, 66, 1 << 20])
+def test_utf16_decode_error_after_many_reads_names_the_line(tmp_path, monkeypatch, read_bytes):
+    monkeypatch.setattr(R, "READ_BYTES", read_bytes)
+    rows = "".join(f"http://a{i}.com/\tx\n" for i in range(30))
+    body = (("Referring page URL\tAnchor\n" + rows).encode("utf-16-le") + "http://b.com/".encode("utf-16-le")
+            + b"\x00\xdc" + "\tx\n".encode("utf-16-le") + rows.encode("utf-16-le"))
+    path = tmp_path / "bad.csv"
+    path.write_bytes(codecs.BOM_UTF16_LE + body)
+    with pytest.raises(E.ExportError) as err:
+        E.read_export(path)
+    assert str(err.value) == (f"{path}, line 32: cannot be decoded as utf-16-le (bytes 00 dc); the file mixes "
+                              "encodings or is damaged")
 
 
 def test_stray_quote_is_named(tmp_path):
@@ -435,18 +500,6 @@ def test_inspect_reports_what_the_cli_prints(tmp_path):
         "ahrefs", "utf-16-le (BOM)", "tab", 3, 0)
     assert r["mapped"][S.SOURCE_URL] == "Referring page URL" and r["unmapped"] == ["Page category"]
     assert r["flagged"] == {} and r["skipped_blank"] == 0 and r["preamble_lines"] == 0
-
-
-def test_plain_url_shortcut_agrees_with_url_issues():
-    # row_issue skips urls.url_issues for plain http(s) URLs; it must never disagree.
-    from toxlink.urls import _url_issues_spec, url_issues
-
-    urls = pd.Series(["HTTP://EXAMPLE.COM", "https://example.com.:80/x", "https://xn--bcher-kva.example/",
-                      "https://-a.example.com/", "https://a.b.c.d.example.com/", "http://1.2.3.4/",
-                      "https://exa_mple.com/", "https://e.co?x", "ftp://e.com/", "https://a..b.com/",
-                      "https://" + "a" * 63 + "." + "b" * 63 + "." + "c" * 63 + ".com/", "https://e.com/" + "p" * 2100,
-                      "", None, "example.com/x", "https://ünï.example/"], dtype="string")
-    pd.testing.assert_series_equal(url_issues(urls), _url_issues_spec(urls))
 
 
 def test_canonical_table_round_trips_as_parquet_and_csv(tmp_path):

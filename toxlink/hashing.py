@@ -1,5 +1,5 @@
-"""64-bit hashing helpers shared by duplicate marking (:mod:`toxlink.exports`), the profile's
-pair sets (:mod:`toxlink.features.profile`) and the roll-up (:mod:`toxlink.policy`).
+"""64-bit hashing helpers shared by the profile's pair sets (:mod:`toxlink.features.profile`)
+and the roll-up (:mod:`toxlink.policy`).
 
 The hashes only order and group keys; every user confirms equal hashes on the values
 themselves, so a collision costs a slower path, never a wrong result.
@@ -32,8 +32,6 @@ def hash_strings(arr: pa.Array) -> np.ndarray:
 
     No Python string objects (hashing them cost more than the rest of the duplicate check).
     """
-    from toxlink.urls import _buffers, _words_at  # (urls does not import this module)
-
     data, offsets = _buffers(arr)
     start = offsets[:-1]
     lens = offsets[1:] - start
@@ -65,3 +63,30 @@ def hash_strings(arr: pa.Array) -> np.ndarray:
         h[some] = np.add.reduceat(mix64(words), s_first)
     with np.errstate(over="ignore"):
         return mix64(h ^ (lens.astype(np.uint64) * LEN_MUL))
+
+
+def _buffers(arr: pa.Array) -> tuple[np.ndarray, np.ndarray]:
+    """UTF-8 bytes and int64 offsets (shape (n + 1,)) of a string array without nulls."""
+    arr = arr.cast(pa.large_string())
+    _, offs, data = arr.buffers()
+    offsets = np.frombuffer(offs, dtype=np.int64)[arr.offset : arr.offset + len(arr) + 1]
+    data = np.frombuffer(data, dtype=np.uint8) if data is not None else np.zeros(0, np.uint8)
+    return data, offsets
+
+
+def _words_at(data: np.ndarray, pos: np.ndarray) -> np.ndarray:
+    """The little-endian 8-byte words of *data* at byte positions *pos* (bytes past the end
+    read as 0), shape (len(pos),) uint64."""
+    fit = len(data) - 7  # positions whose 8 bytes are all in the buffer
+    out = np.zeros(len(pos), dtype=np.uint64)
+    inside = pos < fit
+    if fit > 0:
+        view = np.ndarray(shape=(fit,), dtype="<u8", buffer=data, strides=(1,))  # unaligned reads
+        out[inside] = view[pos[inside]]
+    rest = np.flatnonzero(~inside)
+    if len(rest):
+        lo = max(len(data) - 8, 0)
+        padded = np.zeros(24, dtype=np.uint8)
+        padded[: len(data) - lo] = data[lo:]
+        out[rest] = np.ndarray(shape=(16,), dtype="<u8", buffer=padded, strides=(1,))[pos[rest] - lo]
+    return out

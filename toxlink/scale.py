@@ -74,15 +74,16 @@ def _chunks(path: str, export_format, chunksize: int, dup_of: dict | None):
 
 
 def _keys_task(path: str, *, export_format, chunksize: int):
-    from toxlink.exports import _link_hashes
+    from toxlink.exports.duplicates import LinkKeys
     from toxlink.features import ProfileAccumulator
 
     from toxlink.policy import own_sites
 
     acc = ProfileAccumulator()
+    link_keys = LinkKeys()
     hashes, lines, own = [], [], set()
     for chunk in _chunks(path, export_format, chunksize, None):
-        hashes.append(_link_hashes(chunk))
+        hashes.append(link_keys(chunk))
         lines.append(chunk[S.SOURCE_ROW].to_numpy(np.int64))
         own |= own_sites(chunk[S.TARGET_URL])
         acc.update(chunk)
@@ -119,9 +120,9 @@ def _score_task(path: str, dup_of: dict, part_file: str, *, export_format, chunk
 
 def global_duplicates(keys: list[tuple[np.ndarray, np.ndarray]], names: list[str]) -> list[dict[int, str]]:
     """Per partition, ``{line: "file:line"}`` of rows whose link appeared earlier in input order."""
-    from toxlink.exports import _SeenLinks
+    from toxlink.exports.duplicates import FirstSeen
 
-    seen = _SeenLinks()
+    seen = FirstSeen()
     out = []
     for fidx, (h, lines) in enumerate(keys):
         refs = (np.int64(fidx) << np.int64(_REF_BITS)) | lines

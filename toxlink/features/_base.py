@@ -504,7 +504,7 @@ class Context:
             empty = pa.array([], pa.large_string())
             none = np.zeros(0, dtype=bool)
             return {"domain": empty, "suffix": empty, "subdomain": empty, "is_ip": none, "private_suffix": none}
-        return urls._host_facts(uniq)
+        return urls.host_facts(uniq)
 
     @cached_property
     def domain(self) -> pd.Series:
@@ -550,9 +550,9 @@ class Context:
         if tgt is None:
             return np.full(self.n, -1), np.array([], dtype=object)
         codes, uniq = arrow_codes(tgt)
-        hosts = urls._ascii_hosts(urls._url_arrays(uniq, host_only=True)["host"])
+        hosts = urls.hosts_arrow(uniq)
         hcodes, huniq = arrow_codes(hosts)
-        facts = urls._host_facts(huniq) if len(huniq) else None
+        facts = urls.host_facts(huniq) if len(huniq) else None
         pairs = zip(facts["domain"].to_pylist(), facts["suffix"].to_pylist()) if facts else ()
         brand_u = []  # the few distinct target hosts: plain Python
         for dom, suffix in pairs:

@@ -1,0 +1,138 @@
+"""The public readers: stream exports as canonical chunks, read them whole, inspect them.
+
+Each file goes through the stages of this package in turn: :func:`~toxlink.exports.vendors.detect`
+(vendor, encoding, header), :func:`~toxlink.exports.records.blocks` (records and their lines),
+:func:`~toxlink.exports.convert.canonical` (canonical columns and dtypes) and
+:func:`~toxlink.exports.duplicates.mark_duplicates` (links read before, across all files).
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Iterator
+
+import pandas as pd
+
+from toxlink import schema as S
+from toxlink.exports.convert import DateOrder, canonical
+from toxlink.exports.duplicates import FirstSeen, LinkKeys, mark_duplicates
+from toxlink.exports.errors import ExportError
+from toxlink.exports.records import blocks
+from toxlink.exports.vendors import detect
+
+
+def iter_export(paths, *, format: str | None = None, chunksize: int = 100_000) -> Iterator[pd.DataFrame]:
+    """Stream one or several exports as canonical chunks of at most *chunksize* rows.
+
+    Every data row of every file comes out exactly once, in file order; fully blank lines
+    are skipped (``inspect`` counts them). Rows are never dropped: an unusable source URL
+    sets ``row_issue``; a repeated (source URL, target URL, anchor) sets ``duplicate_of``
+    to ``"file:line"`` of its first occurrence across all *paths*.
+
+    Parameters
+    ----------
+    paths : str, Path or iterable of them
+    format : str, optional
+        Force one of :data:`FORMATS` for every file instead of detecting it.
+    chunksize : int
+        Upper bound on the rows of each yielded frame. Memory use does not grow with the
+        file size (blocks of a few MiB are parsed at a time).
+
+    Yields
+    ------
+    DataFrame, shape (<= chunksize, len(schema.COLUMNS)), canonical dtypes.
+
+    Raises
+    ------
+    ExportError
+        One clear message with file, line and column where they apply.
+    """
+    return _iter(paths, format, chunksize, None)
+
+
+def read_export(paths, *, format: str | None = None) -> pd.DataFrame:
+    """Read one or several exports into one canonical links table (see :func:`iter_export`)."""
+    chunks = list(_iter(paths, format, 1 << 30, None))
+    if not chunks:
+        return S.empty_links()
+    return pd.concat(chunks, ignore_index=True) if len(chunks) > 1 else chunks[0]
+
+
+def inspect(paths, format: str | None = None) -> list[dict]:
+    """Per file, what ``toxlink inspect`` prints: detection, mapping and row statistics.
+
+    Reads every file completely (duplicates are counted across all *paths*).
+
+    Returns
+    -------
+    list of dict, one per path, with keys ``path, vendor, encoding, delimiter,
+    header_line, preamble_lines, rows, skipped_blank, mapped`` ({canonical: vendor
+    column}), ``unmapped`` (vendor columns not used), ``flagged`` ({reason: rows}),
+    ``duplicates`` (rows that repeat an earlier link) and ``notes``.
+    """
+    stats: dict = {}
+    for _ in _iter(paths, format, 1 << 30, stats):
+        pass
+    out = []
+    for st in stats.values():
+        info = st["info"]
+        out.append({
+            "path": info.path,
+            "vendor": info.vendor,
+            "encoding": info.encoding + (" (BOM)" if info.bom else ""),
+            "delimiter": {"\t": "tab", ",": "comma", ";": "semicolon", "|": "pipe", None: None}[info.delimiter],
+            "header_line": info.header_line,
+            "preamble_lines": (info.header_line - 1) if info.header_line else 0,
+            "rows": st["rows"],
+            "skipped_blank": st["skipped_blank"],
+            "mapped": dict(info.mapping),
+            "unmapped": list(info.unmapped),
+            "flagged": dict(sorted(st["flagged"].items(), key=lambda kv: -kv[1])),
+            "duplicates": st["duplicates"],
+            "notes": list(info.notes),
+        })
+    return out
+
+
+def _as_paths(paths) -> list:
+    if isinstance(paths, (str, os.PathLike)):
+        return [paths]
+    return list(paths)
+
+
+def _iter(paths, format, chunksize, stats: dict | None) -> Iterator[pd.DataFrame]:
+    if chunksize is None or int(chunksize) < 1:
+        raise ValueError("chunksize must be a positive integer")
+    chunksize = int(chunksize)
+    infos = [_guarded(p, detect, p, format=format) for p in _as_paths(paths)]  # fail before reading
+    names = [info.path for info in infos]
+    keys, seen = LinkKeys(), FirstSeen()
+    for number, info in enumerate(infos):
+        st = {"info": info, "rows": 0, "skipped_blank": 0, "flagged": {}, "duplicates": 0}
+        if stats is not None:
+            stats[number] = st
+        dates = DateOrder()
+        records = blocks(info)
+        while (block := _guarded(info.path, next, records, None)) is not None:
+            st["skipped_blank"] += block.blank
+            if not len(block.lines):
+                continue
+            frame = _guarded(info.path, canonical, info, block, dates, line=int(block.lines[0]))
+            frame = _guarded(info.path, mark_duplicates, frame, number, names, keys, seen, line=int(block.lines[0]))
+            st["rows"] += len(frame)
+            st["duplicates"] += int(frame[S.DUPLICATE_OF].notna().sum())
+            for reason, count in frame[S.ROW_ISSUE].value_counts().items():
+                st["flagged"][reason] = st["flagged"].get(reason, 0) + int(count)
+            for lo in range(0, len(frame), chunksize):
+                yield frame.iloc[lo: lo + chunksize].reset_index(drop=True)
+
+
+def _guarded(path, func, *args, line: int | None = None, **kwargs):
+    """Call *func*; anything but an ExportError becomes one (no raw library traceback)."""
+    try:
+        return func(*args, **kwargs)
+    except (ExportError, MemoryError):
+        raise
+    except Exception as e:  # noqa: BLE001 - the contract is one ExportError per bad file
+        where = "while reading the block starting here" if line is not None else "while reading"
+        raise ExportError(path, f"unexpected {type(e).__name__} {where}: {e}", line=line) from e
