@@ -424,3 +424,4 @@ def test_property_merge_keeps_old_lines_and_covers_both_inputs(old_lines, new_en
     assert len(diff.added) + len(diff.already_present) + len(diff.whitelisted) == sum(
         1 for _ in new.iter_entries())
     assert merged.entries - old.entries == {(r.kind, r.entry[7:] if r.kind == "domain" else r.entry) for r in diff.added}
+

@@ -1,6 +1,5 @@
 """The roll-up's fast paths against their simple definitions: sorted key sums, hashed
-distinct (site, URL) pairs, the top-reasons scores, the two-label prefilter of the
-free-host lookup and the chunk-local sentence keys."""
+distinct (site, URL) pairs, the top-reasons scores and the chunk-local sentence keys."""
 
 from __future__ import annotations
 
@@ -16,7 +15,6 @@ from hypothesis import strategies as st
 
 from toxlink import policy as P
 from toxlink import schema as S
-from toxlink.disavow import covering_domain
 from toxlink.urls import domains_of, hosts_of
 
 FAST = settings(max_examples=60, deadline=None)
@@ -125,34 +123,6 @@ def test_top_reasons_are_the_same_from_overlapping_runs_read_a_block_of_sites_at
         P._SITE_BLOCK = old
 
 
-LABELS = st.sampled_from(["a", "b", "co", "uk", "com", "x-y", ""])
-NAMES = st.lists(LABELS, min_size=1, max_size=4).map(".".join)
-
-
-@FAST
-@given(st.lists(NAMES, max_size=30), st.lists(NAMES, min_size=9, max_size=14))
-def test_under_any_with_many_domains_agrees_with_covering_domain(hosts, domains):
-    domains = frozenset(domains)
-    arr = pa.array(hosts, type=pa.large_string())
-    want = [covering_domain(h, domains) is not None for h in hosts]
-    assert P._under_any(arr, domains).tolist() == want
-    # domains of two non-empty labels or more only: the two-label prefilter is on
-    longer = frozenset(d for d in domains if d.count(".") and all(d.split("."))) | {
-        "co.uk", "b.com", "a.x-y.com", "a.b", "b.a", "co.a", "uk.co", "com.com", "x-y.uk"}
-    want = [covering_domain(h, longer) is not None for h in hosts]
-    assert P._under_any(arr, longer).tolist() == want
-
-
-def test_free_host_prefilter_finds_platform_sites_among_other_hosts():
-    platforms = P.Policy().platforms()
-    assert len(platforms) > 8 and all("." in p for p in platforms)
-    hosts = ["x.wordpress.com", "wordpress.com", "www.wordpress.com", "notwordpress.com", "wordpress.com.evil.net",
-             "a.b.blogspot.com", "shop.example.co.uk", "example.com"]
-    got = P._under_any(pa.array(hosts, type=pa.large_string()), platforms).tolist()
-    assert got == [covering_domain(h, platforms) is not None for h in hosts]
-    assert got[:3] == [True, True, True] and got[3:5] == [False, False]
-
-
 def _links(n: int, seed: int = 0) -> pd.DataFrame:
     rng = np.random.default_rng(seed)
     hosts = np.array(["a.com", "www.a.com", "b.net", "x.wordpress.com", "wordpress.com", "c.org", "d.co.uk"])
@@ -207,8 +177,8 @@ def test_domains_that_are_not_strings_fall_back_to_the_host(dtype):
     first_domain = {}
     for h, d in zip(links[S.HOST], links[S.DOMAIN]):
         first_domain.setdefault(h, d)
-    want_sites = set()
     platforms = P.Policy().platforms()
-    for h, d in first_domain.items():
-        want_sites.add(P.site_of(h, d if isinstance(d, str) else h, platforms)[0])
+    hosts = list(first_domain)
+    want_sites = set(P.site_of(hosts, [d if isinstance(d, str) else h for h, d in first_domain.items()],
+                               platforms)[0].to_pylist())
     assert set(got[P.ROLLUP_DOMAIN]) == want_sites

@@ -26,8 +26,7 @@ from __future__ import annotations
 import gc
 import os
 from dataclasses import dataclass, field, replace
-from functools import cached_property
-from typing import Iterable, Iterator, Mapping
+from typing import Iterator, Mapping
 
 import numpy as np
 import pandas as pd
@@ -38,11 +37,13 @@ from toxlink import schema as S
 from toxlink.hashing import MUL64 as _MUL64
 from toxlink.hashing import hash_strings
 from toxlink.hashing import mix64 as _mix64
-from toxlink.disavow import DisavowError, covering_domain, covering_index, normalise_urls
+from toxlink.disavow import normalise_urls
 from toxlink.memory import empty_off_heap, off_heap, off_heap_arrow
 from toxlink.memory import insert as insert_off_heap
 from toxlink.resources import word_list
-from toxlink.urls import domains_of, host_table, hosts_of, split_urls, url_issues
+from toxlink.sites import gov_edu_hosts, is_covered, own_sites, site_of  # noqa: F401 (own_sites: re-exported)
+from toxlink.urls import domains_of, hosts_of
+from toxlink.whitelist import Whitelist
 
 # The roll-up's columns and actions are named in toxlink.schema; re-exported here.
 from toxlink.schema import (ACTION, ACTIONS, DISAVOW_DOMAIN, DISAVOW_ENTRIES, DISAVOW_URL, FREE_HOST,  # noqa: E402,F401
@@ -53,199 +54,6 @@ from toxlink.schema import DOMAIN as ROLLUP_DOMAIN  # noqa: E402,F401 - the refe
 #: Thresholds used when neither the policy nor the model metadata gives one.
 FALLBACK_TOXIC = 0.7
 FALLBACK_REVIEW = 0.4
-
-# Labels of an ICANN suffix that mark government, military and academic registries
-# (gov.uk, ac.uk, edu.au, gouv.fr, gob.mx, go.jp, govt.nz, gv.at, gub.uy, k12.ca.us, sch.uk).
-_GOV_EDU_TLDS = frozenset({"gov", "edu", "mil"})
-_GOV_EDU_LABELS = frozenset({"gov", "edu", "mil", "ac", "gouv", "gob", "govt", "go", "gv", "gub", "k12", "sch"})
-_GOV_EDU_RE = r"(?:^|\.)(?:" + "|".join(sorted(_GOV_EDU_LABELS)) + r")(?:\.|$)"
-
-
-# --- whitelist -------------------------------------------------------------------------------
-@dataclass(frozen=True)
-class Whitelist:
-    """Domains and URLs never to disavow (your own sites, partners, press).
-
-    A whitelisted domain covers its subdomains. A leading ``www.`` is dropped from
-    whitelisted domains and URL matching ignores the scheme: the whitelist errs on the
-    side of keeping a link.
-
-    Parameters
-    ----------
-    domains : frozenset of str
-        Punycode, lower-case hosts.
-    urls : frozenset of str
-        Normalised URLs without the scheme (``host[:port]/path[?query]``).
-    """
-
-    domains: frozenset[str] = frozenset()
-    urls: frozenset[str] = frozenset()
-
-    # -- reading ------------------------------------------------------------------------------
-    @classmethod
-    def read(cls, path: str | os.PathLike) -> "Whitelist":
-        """Read a whitelist file; see :meth:`parse` for the format."""
-        from toxlink.disavow import read_utf8
-
-        return cls.parse(read_utf8(path, "save the whitelist as UTF-8", encoding="utf-8-sig"), str(path))
-
-    @classmethod
-    def parse(cls, text: str, name: str = "whitelist.txt") -> "Whitelist":
-        """Parse a whitelist: one domain or URL per line.
-
-        ``#`` starts a comment (at the start of a line or after a space). ``domain:``
-        prefixes and ``*.`` wildcards are accepted, so a disavow-style list or a plain
-        list of hosts both work. A URL whose path is empty or ``/`` (``https://mysite.com/``)
-        whitelists its whole host.
-
-        Raises
-        ------
-        DisavowError
-            Naming the file and line of an entry that is not a host or URL.
-        """
-        items = []
-        for i, line in enumerate(text.splitlines(), start=1):
-            s = line.strip()
-            for mark in (" #", "\t#"):
-                if mark in s:
-                    s = s[: s.index(mark)].strip()
-            if not s or s.startswith("#"):
-                continue
-            items.append((i, s))
-        return cls._build(items, name)
-
-    @classmethod
-    def from_entries(cls, entries: Iterable[str]) -> "Whitelist":
-        """A whitelist from hosts / URLs / ``domain:`` lines given in code."""
-        return cls._build(list(enumerate((str(e).strip() for e in entries), start=1)), "whitelist")
-
-    @classmethod
-    def _build(cls, items: list[tuple[int, str]], name: str) -> "Whitelist":
-        if not items:
-            return cls()
-        texts = []
-        for _, s in items:
-            if s[:7].lower() == "domain:":
-                s = s[7:].strip()
-            while s.startswith("*."):
-                s = s[2:]
-            texts.append(s)
-        series = pd.Series(texts, dtype="string")
-        parts = split_urls(series)
-        issues = url_issues(series)
-        urls = normalise_urls(series)
-        domains, url_keys = set(), set()
-        for (line, raw), text, iss, u, path, query in zip(
-            items, texts, issues.tolist(), urls.tolist(), parts["path"].fillna("").tolist(), parts["query"].fillna("").tolist()
-        ):
-            if (iss is not None and iss is not pd.NA) or u is None or u is pd.NA:
-                why = iss if isinstance(iss, str) else "invalid host"
-                raise DisavowError(f"{name}, line {line}: {raw!r} is not a domain or URL ({why})", name=name, line=line)
-            host = u.split("://", 1)[1].split("/", 1)[0]
-            if path in ("", "/") and not query:
-                domains.add(host[4:] if host.startswith("www.") and host.count(".") > 1 else host)
-            else:
-                url_keys.add(u.split("://", 1)[1])
-        return cls(frozenset(domains), frozenset(url_keys))
-
-    # -- queries ------------------------------------------------------------------------------
-    def __len__(self) -> int:
-        return len(self.domains) + len(self.urls)
-
-    def covers_host(self, hosts) -> np.ndarray:
-        """Whether each (normalised) host is a whitelisted domain or one of its subdomains.
-
-        Parameters
-        ----------
-        hosts : Series or array-like of str, shape (n,)
-
-        Returns
-        -------
-        ndarray of bool, shape (n,)
-        """
-        hosts = pd.Series(hosts, dtype="string") if not isinstance(hosts, pd.Series) else hosts
-        if not self.domains or not len(hosts):
-            return np.zeros(len(hosts), dtype=bool)
-        codes, uniques = pd.factorize(hosts, use_na_sentinel=True)
-        hit = _under_any(_arrow_strings(uniques), self.domains)
-        out = np.zeros(len(hosts), dtype=bool)
-        ok = codes >= 0
-        out[ok] = hit[codes[ok]]
-        return out
-
-    def covers_url(self, urls) -> np.ndarray:
-        """Whether each URL is whitelisted (its host is covered, or the URL is listed).
-
-        Parameters
-        ----------
-        urls : Series or array-like of str, shape (n,)
-
-        Returns
-        -------
-        ndarray of bool, shape (n,)
-        """
-        urls = pd.Series(urls, dtype="string") if not isinstance(urls, pd.Series) else urls
-        if not len(self) or not len(urls):
-            return np.zeros(len(urls), dtype=bool)
-        return self.covers_links(urls, hosts_of(urls))
-
-    def covers_links(self, urls: pd.Series, hosts: pd.Series) -> np.ndarray:
-        """:meth:`covers_url` for URLs whose normalised hosts are already known (faster).
-
-        Only URLs on a host that has whitelisted URLs are parsed.
-        """
-        return self._or_listed_urls(self.covers_host(hosts), urls, hosts)
-
-    def _or_listed_urls(self, out: np.ndarray, urls: pd.Series, hosts: pd.Series) -> np.ndarray:
-        """*out* (whether each link's host is covered), or-ed in place with whether its URL is
-        listed; only URLs on a host that has whitelisted URLs are parsed."""
-        if self.urls:
-            url_hosts = {u.split("/", 1)[0].split(":", 1)[0] for u in self.urls}
-            cand = np.flatnonzero(pd.Series(hosts).isin(url_hosts).fillna(False).to_numpy(dtype=bool) & ~out)
-            if len(cand):
-                sub = pd.Series(urls).iloc[cand].astype("string")
-                keys = normalise_urls(sub).str.replace(r"^[a-z][a-z0-9+.\-]*://", "", regex=True)
-                out[cand] |= keys.isin(self.urls).fillna(False).to_numpy(dtype=bool)
-        return out
-
-    def rule_for_host(self, host: str) -> str | None:
-        """The whitelist rule covering *host* as a sentence, or ``None``."""
-        hit = covering_domain(host, self.domains) if self.domains else None
-        return None if hit is None else f"whitelisted domain {hit}"
-
-    def rule_for_url(self, url: str) -> str | None:
-        """The whitelist rule covering the (normalised) *url* as a sentence, or ``None``."""
-        rest = url.split("://", 1)[-1]
-        host = rest.split("/", 1)[0].split(":", 1)[0]
-        rule = self.rule_for_host(host)
-        if rule is None and rest in self.urls:
-            rule = f"whitelisted URL {rest}"
-        return rule
-
-    def hosts_under(self, domain: str) -> list[str]:
-        """Whitelisted domains and URLs at or below *domain* (sorted), which ``domain:`` would sweep up."""
-        if domain not in self._parents:
-            return []
-        tail = "." + domain
-        out = {d for d in self.domains if d == domain or d.endswith(tail)}
-        for u in self.urls:
-            h = u.split("/", 1)[0].split(":", 1)[0]
-            if h == domain or h.endswith(tail):
-                out.add(u)
-        return sorted(out)
-
-    @cached_property
-    def _parents(self) -> frozenset[str]:
-        """Every domain that has a whitelisted domain or URL at or below it."""
-        out = set()
-        hosts = set(self.domains) | {u.split("/", 1)[0].split(":", 1)[0] for u in self.urls}
-        for h in hosts:
-            out.add(h)
-            i = h.find(".")
-            while i >= 0:
-                out.add(h[i + 1 :])
-                i = h.find(".", i + 1)
-        return frozenset(out)
 
 
 # --- policy ----------------------------------------------------------------------------------
@@ -321,64 +129,6 @@ class Policy:
         if not own:
             return self
         return replace(self, whitelist=replace(self.whitelist, domains=self.whitelist.domains | own))
-
-
-def own_sites(target_urls: pd.Series) -> set[str]:
-    """Registrable domains of the links' target URLs: the audited site itself (a free-host
-    site such as ``name.blogspot.com`` is its own domain, never the platform)."""
-    targets = pd.Series(pd.unique(target_urls.dropna().astype("string")), dtype="string")
-    if targets.empty:
-        return set()
-    return set(domains_of(hosts_of(targets)).dropna())
-
-
-# --- host classification -------------------------------------------------------------------
-def gov_edu_hosts(hosts) -> np.ndarray:
-    """Whether each normalised host belongs to a government, military or academic registry.
-
-    Decided from the host's ICANN public suffix (computed once per unique host).
-
-    Returns
-    -------
-    ndarray of bool, shape (n,)
-    """
-    hosts = pd.Series(hosts, dtype="string") if not isinstance(hosts, pd.Series) else hosts
-    codes, uniques = pd.factorize(hosts, use_na_sentinel=True)
-    uniques = pd.Series(uniques, dtype="string")
-    # Only hosts with such a label anywhere can qualify; the PSL lookup is the slow part.
-    maybe = uniques.str.contains(_GOV_EDU_RE, regex=True).fillna(False).to_numpy(dtype=bool)
-    flags = np.zeros(len(uniques), dtype=bool)
-    if maybe.any():
-        cand = uniques[maybe]
-        suffix = cand.map(host_table(cand)["suffix"]).fillna("")
-        flags[maybe] = [_gov_edu_suffix(x) for x in suffix.tolist()]
-    out = np.zeros(len(hosts), dtype=bool)
-    ok = codes >= 0
-    out[ok] = flags[codes[ok]]
-    return out
-
-
-def _gov_edu_suffix(suffix: str) -> bool:
-    if not suffix:
-        return False
-    labels = suffix.split(".")
-    return labels[-1] in _GOV_EDU_TLDS or any(lab in _GOV_EDU_LABELS for lab in labels[:-1])
-
-
-def site_of(host: str, domain: str, platforms: frozenset[str]) -> tuple[str, bool]:
-    """The referring site of one host and whether it is a platform itself.
-
-    On a free host ``p``, the site is the label below ``p`` plus ``p``
-    (``www.foo.wordpress.com`` -> ``foo.wordpress.com``) and ``p`` / ``www.p`` are the
-    platform; elsewhere it is *domain*.
-    """
-    p = covering_domain(host, platforms)
-    if p is None:
-        return domain, False
-    if host == p or host == "www." + p:
-        return p, True
-    label = host[: -len(p) - 1].rsplit(".", 1)[-1]
-    return f"{label}.{p}", False
 
 
 # --- roll-up ----------------------------------------------------------------------------------
@@ -812,20 +562,7 @@ class RollupAccumulator:
         first = np.flatnonzero(np.concatenate(([True], h_codes[1:] > seen[:-1])))
         hosts = h_arrow.cast(pa.large_string())
         # off the free-host platforms a host's site is its domain (the host without one)
-        sites = pc.coalesce(_domain_strings(domain.take(rows[first])), hosts)
-        roots = []
-        plat = np.flatnonzero(_under_any(hosts, self._platforms))
-        if len(plat):  # site_of, for the few hosts on a platform
-            fixed = []
-            for i, h, d in zip(plat.tolist(), hosts.take(pa.array(plat)).to_pylist(),
-                               sites.take(pa.array(plat)).to_pylist()):
-                site, root = site_of(h, d, self._platforms)
-                fixed.append(site)
-                if root:
-                    roots.append(i)
-            mask = np.zeros(len(hosts), dtype=bool)
-            mask[plat] = True
-            sites = pc.replace_with_mask(sites, pa.array(mask), pa.array(fixed, type=pa.large_string()))
+        sites, roots = site_of(hosts, _domain_strings(domain.take(rows[first])), self._platforms)
         # New sites are numbered in order of first appearance, as in one pass over the whole table.
         enc = pc.dictionary_encode(sites)
         ids = self._sites(enc.dictionary)[enc.indices.to_numpy()]
@@ -887,10 +624,8 @@ class RollupAccumulator:
 
         wl = policy.whitelist
         row_wl = np.zeros(len(idx), dtype=bool)
-        if len(wl):  # Whitelist.covers_links on the chunk's distinct hosts, already at hand
-            row_wl = _under_any(h_arrow, wl.domains)[h_codes] & (h_codes >= 0)
-            if wl.urls:  # (the URLs are only looked at when some are listed)
-                row_wl = wl._or_listed_urls(row_wl, frame[S.SOURCE_URL].iloc[idx], host)
+        if len(wl):
+            row_wl = wl.covers_links(frame[S.SOURCE_URL].iloc[idx], host)
         toxic_ok = is_toxic & ~row_wl
 
         def count(mask=None):
@@ -1039,13 +774,12 @@ class RollupAccumulator:
         mean = _limbs_total(self._limbs[:, :n_sites]) / n
         share = n_toxic / n
         site_root = self._flags[_F_ROOT, :n_sites]
-        on_platform = _under_any(names, self._platforms)
+        on_platform = is_covered(names, self._platforms)
 
         wl = policy.whitelist
         if len(wl):
-            parents = wl._parents
-            site_wl = _under_any(names, wl.domains)  # Whitelist.covers_host
-            wl_inside = np.asarray(pc.is_in(names, value_set=pa.array(sorted(parents), type=pa.large_string())))
+            site_wl = wl.covers_host(names)
+            wl_inside = wl.has_entries_under(names)
             wl_inside = wl_inside | self._flags[_F_WL_ROW, :n_sites]
         else:
             site_wl = wl_inside = np.zeros(n_sites, dtype=bool)
@@ -1204,46 +938,6 @@ def _top_of_block(keys: np.ndarray, n: np.ndarray, n_sites: int, k: int, alpha: 
         if r + 1 < k:
             score[score == best[run]] = -1  # picked
     return picks
-
-
-_TAIL_RE = r"(?P<tail>[^.]+\.[^.]+)$"  # a host's last two labels
-
-
-def _under_any(hosts: pa.Array, domains: frozenset[str]) -> np.ndarray:
-    """``covering_domain(host, domains) is not None`` for each host, vectorised.
-
-    Parameters
-    ----------
-    hosts : pyarrow string array, shape (n,)
-        Without nulls.
-    domains : frozenset of str
-
-    Returns
-    -------
-    ndarray of bool, shape (n,)
-    """
-    out = np.zeros(len(hosts), dtype=bool)
-    if not domains or not len(hosts):
-        return out
-    if len(domains) <= 8:  # a few whole-array passes (the audited site, a short whitelist)
-        for d in domains:
-            hit = pc.or_(pc.equal(hosts, d), pc.ends_with(hosts, "." + d))
-            out |= np.asarray(pc.fill_null(hit, False))
-        return out
-    # Else the host and each parent (what follows each "."), looked up in a hash set;
-    # one pass per label, over the hosts that still have a parent.
-    value_set = pa.array(sorted(domains), type=hosts.type)
-    at = np.arange(len(hosts))
-    # A host at or below a domain of two labels or more ends with the domain's last two
-    # labels: one pass keeps the few hosts that can be (most hosts are on no free host).
-    tails = pc.struct_field(pc.extract_regex(value_set, _TAIL_RE), [0])  # null: no two labels
-    if not tails.null_count:
-        host_tails = pc.struct_field(pc.extract_regex(hosts, _TAIL_RE), [0])
-        maybe = pc.fill_null(pc.is_in(host_tails, value_set=pc.unique(tails)), False)
-        at = np.flatnonzero(np.asarray(maybe))
-        hosts = hosts.filter(maybe)
-    out[at[covering_index(hosts, value_set) >= 0]] = True
-    return out
 
 
 def _arrow_strings(values) -> pa.Array:
