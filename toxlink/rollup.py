@@ -1,11 +1,16 @@
 """Per-site statistics of scored links: counts, risks, top reasons, toxic URLs.
 
 :class:`SiteStatistics` rolls a scored links table up to one row per referring site
-(:func:`toxlink.sites.site_of`), chunk by chunk: each ``update`` groups the chunk's counted
-links by site in DuckDB and keeps only those per-site partial aggregates (Arrow tables),
-which are grouped again every few updates and once more at ``finish``. Memory grows with
-the sites, their reason sentences and their toxic URLs, not with the links; the partials
-are plain Arrow tables, so an accumulator pickles (Dask workers return it).
+(:func:`toxlink.sites.site_of`), chunk by chunk, with ``pyarrow.Table.group_by``: each
+``update`` keeps the chunk's links grouped by site, and its reason sentences and
+disavowable URLs as they are (grouping them per chunk would hardly make them fewer); all
+of them are grouped together again every few updates and at ``finish``. Memory grows with
+the sites, their reason sentences and their toxic URLs, not with the links, and the
+partials are plain Arrow tables, so an accumulator pickles (Dask workers return it).
+Sites and sentences are kept dictionary-encoded and grouped on their integer codes.
+
+(DuckDB did these group-bys first; with one query per chunk beside the scoring threads,
+the memory it kept made ``toxlink score`` of 1M links peak ~350 MiB higher.)
 
 What the statistics do not decide is what to do with a site: that is
 :func:`toxlink.policy.decide_actions`.
@@ -13,10 +18,8 @@ What the statistics do not decide is what to do with a site: that is
 
 from __future__ import annotations
 
-import tempfile
 from typing import Mapping
 
-import duckdb
 import numpy as np
 import pandas as pd
 import pyarrow as pa
@@ -27,51 +30,29 @@ from toxlink.disavow.lines import normalise_urls
 from toxlink.sites import as_strings, gov_edu_hosts, is_covered, site_of
 from toxlink.urls import domains_of, hosts_of
 
-#: Per-chunk partial aggregates are grouped together again every this many updates.
-COMBINE_EVERY = 8
+#: Partial aggregates are grouped together again every this many updates.
+COMBINE_EVERY = 16
 
-# Risks are summed exactly, as 128-bit integer multiples of 2**-84 (exact for any risk
-# >= 2**-32; smaller ones are truncated far below a calibrated probability's resolution):
-# the mean risk is then the same, to the last bit, however the links were chunked, merged
-# or ordered. Non-finite risks are summed apart, so that they poison the mean as a float
-# sum would.
+# Risks are summed exactly, as 128-bit integer multiples of 2**-84 (decimal128; exact for any
+# risk >= 2**-32, smaller ones are truncated far below a calibrated probability's resolution):
+# the mean risk is then the same, to the last bit, however the links were chunked, merged or
+# ordered. Non-finite risks are summed apart, so that they poison the mean as a float sum would.
 _RISK_SCALE = 2**84
 
-_SITE_PARTIAL = """
-select site,
-       count(*) as n_links,
-       count(*) filter (where toxic) as n_toxic,
-       count(*) filter (where review) as n_review,
-       count(*) filter (where disavowable) as n_disavowable,
-       max(risk) as max_risk,
-       sum(if(isfinite(risk), floor(risk * pow(2, 84))::hugeint, 0)) as risk_units,
-       sum(if(isfinite(risk), 0, risk)) as risk_nonfinite,
-       bool_or(platform) as platform,
-       bool_or(whitelisted) as has_whitelisted_link
-from links group by site
-"""
-_SITE_COMBINE = """
-select site,
-       sum(n_links)::bigint as n_links,
-       sum(n_toxic)::bigint as n_toxic,
-       sum(n_review)::bigint as n_review,
-       sum(n_disavowable)::bigint as n_disavowable,
-       max(max_risk) as max_risk,
-       sum(risk_units) as risk_units,
-       sum(risk_nonfinite) as risk_nonfinite,
-       bool_or(platform) as platform,
-       bool_or(has_whitelisted_link) as has_whitelisted_link
-from {parts} group by site
-"""
-_REASON_PARTIAL = "select site, sentence, count(*) as n from sentences group by site, sentence"
-_REASON_COMBINE = "select site, sentence, sum(n)::bigint as n from {parts} group by site, sentence"
-_URL_PARTIAL = "select distinct site, url from urls"
-_URL_COMBINE = "select distinct site, url from {parts}"
-# The 3 most frequent reason sentences of each site, ties in alphabetical order: on codes
-# that number the sentences alphabetically, the largest of ``n * n_sentences - code``.
-_TOP_REASONS = "select site, max_by(sentence, n * {n_sentences} - sentence, 3) as top from reasons group by site"
-_URL_COUNTS = "select site, count(*) as n_url_entries from {parts} group by site"
-_URL_ENTRIES = "select site, list(url order by url) as url_entries from urls where site in (select * from wanted) group by site"
+# Per site: (name, aggregation of a chunk's links, aggregation of partial aggregates).
+_SITE_AGGREGATES = [
+    ("n_links", ("risk", "count"), "sum"),
+    ("n_toxic", ("toxic", "sum"), "sum"),
+    ("n_review", ("review", "sum"), "sum"),
+    ("n_disavowable", ("disavowable", "sum"), "sum"),
+    ("max_risk", ("risk", "max"), "max"),
+    ("risk_units", ("risk_units", "sum"), "sum"),
+    ("risk_nonfinite", ("risk_nonfinite", "sum"), "sum"),
+    ("platform", ("platform", "any"), "any"),
+    ("has_whitelisted_link", ("whitelisted", "any"), "any"),
+]
+#: How many reason sentences a site's ``top_reasons`` holds.
+TOP_REASONS = 3
 
 
 class SiteStatistics:
@@ -95,23 +76,11 @@ class SiteStatistics:
         self.policy = policy
         self.model_thresholds = dict(model_thresholds) if model_thresholds else None
         self._platforms = policy.platforms()
-        # Partial aggregates: per site; per (site, reason sentence); distinct (site, toxic URL).
+        # Partials: per site; (site, reason sentence, n); (site, disavowable URL).
         self._sites: list[pa.Table] = []
         self._reasons: list[pa.Table] = []
         self._urls: list[pa.Table] = []
-        self._con: duckdb.DuckDBPyConnection | None = None  # opened when first needed, never pickled
-
-    def __getstate__(self) -> dict:
-        return {**self.__dict__, "_con": None}
-
-    def _duckdb(self) -> duckdb.DuckDBPyConnection:
-        """This accumulator's in-memory DuckDB database (opening one per query costs more
-        than a small chunk's group-by); it spills to the system's temporary folder, not the
-        current one, if an aggregation outgrows memory. One thread: the roll-up runs beside
-        the scoring threads."""
-        if self._con is None:
-            self._con = duckdb.connect(config={"temp_directory": tempfile.gettempdir(), "threads": 1})
-        return self._con
+        self._entries: pa.Table | None = None  # the URL entries, once normalised
 
     def update(self, scored: pd.DataFrame) -> "SiteStatistics":
         """Add a chunk of a scored links table; returns ``self``.
@@ -126,11 +95,12 @@ class SiteStatistics:
         """
         links, sentences, urls = self._chunk_tables(scored)
         if links.num_rows:
-            con = self._duckdb()
-            self._sites.append(_group(con, _SITE_PARTIAL, links=links))
-            self._reasons.append(_group(con, _REASON_PARTIAL, sentences=sentences))
-            self._urls.append(_group(con, _URL_PARTIAL, urls=urls))
-            self._combine_if_many()
+            self._sites.append(_grouped([links], ["site"], [(c, f, name) for name, (c, f), _ in _SITE_AGGREGATES]))
+            self._reasons.append(sentences)
+            self._urls.append(urls)
+            self._entries = None
+            if len(self._sites) >= COMBINE_EVERY:
+                self._combine()
         return self
 
     def merge(self, other: "SiteStatistics") -> "SiteStatistics":
@@ -138,17 +108,17 @@ class SiteStatistics:
         self._sites += other._sites
         self._reasons += other._reasons
         self._urls += other._urls
-        self._combine_if_many()
+        self._entries = None
+        if len(self._sites) >= COMBINE_EVERY:
+            self._combine()
         return self
 
-    def _combine_if_many(self) -> None:
-        """Group the partials together again once there are many of them: what is kept
-        then grows with the sites, not with the updates."""
-        if len(self._sites) >= COMBINE_EVERY:
-            con = self._duckdb()
-            self._sites = [_group(con, _SITE_COMBINE, parts=self._sites)]
-            self._reasons = [_group(con, _REASON_COMBINE, parts=self._reasons)]
-            self._urls = [_group(con, _URL_COMBINE, parts=self._urls)]
+    def _combine(self) -> None:
+        """Group the partials together again (once there are many of them, and at the end):
+        what is kept then grows with the sites, not with the updates."""
+        self._sites = [_grouped(self._sites, ["site"], [(name, how, name) for name, _, how in _SITE_AGGREGATES])]
+        self._reasons = [_grouped(self._reasons, ["site", "sentence"], [("n", "sum", "n")])]
+        self._urls = [_grouped(self._urls, ["site", "url"], [])]
 
     def finish(self) -> pd.DataFrame:
         """The statistics of every row added so far, one row per referring site.
@@ -170,20 +140,21 @@ class SiteStatistics:
             - ``protected``: a gov/edu site, when ``Policy.protect_gov_edu``;
             - ``free_host``: the site is on a free hosting platform;
             - ``platform``: some link came from the platform itself (``wordpress.com``);
-            - ``n_url_entries``: how many of its toxic links' distinct URLs can be
-              written as disavow entries (the whitelisted ones left out; see
-              :meth:`url_entries`).
+            - ``n_url_entries``: how many distinct URL entries its disavowable links make
+              (see :meth:`url_entries`).
         """
         if not self._sites:
             return _empty_statistics()
-        con = self._duckdb()
-        table = _decoded(_group(con, _SITE_COMBINE, parts=self._sites))
+        self._sites = [_grouped(self._sites, ["site"], [(name, how, name) for name, _, how in _SITE_AGGREGATES])]
+        table = _decoded(self._sites[0])
         table = table.take(pc.sort_indices(table["site"]))
         names = as_strings(table["site"])
-        top = _top_reasons(con, _group(con, _REASON_COMBINE, parts=self._reasons))
-        url_counts = _decoded(_group(con, _URL_COUNTS, parts=[_group(con, _URL_COMBINE, parts=self._urls)]))
-        top_reasons = pc.fill_null(_aligned(names, top["site"], top["top_reasons"]), "")
-        n_url_entries = pc.fill_null(_aligned(names, url_counts["site"], url_counts["n_url_entries"]), 0)
+        self._reasons = [_grouped(self._reasons, ["site", "sentence"], [("n", "sum", "n")])]
+        top = _top_reasons(self._reasons[0])
+        entries = self._url_entries()
+        url_sites, url_counts = np.unique(np.asarray(pc.index_in(entries["site"], value_set=names)), return_counts=True)
+        n_url_entries = np.zeros(len(names), dtype=np.int64)
+        n_url_entries[url_sites] = url_counts
 
         n = table["n_links"].to_numpy()
         total = np.array([int(units) / _RISK_SCALE for units in table["risk_units"].to_pylist()], dtype=np.float64)
@@ -194,36 +165,50 @@ class SiteStatistics:
             below = whitelist.has_entries_under(names) | table["has_whitelisted_link"].to_numpy()
         else:
             whitelisted = below = np.zeros(n_sites, dtype=bool)
-        protected = gov_edu_hosts(names) if self.policy.protect_gov_edu else np.zeros(n_sites, dtype=bool)
+        n_toxic = table["n_toxic"].to_numpy().astype(np.int64)
         return pd.DataFrame({
             S.DOMAIN: pd.arrays.ArrowStringArray(names),
-            S.N_LINKS: n,
-            S.N_TOXIC: table["n_toxic"].to_numpy(),
-            S.N_REVIEW: table["n_review"].to_numpy(),
-            S.N_DISAVOWABLE: table["n_disavowable"].to_numpy(),
-            S.TOXIC_SHARE: table["n_toxic"].to_numpy() / n,
+            S.N_LINKS: n.astype(np.int64),
+            S.N_TOXIC: n_toxic,
+            S.N_REVIEW: table["n_review"].to_numpy().astype(np.int64),
+            S.N_DISAVOWABLE: table["n_disavowable"].to_numpy().astype(np.int64),
+            S.TOXIC_SHARE: n_toxic / n,
             S.MAX_RISK: table["max_risk"].to_numpy(),
             S.MEAN_RISK: total / n,
-            S.TOP_REASONS: pd.arrays.ArrowStringArray(as_strings(top_reasons)),
+            S.TOP_REASONS: pd.arrays.ArrowStringArray(pc.fill_null(_aligned(names, top["site"], top["top_reasons"]), "")),
             S.WHITELISTED: whitelisted,
             S.WHITELISTED_BELOW: below,
-            S.PROTECTED: protected,
+            S.PROTECTED: gov_edu_hosts(names) if self.policy.protect_gov_edu else np.zeros(n_sites, dtype=bool),
             S.FREE_HOST: is_covered(names, self._platforms),
             S.PLATFORM: table["platform"].to_numpy(),
-            S.N_URL_ENTRIES: n_url_entries.to_numpy(),
+            S.N_URL_ENTRIES: n_url_entries,
         })
 
     def url_entries(self, sites) -> list[list[str]]:
-        """The URL entries of each of *sites* (sequence of str, shape (n,)): its toxic links'
-        distinct URLs that the whitelist does not cover, as disavow entries (normalised),
-        in code point order."""
+        """The URL entries of each of *sites* (sequence of str, shape (n,)): its disavowable
+        links' distinct URLs (toxic, not whitelisted), as disavow entries (normalised, two
+        spellings of one URL are one entry), in code point order."""
         sites = as_strings(sites)
+        out: list[list[str]] = [[] for _ in range(len(sites))]
         if not self._urls or not len(sites):
-            return [[] for _ in range(len(sites))]
-        con = self._duckdb()
-        entries = _sql(con, _URL_ENTRIES, urls=_decoded(_group(con, _URL_COMBINE, parts=self._urls)),
-                       wanted=pa.table({"site": sites}))
-        return [e or [] for e in _aligned(sites, entries["site"], entries["url_entries"]).to_pylist()]
+            return out
+        entries = self._url_entries()
+        at = pc.index_in(entries["site"], value_set=sites)
+        entries = entries.filter(pc.is_valid(at)).append_column("at", pc.drop_null(at))
+        entries = entries.sort_by([("at", "ascending"), ("url", "ascending")])
+        for i, url in zip(entries["at"].to_pylist(), entries["url"].to_pylist()):
+            out[i].append(url)
+        return out
+
+    def _url_entries(self) -> pa.Table:
+        """``site, url`` (strings): the distinct URL entries of every site (normalised once,
+        when first needed: the distinct URLs are far fewer than the links)."""
+        if self._entries is None:
+            urls = pa.concat_tables(self._urls)
+            entries = normalise_urls(pd.Series(pd.arrays.ArrowStringArray(as_strings(urls["url"])), dtype="string"))
+            urls = urls.set_column(1, "url", as_strings(entries)).filter(entries.notna().to_numpy())
+            self._entries = _decoded(_grouped([urls], ["site", "url"], []))
+        return self._entries
 
     def _chunk_tables(self, scored: pd.DataFrame) -> tuple[pa.Table, pa.Table, pa.Table]:
         """What the statistics need of the counted links of *scored*.
@@ -232,12 +217,13 @@ class SiteStatistics:
         -------
         links : pyarrow.Table
             One row per counted link: ``site, risk, toxic, review, disavowable`` (toxic and
-            not whitelisted), ``whitelisted, platform`` (the host is the platform itself).
+            not whitelisted), ``whitelisted, platform`` (the host is the platform itself),
+            ``risk_units`` (the risk in units of 2**-84, decimal128) and ``risk_nonfinite``.
         sentences : pyarrow.Table
-            ``site, sentence``: one row per reason sentence of a toxic or review link.
+            ``site, sentence, n`` (n = 1): one row per reason sentence of a toxic or
+            review link.
         urls : pyarrow.Table
-            ``site, url``: one row per disavowable link whose URL can be written as a
-            disavow entry (normalised).
+            ``site, url``: one row per disavowable link.
 
         ``site`` and ``sentence`` are dictionary-encoded.
         """
@@ -248,14 +234,16 @@ class SiteStatistics:
         whitelisted = (whitelist.covers_links(scored[S.SOURCE_URL].iloc[rows], hosts) if len(whitelist)
                        else np.zeros(len(rows), dtype=bool))
         disavowable = toxic & ~whitelisted
+        finite = np.isfinite(risk)
         links = pa.table({"site": _encoded(site_code, sites), "risk": risk, "toxic": toxic, "review": review,
-                          "disavowable": disavowable, "whitelisted": whitelisted, "platform": platform})
+                          "disavowable": disavowable, "whitelisted": whitelisted, "platform": platform,
+                          "risk_units": pc.cast(np.where(finite, np.floor(risk * float(_RISK_SCALE)), 0.0),
+                                                pa.decimal128(38, 0)),
+                          "risk_nonfinite": np.where(finite, 0.0, risk)})
         said = np.full(len(scored), -1, dtype=np.int64)  # the site of each row whose reasons count
         said[rows[toxic | review]] = site_code[toxic | review]
-        entries = normalise_urls(scored[S.SOURCE_URL].iloc[rows[disavowable]].astype("string"))
-        written = entries.notna().to_numpy()
-        urls = pa.table({"site": _encoded(site_code[disavowable][written], sites),
-                         "url": as_strings(entries).filter(written)})
+        urls = pa.table({"site": _encoded(site_code[disavowable], sites),
+                         "url": as_strings(scored[S.SOURCE_URL]).take(rows[disavowable])})
         return links, _sentences(scored, said, sites), urls
 
     def _verdicts(self, scored: pd.DataFrame, host: pd.Series) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
@@ -293,64 +281,75 @@ class SiteStatistics:
 
 
 def _sentences(scored: pd.DataFrame, said: np.ndarray, sites: pa.Array) -> pa.Table:
-    """``site, sentence`` (dictionary-encoded): one row per reason sentence (``"; "``-separated,
+    """``site, sentence`` (dictionary-encoded), ``n`` (1): one row per reason sentence (``"; "``-separated,
     stripped, empty ones left out) of the rows of *scored* whose *said* (shape (n,)) is a
     position in *sites*, not -1."""
     if S.REASONS not in scored.columns:
         return pa.table({"site": _encoded(np.zeros(0, np.int64), sites),
-                         "sentence": _encoded(np.zeros(0, np.int64), pa.array([], pa.large_string()))})
+                         "sentence": _encoded(np.zeros(0, np.int64), pa.array([], pa.large_string())),
+                         "n": pa.array([], pa.int64())})
     parts = pc.split_pattern(as_strings(scored[S.REASONS]), "; ")
     site = said[np.asarray(pc.list_parent_indices(parts))]
     sentence = pc.dictionary_encode(pc.list_flatten(parts))
     text = pc.dictionary_encode(pc.utf8_trim_whitespace(sentence.dictionary))  # the chunk's few distinct ones
     code = np.asarray(text.indices, dtype=np.int64)[np.asarray(sentence.indices)]
     keep = (site >= 0) & np.asarray(pc.not_equal(text.dictionary, ""), dtype=bool)[code]
-    return pa.table({"site": _encoded(site[keep], sites), "sentence": _encoded(code[keep], text.dictionary)})
+    return pa.table({"site": _encoded(site[keep], sites), "sentence": _encoded(code[keep], text.dictionary),
+                     "n": np.ones(int(keep.sum()), dtype=np.int64)})
+
 
 
 def _encoded(codes: np.ndarray, dictionary: pa.Array) -> pa.DictionaryArray:
     return pa.DictionaryArray.from_arrays(pa.array(codes, type=pa.int32()), dictionary)
 
 
-def _group(con: duckdb.DuckDBPyConnection, query: str, **tables: list[pa.Table] | pa.Table) -> pa.Table:
-    """*query* over the tables (a list: concatenated), in DuckDB, the query's ``{parts}``
-    naming the table.
+def _grouped(parts: list[pa.Table], keys: list[str], aggregations: list[tuple[str, str, str]]) -> pa.Table:
+    """The concatenated *parts* grouped by *keys*, with each ``(column, function, name)`` of
+    *aggregations* (``pyarrow.TableGroupBy.aggregate`` functions; none: the distinct keys).
 
-    Dictionary-encoded columns (sites, reason sentences) go to DuckDB as their integer
-    codes, which it groups far faster than the strings, under one dictionary per column
-    (Arrow unifies the chunks' dictionaries); the result's columns of the same names are
-    encoded with it again.
+    Keys are grouped on integer codes, which Arrow groups far faster than text: a
+    dictionary-encoded key under one dictionary (the parts' dictionaries unified first), a
+    text key once encoded here; each comes back as it was given.
     """
-    (name, table), = tables.items()
-    table = pa.concat_tables(table) if isinstance(table, list) else table
+    table = pa.concat_tables(parts)
+    text = [key for key in keys if pa.types.is_large_string(table.schema.field(key).type)]
+    for key in text:
+        table = table.set_column(table.schema.get_field_index(key), key, pc.dictionary_encode(table[key]))
     table = table.unify_dictionaries()
     dictionaries = {}
-    for i, field in enumerate(table.schema):
-        if pa.types.is_dictionary(field.type):
-            column = table.column(i)
-            dictionaries[field.name] = column.chunk(0).dictionary
-            table = table.set_column(i, field.name, pa.chunked_array([c.indices for c in column.chunks],
-                                                                     field.type.index_type))
-    out = _sql(con, query.format(parts=name), **{name: table})
-    for column, dictionary in dictionaries.items():
-        i = out.schema.get_field_index(column)
-        out = out.set_column(i, column, _encoded(out.column(i).to_numpy(), dictionary))
+    for key in keys:
+        if pa.types.is_dictionary(table.schema.field(key).type):
+            column = table[key]
+            dictionaries[key] = column.chunk(0).dictionary if column.num_chunks else pa.array([], pa.large_string())
+            table = table.set_column(table.schema.get_field_index(key), key,
+                                     pa.chunked_array([c.indices for c in column.chunks], pa.int32()))
+    out = table.group_by(keys, use_threads=False).aggregate([(c, f) for c, f, _ in aggregations])
+    out = out.rename_columns(keys + [name for *_, name in aggregations])
+    for key, dictionary in dictionaries.items():
+        codes = out[key].to_numpy()
+        out = out.set_column(out.schema.get_field_index(key), key,
+                             dictionary.take(codes) if key in text else _encoded(codes, dictionary))
     return out
 
 
-def _top_reasons(con: duckdb.DuckDBPyConnection, reasons: pa.Table) -> pa.Table:
-    """``site, top_reasons`` (strings) of the ``site, sentence, n`` counts (site and sentence
-    dictionary-encoded)."""
+def _top_reasons(reasons: pa.Table) -> pa.Table:
+    """``site, top_reasons`` (strings): each site's :data:`TOP_REASONS` most frequent
+    sentences, ties in alphabetical (code point) order, ``"; "``-joined, from the
+    ``site, sentence`` (dictionary-encoded), ``n`` counts."""
     site, sentence = (reasons[c].combine_chunks() for c in ("site", "sentence"))
-    order = np.asarray(pc.sort_indices(sentence.dictionary))  # code point order
-    alphabetical = np.empty(len(order), dtype=np.int64)
-    alphabetical[order] = np.arange(len(order))
-    codes = pa.table({"site": site.indices, "sentence": alphabetical[np.asarray(sentence.indices)],
-                      "n": reasons["n"]})
-    top = _sql(con, _TOP_REASONS.format(n_sentences=len(order)), reasons=codes)
-    picked = top["top"].combine_chunks()  # each site's sentences, as alphabetical codes
-    texts = pa.ListArray.from_arrays(picked.offsets, sentence.dictionary.take(order).take(picked.values))
-    return pa.table({"site": site.dictionary.take(top["site"]), "top_reasons": pc.binary_join(texts, pa.scalar("; ", pa.large_string()))})
+    alphabetical = np.empty(len(sentence.dictionary), dtype=np.int64)
+    alphabetical[np.asarray(pc.sort_indices(sentence.dictionary))] = np.arange(len(alphabetical))
+    site_code = np.asarray(site.indices)
+    order = np.lexsort((alphabetical[np.asarray(sentence.indices)], -reasons["n"].to_numpy(), site_code))
+    site_code = site_code[order]
+    starts = np.flatnonzero(np.diff(site_code, prepend=-1))  # each site's first (most frequent) sentence
+    rank = np.arange(len(order)) - np.repeat(starts, np.diff(np.append(starts, len(order))))
+    picked = order[rank < TOP_REASONS]
+    sites = site_code[rank < TOP_REASONS]
+    offsets = np.append(np.flatnonzero(np.diff(sites, prepend=-1)), len(sites)).astype(np.int32)
+    texts = pa.ListArray.from_arrays(offsets, sentence.dictionary.take(sentence.indices.take(picked)))
+    return pa.table({"site": site.dictionary.take(sites[offsets[:-1]]),
+                     "top_reasons": pc.binary_join(texts, pa.scalar("; ", pa.large_string()))})
 
 
 def _aligned(keys: pa.Array, at: pa.Array, values: pa.Array) -> pa.Array:
@@ -364,17 +363,6 @@ def _decoded(table: pa.Table) -> pa.Table:
         if pa.types.is_dictionary(field.type):
             table = table.set_column(i, field.name, table.column(i).cast(field.type.value_type))
     return table
-
-
-def _sql(con: duckdb.DuckDBPyConnection, query: str, **tables: pa.Table) -> pa.Table:
-    """The result of *query* over the named Arrow tables."""
-    for name, table in tables.items():
-        con.register(name, table)
-    try:
-        return con.sql(query).to_arrow_table()
-    finally:
-        for name in tables:
-            con.unregister(name)
 
 
 def _domain_strings(domain: pd.Series) -> pa.Array:

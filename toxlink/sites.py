@@ -69,11 +69,13 @@ def covering_domains(hosts, domains: Iterable[str]) -> pa.Array:
     found = np.full(len(distinct.dictionary), -1, dtype=np.int64)
     where = np.arange(len(found))
     level = distinct.dictionary
+    # A parent with fewer labels than every listed domain cannot be listed: no need to climb to it.
+    fewest_dots = min(d.count(".") for d in value_set.to_pylist())
     while len(level):
         at = pc.index_in(level, value_set=value_set)
         hit = np.asarray(at.is_valid())
         found[where[hit]] = np.asarray(at.filter(hit))
-        climb = ~hit & np.asarray(pc.fill_null(pc.match_substring(level, "."), False))
+        climb = ~hit & (np.asarray(pc.fill_null(pc.count_substring(level, "."), 0)) > fewest_dots)
         where = where[climb]
         level = pc.list_element(pc.split_pattern(level.filter(climb), ".", max_splits=1), 1)  # its parent
     per_host = value_set.take(pa.array(found, mask=found < 0))
