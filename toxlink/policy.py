@@ -237,7 +237,7 @@ class RollupAccumulator:
     model_thresholds : mapping, optional
         As for :func:`recommend_domains`.
     spill_dir : path, optional
-        Ignored (DuckDB spills to disk by itself); accepted until the engine stops passing it.
+        Ignored: nothing is spilled any more. Accepted until the engine stops passing it.
     """
 
     def __init__(self, policy: Policy | None = None, *, model_thresholds: Mapping[str, float] | None = None,

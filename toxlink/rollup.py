@@ -4,12 +4,13 @@
 (:func:`toxlink.sites.site_of`), chunk by chunk, with ``pyarrow.Table.group_by``: each
 ``update`` keeps the chunk's links grouped by site, and its reason sentences and
 disavowable URLs as they are (grouping them per chunk would hardly make them fewer); all
-of them are grouped together again every few updates and at ``finish``. Memory grows with
-the sites, their reason sentences and their toxic URLs, not with the links, and the
-partials are plain Arrow tables, so an accumulator pickles (Dask workers return it).
-Sites and sentences are kept dictionary-encoded and grouped on their integer codes.
+of them are grouped together again every :data:`COMBINE_EVERY` updates and at ``finish``.
+Memory grows with the sites, their reason sentences and their toxic URLs (and the last
+few chunks' sentences and URLs), not with the links; the partials are plain Arrow tables,
+so an accumulator pickles (Dask workers return it). Sites and sentences are kept
+dictionary-encoded and grouped on their integer codes.
 
-(DuckDB did these group-bys first; with one query per chunk beside the scoring threads,
+(DuckDB did these group-bys first: with one query per chunk beside the scoring threads,
 the memory it kept made ``toxlink score`` of 1M links peak ~350 MiB higher.)
 
 What the statistics do not decide is what to do with a site: that is
