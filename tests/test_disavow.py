@@ -9,6 +9,7 @@ from hypothesis import strategies as st
 
 from toxlink import disavow as D
 from toxlink.disavow import DisavowError, DisavowFile, normalise_urls, split
+from toxlink.disavow.merge import plan_merge
 from toxlink import policy as P
 from toxlink.policy import Whitelist
 
@@ -363,13 +364,13 @@ def test_files_built_from_validated_lines_report_what_reading_them_reports():
 
 
 def test_merge_without_reasons_does_not_depend_on_the_comments_of_the_new_file():
-    # toxlink score retries without comments from the same merge decisions (batch relies on it)
+    # toxlink score retries without comments from the same merge decisions (merge_within_limits relies on it)
     old = DisavowFile.parse("domain:spam1.com\n")
     wl = Whitelist.from_entries(["http://mixed.org/b"])
     commented = DisavowFile.from_recommendations(_recs(2), date="2026-01-01")
     plain = DisavowFile.from_recommendations(_recs(2), date="2026-01-01", reasons=False)
     m1, d1 = old.merge(plain, whitelist=wl, date="2026-01-02", reasons=False)
-    plan = old._merge_plan(commented, wl)
+    plan = plan_merge(old, commented, wl)
     with_comments, _ = plan.build("2026-01-02")
     assert any(ln.startswith("# spam0.com") for ln in with_comments.lines)
     for m2, d2 in (old.merge(commented, whitelist=wl, date="2026-01-02", reasons=False),

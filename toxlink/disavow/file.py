@@ -285,9 +285,9 @@ class DisavowFile:
             The merged file (this file's name, line endings and BOM) and what happened
             to each entry of *new*, plus existing entries the whitelist covers.
         """
-        return self._merge_plan(new, whitelist).build(date, reasons)
+        return plan_merge(self, new, whitelist).build(date, reasons)
 
     def _merge_plan(self, new: "DisavowFile", whitelist=None):
-        """What :meth:`merge` does with each entry of *new*, decided once (see
-        :func:`toxlink.disavow.merge.plan_merge`)."""
+        """:func:`toxlink.disavow.merge.plan_merge` (kept for batch.py until it calls
+        :func:`toxlink.disavow.merge_within_limits`)."""
         return plan_merge(self, new, whitelist)

@@ -20,7 +20,7 @@ from toxlink import schema as S
 from toxlink.disavow import lines as dl
 from toxlink.disavow.file import DisavowFile
 from toxlink.disavow.lines import COMMENT, MAX_BYTES, MAX_LINES, DisavowError
-from toxlink.disavow.merge import Diff
+from toxlink.disavow.merge import Diff, plan_merge
 
 
 def split(file: DisavowFile, *, max_lines: int = MAX_LINES, max_bytes: int = MAX_BYTES) -> list[DisavowFile]:
@@ -125,7 +125,7 @@ def merge_within_limits(existing: DisavowFile, domains: pd.DataFrame, whitelist=
     # comments, so it is decided once and the files are built without them if need be.
     plan = None
     if lines.sum() + 2 * sites <= room_lines and size.sum() + 150 * sites <= room_bytes:
-        plan = existing._merge_plan(DisavowFile.from_recommendations(domains), whitelist)
+        plan = plan_merge(existing, DisavowFile.from_recommendations(domains), whitelist)
         if fits(plan, reasons=True):
             merged, diff = plan.build()
             return merged, diff, None, notes
@@ -133,7 +133,7 @@ def merge_within_limits(existing: DisavowFile, domains: pd.DataFrame, whitelist=
                  "(2 MB, 100,000 lines); domains.csv has every reason")
     if lines.sum() <= room_lines and size.sum() <= room_bytes:
         if plan is None:
-            plan = existing._merge_plan(DisavowFile.from_recommendations(domains, reasons=False), whitelist)
+            plan = plan_merge(existing, DisavowFile.from_recommendations(domains, reasons=False), whitelist)
         if fits(plan, reasons=False):
             merged, diff = plan.build(reasons=False)
             return merged, diff, None, notes
