@@ -19,7 +19,7 @@ from typing import Iterable, Iterator
 import pandas as pd
 
 from toxlink import schema as S
-from toxlink.disavow import lines as dl
+import toxlink.disavow.lines as dl
 from toxlink.disavow.lines import DOMAIN, PREFIX, URL, DisavowError, DisavowIssue, LineFacts
 from toxlink.disavow.merge import Diff, plan_merge
 from toxlink.outputs import atomic_write

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
-from toxlink.disavow import lines as dl
+import toxlink.disavow.lines as dl
 from toxlink.disavow.lines import BLANK, COMMENT, DOMAIN, HEADER_PREFIX, PREFIX, URL, LineFacts
 from toxlink.outputs import atomic_write
 from toxlink.sites import covering_domains

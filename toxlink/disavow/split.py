@@ -17,7 +17,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from toxlink import schema as S
-from toxlink.disavow import lines as dl
+import toxlink.disavow.lines as dl
 from toxlink.disavow.file import DisavowFile
 from toxlink.disavow.lines import COMMENT, MAX_BYTES, MAX_LINES, DisavowError
 from toxlink.disavow.merge import Diff, plan_merge
