@@ -340,9 +340,11 @@ def _top_reasons(reasons: pa.Table) -> pa.Table:
     site, sentence = (reasons[c].combine_chunks() for c in ("site", "sentence"))
     alphabetical = np.empty(len(sentence.dictionary), dtype=np.int64)
     alphabetical[np.asarray(pc.sort_indices(sentence.dictionary))] = np.arange(len(alphabetical))
-    site_code = np.asarray(site.indices)
-    order = np.lexsort((alphabetical[np.asarray(sentence.indices)], -reasons["n"].to_numpy(), site_code))
-    site_code = site_code[order]
+    ranking = pa.table({"site": site.indices, "n": reasons["n"],
+                        "alphabetical": alphabetical[np.asarray(sentence.indices)]})
+    order = np.asarray(pc.sort_indices(ranking, sort_keys=[("site", "ascending"), ("n", "descending"),
+                                                           ("alphabetical", "ascending")]))
+    site_code = np.asarray(site.indices)[order]
     starts = np.flatnonzero(np.diff(site_code, prepend=-1))  # each site's first (most frequent) sentence
     rank = np.arange(len(order)) - np.repeat(starts, np.diff(np.append(starts, len(order))))
     picked = order[rank < TOP_REASONS]
