@@ -165,8 +165,9 @@ def decide_actions(site_stats: pd.DataFrame, policy: Policy) -> pd.Series:
     ----------
     site_stats : DataFrame, shape (n_sites, >=10)
         Columns ``n_links, n_toxic, n_review, n_disavowable, toxic_share, whitelisted,
-        whitelisted_below, protected, platform, n_url_entries`` (see
-        :meth:`toxlink.rollup.SiteStatistics.finish`).
+        whitelisted_below, protected, platform`` (see
+        :meth:`toxlink.rollup.SiteStatistics.finish`) and ``n_url_entries``, how many
+        distinct URL entries its disavowable links make.
     policy : Policy
 
     Returns
@@ -273,6 +274,15 @@ class RollupAccumulator:
             Columns :data:`ROLLUP_COLUMNS`.
         """
         stats = self._stats.finish()
+        # The sites to disavow by URL are decided as if every disavowable link's URL could be
+        # written as an entry, then again once those sites' entries are known (a site with
+        # none left is for review): the URLs of the other sites need no normalising.
+        n_url_entries = stats[S.N_DISAVOWABLE].to_numpy(dtype=np.int64, copy=True)
+        stats[S.N_URL_ENTRIES] = n_url_entries
+        by_url = (decide_actions(stats, self.policy) == DISAVOW_URL).to_numpy()
+        url_entries = self._stats.url_entries(stats[ROLLUP_DOMAIN][by_url])
+        n_url_entries[by_url] = [len(e) for e in url_entries]
+        stats[S.N_URL_ENTRIES] = n_url_entries
         action = decide_actions(stats, self.policy)
         # Severity, then max_risk descending, then site (in code point order).
         names = pa.array(stats[ROLLUP_DOMAIN].array)
@@ -282,10 +292,7 @@ class RollupAccumulator:
         order = np.lexsort((name_rank, -stats[MAX_RISK].to_numpy(), severity))
         out = stats.iloc[order].reset_index(drop=True)
         out[ACTION] = action.iloc[order].to_numpy()
-        entries = [["domain:" + site] if a == DISAVOW_DOMAIN else [] for site, a in zip(out[ROLLUP_DOMAIN].tolist(),
-                                                                                     out[ACTION].tolist())]
-        by_url = np.flatnonzero(out[ACTION].to_numpy() == DISAVOW_URL)
-        for i, urls in zip(by_url.tolist(), self._stats.url_entries(out[ROLLUP_DOMAIN].iloc[by_url])):
-            entries[i] = urls
-        out[DISAVOW_ENTRIES] = entries
+        site_urls = dict(zip(stats[ROLLUP_DOMAIN][by_url].tolist(), url_entries))
+        out[DISAVOW_ENTRIES] = [["domain:" + site] if a == DISAVOW_DOMAIN else site_urls[site] if a == DISAVOW_URL else []
+                                for site, a in zip(out[ROLLUP_DOMAIN].tolist(), out[ACTION].tolist())]
         return out[list(ROLLUP_COLUMNS)]

@@ -81,7 +81,6 @@ class SiteStatistics:
         self._sites: list[pa.Table] = []
         self._reasons: list[pa.Table] = []
         self._urls: list[pa.Table] = []
-        self._entries: pa.Table | None = None  # the URL entries, once normalised
 
     def update(self, scored: pd.DataFrame) -> "SiteStatistics":
         """Add a chunk of a scored links table; returns ``self``.
@@ -99,7 +98,6 @@ class SiteStatistics:
             self._sites.append(_grouped([links], ["site"], [(c, f, name) for name, (c, f), _ in _SITE_AGGREGATES]))
             self._reasons.append(sentences)
             self._urls.append(urls)
-            self._entries = None
             if len(self._sites) >= COMBINE_EVERY:
                 self._combine()
         return self
@@ -109,7 +107,6 @@ class SiteStatistics:
         self._sites += other._sites
         self._reasons += other._reasons
         self._urls += other._urls
-        self._entries = None
         if len(self._sites) >= COMBINE_EVERY:
             self._combine()
         return self
@@ -126,7 +123,7 @@ class SiteStatistics:
 
         Returns
         -------
-        DataFrame, shape (n_sites, 15)
+        DataFrame, shape (n_sites, 14)
             Sorted by site; columns:
 
             - ``domain``: the referring site;
@@ -140,9 +137,9 @@ class SiteStatistics:
             - ``whitelisted_below``: a whitelisted domain, URL or link is at or below it;
             - ``protected``: a gov/edu site, when ``Policy.protect_gov_edu``;
             - ``free_host``: the site is on a free hosting platform;
-            - ``platform``: some link came from the platform itself (``wordpress.com``);
-            - ``n_url_entries``: how many distinct URL entries its disavowable links make
-              (see :meth:`url_entries`).
+            - ``platform``: some link came from the platform itself (``wordpress.com``).
+
+            The URL entries of its disavowable links are :meth:`url_entries`.
         """
         if not self._sites:
             return _empty_statistics()
@@ -152,10 +149,6 @@ class SiteStatistics:
         names = as_strings(table["site"])
         self._reasons = [_grouped(self._reasons, ["site", "sentence"], [("n", "sum", "n")])]
         top = _top_reasons(self._reasons[0])
-        entries = self._url_entries()
-        url_sites, url_counts = np.unique(np.asarray(pc.index_in(entries["site"], value_set=names)), return_counts=True)
-        n_url_entries = np.zeros(len(names), dtype=np.int64)
-        n_url_entries[url_sites] = url_counts
 
         n = table["n_links"].to_numpy()
         total = np.array([int(units) / _RISK_SCALE for units in table["risk_units"].to_pylist()], dtype=np.float64)
@@ -182,34 +175,31 @@ class SiteStatistics:
             S.PROTECTED: gov_edu_hosts(names) if self.policy.protect_gov_edu else np.zeros(n_sites, dtype=bool),
             S.FREE_HOST: is_covered(names, self._platforms),
             S.PLATFORM: table["platform"].to_numpy(),
-            S.N_URL_ENTRIES: n_url_entries,
         })
 
     def url_entries(self, sites) -> list[list[str]]:
         """The URL entries of each of *sites* (sequence of str, shape (n,)): its disavowable
-        links' distinct URLs (toxic, not whitelisted), as disavow entries (normalised, two
-        spellings of one URL are one entry), in code point order."""
+        links' distinct URLs (toxic, not whitelisted) as disavow entries (normalised: two
+        spellings of one URL are one entry), in code point order; URLs that cannot be
+        written as an entry are left out.
+
+        Normalised here, for these sites only: most disavowable links are on sites
+        disavowed whole, which need no URL entries.
+        """
         sites = as_strings(sites)
         out: list[list[str]] = [[] for _ in range(len(sites))]
         if not self._urls or not len(sites):
             return out
-        entries = self._url_entries()
-        at = pc.index_in(entries["site"], value_set=sites)
-        entries = entries.filter(pc.is_valid(at)).append_column("at", pc.drop_null(at))
-        entries = entries.sort_by([("at", "ascending"), ("url", "ascending")])
-        for i, url in zip(entries["at"].to_pylist(), entries["url"].to_pylist()):
+        urls = _decoded(pa.concat_tables(self._urls).unify_dictionaries())
+        urls = urls.filter(pc.is_in(urls["site"], value_set=sites))
+        entries = normalise_urls(pd.Series(pd.arrays.ArrowStringArray(as_strings(urls["url"])), dtype="string"))
+        urls = urls.set_column(1, "url", as_strings(entries)).filter(entries.notna().to_numpy())
+        urls = _grouped([urls], ["site", "url"], [])  # distinct
+        urls = urls.append_column("at", pc.index_in(urls["site"], value_set=sites))
+        for i, url in zip(*(urls.sort_by([("at", "ascending"), ("url", "ascending")])[c].to_pylist()
+                            for c in ("at", "url"))):
             out[i].append(url)
         return out
-
-    def _url_entries(self) -> pa.Table:
-        """``site, url`` (strings): the distinct URL entries of every site (normalised once,
-        when first needed: the distinct URLs are far fewer than the links)."""
-        if self._entries is None:
-            urls = pa.concat_tables(self._urls)
-            entries = normalise_urls(pd.Series(pd.arrays.ArrowStringArray(as_strings(urls["url"])), dtype="string"))
-            urls = urls.set_column(1, "url", as_strings(entries)).filter(entries.notna().to_numpy())
-            self._entries = _decoded(_grouped([urls], ["site", "url"], []))
-        return self._entries
 
     def _chunk_tables(self, scored: pd.DataFrame) -> tuple[pa.Table, pa.Table, pa.Table]:
         """What the statistics need of the counted links of *scored*.
@@ -384,5 +374,4 @@ def _empty_statistics() -> pd.DataFrame:
         S.TOP_REASONS: pd.Series(dtype="string"),
         **{c: pd.Series(dtype=bool) for c in (S.WHITELISTED, S.WHITELISTED_BELOW, S.PROTECTED, S.FREE_HOST,
                                               S.PLATFORM)},
-        S.N_URL_ENTRIES: pd.Series(dtype="int64"),
     })
