@@ -9,6 +9,8 @@ from hypothesis import strategies as st
 
 from toxlink import disavow as D
 from toxlink.disavow import DisavowError, DisavowFile, normalise_urls, split
+from toxlink.disavow.merge import plan_merge
+from toxlink import policy as P
 from toxlink.policy import Whitelist
 
 EXISTING = """# Disavow file for acmetools.com
@@ -362,13 +364,13 @@ def test_files_built_from_validated_lines_report_what_reading_them_reports():
 
 
 def test_merge_without_reasons_does_not_depend_on_the_comments_of_the_new_file():
-    # toxlink score retries without comments from the same merge decisions (batch relies on it)
+    # toxlink score retries without comments from the same merge decisions (merge_within_limits relies on it)
     old = DisavowFile.parse("domain:spam1.com\n")
     wl = Whitelist.from_entries(["http://mixed.org/b"])
     commented = DisavowFile.from_recommendations(_recs(2), date="2026-01-01")
     plain = DisavowFile.from_recommendations(_recs(2), date="2026-01-01", reasons=False)
     m1, d1 = old.merge(plain, whitelist=wl, date="2026-01-02", reasons=False)
-    plan = old._merge_plan(commented, wl)
+    plan = plan_merge(old, commented, wl)
     with_comments, _ = plan.build("2026-01-02")
     assert any(ln.startswith("# spam0.com") for ln in with_comments.lines)
     for m2, d2 in (old.merge(commented, whitelist=wl, date="2026-01-02", reasons=False),
@@ -424,3 +426,45 @@ def test_property_merge_keeps_old_lines_and_covers_both_inputs(old_lines, new_en
     assert len(diff.added) + len(diff.already_present) + len(diff.whitelisted) == sum(
         1 for _ in new.iter_entries())
     assert merged.entries - old.entries == {(r.kind, r.entry[7:] if r.kind == "domain" else r.entry) for r in diff.added}
+
+
+# --- within Google's limits ----------------------------------------------------------------------
+def _sizes(f: DisavowFile) -> tuple[int, int]:
+    return len(f.lines), len(f.to_bytes())
+
+
+def test_merge_within_limits_keeps_everything_when_it_fits():
+    old = DisavowFile.parse(EXISTING)
+    merged, diff, overflow, notes = D.merge_within_limits(old, _recs(3), Whitelist.from_entries(["spam1.com"]))
+    assert overflow is None and notes == []
+    assert merged.lines[: len(old.lines)] == old.lines
+    assert any(ln.startswith("# spam0.com: 4 of 4 links toxic") for ln in merged.lines)  # reasons kept
+    assert {r.entry: r.status for r in diff.rows}["domain:spam1.com"] == D.WHITELISTED
+    assert merged == old.merge(DisavowFile.from_recommendations(_recs(3)), whitelist=Whitelist.from_entries(["spam1.com"]))[0]
+
+
+def test_merge_within_limits_drops_the_reasons_first_then_overflows_the_least_risky_sites():
+    old = DisavowFile.parse("# mine\ndomain:old.com\n")
+    recs = _recs(30)  # 30 domains, then mixed.org's 2 URLs: sorted by action, then risk
+    full, _ = old.merge(DisavowFile.from_recommendations(recs))
+    bare, _ = old.merge(DisavowFile.from_recommendations(recs, reasons=False), reasons=False)
+    assert _sizes(bare)[0] < _sizes(full)[0]
+
+    merged, diff, overflow, notes = D.merge_within_limits(old, recs, max_lines=_sizes(bare)[0])
+    assert merged == bare and overflow is None
+    assert len(notes) == 1 and "reason comments were left out" in notes[0]
+
+    merged, diff, overflow, notes = D.merge_within_limits(old, recs, max_lines=20)
+    assert len(merged) <= 20 and merged.lines[:2] == old.lines  # nothing of the user's file dropped
+    kept = [r.entry for r in diff.added]
+    left = [ln for ln in overflow.lines if ln and not ln.startswith("#")]
+    assert kept == [f"domain:spam{i}.com" for i in range(len(kept))]  # the riskiest sites first
+    assert kept + left == list(recs[P.DISAVOW_ENTRIES].explode().dropna())  # every entry somewhere, once
+    assert overflow.name == "disavow-overflow.txt"
+    assert "disavow-overflow.txt" in notes[-1]
+
+
+def test_merge_within_limits_refuses_when_the_existing_file_leaves_no_room():
+    old = DisavowFile.parse("\n".join(f"domain:old{i}.com" for i in range(10)) + "\n")
+    with pytest.raises(DisavowError, match="leaves no room"):
+        D.merge_within_limits(old, _recs(3), max_lines=11)

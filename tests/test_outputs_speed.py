@@ -10,6 +10,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from toxlink import disavow as D
+from toxlink.disavow import lines as DL
 from toxlink import outputs as O
 from toxlink.disavow import DisavowFile
 from toxlink.policy import Whitelist
@@ -79,10 +80,10 @@ _line = st.one_of(
 
 
 @settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(st.lists(_line, min_size=D._VECTOR_MIN, max_size=48))
+@given(st.lists(_line, min_size=DL._VECTOR_MIN, max_size=48))
 def test_vectorised_line_facts_match_line_by_line(lines):
-    kinds, values, notes = D._line_facts(lines)
-    one = [D._line_facts([ln]) for ln in lines]  # below _VECTOR_MIN: every check line by line
+    kinds, values, notes = DL.line_facts(lines)
+    one = [DL.line_facts([ln]) for ln in lines]  # below _VECTOR_MIN: every check line by line
     assert kinds == [k[0] for k, _, _ in one]
     assert values == [v[0] for _, v, _ in one]
     assert notes == {i: n[0] for i, (_, _, n) in enumerate(one) if n}
@@ -113,7 +114,7 @@ def test_assembled_and_merged_files_have_the_facts_of_a_fresh_parse():
         merged, diff = old.merge(new, whitelist=wl, date="2026-01-02", reasons=reasons)
         for f in (new, merged, diff.added_file()):
             fresh = DisavowFile(f.lines, f.name, strict=False)
-            assert (f._kinds, f._values, f.errors, f.warnings) == (fresh._kinds, fresh._values, fresh.errors,
+            assert (f.facts.kinds, f.facts.values, f.errors, f.warnings) == (fresh.facts.kinds, fresh.facts.values, fresh.errors,
                                                                   fresh.warnings)
         statuses = {r.entry: r.status for r in diff.rows}
         assert statuses["domain:site1.com"] == D.ALREADY_PRESENT
@@ -121,13 +122,6 @@ def test_assembled_and_merged_files_have_the_facts_of_a_fresh_parse():
         assert statuses["https://site6.org/p1"] == D.WHITELISTED
         idn = [e for e in statuses if e.startswith("domain:xn--")]  # written in Unicode, added as punycode
         assert idn and all(statuses[e] == D.ADDED for e in idn)
-
-
-def test_covering_domains_matches_covering_domain():
-    domains = {"spam.com", "b.spam.co.uk", "", "x"}
-    hosts = ["spam.com", "a.spam.com", "spam.co.uk", "c.b.spam.co.uk", None, "a.", "x", "y.x", "other.org", ""]
-    want = [D.covering_domain(h, domains) if h is not None else None for h in hosts]
-    assert D._covering_domains(hosts, domains) == want
 
 
 def test_write_csv_in_slices_matches_pandas_even_when_a_later_slice_needs_it(tmp_path, monkeypatch):

@@ -50,7 +50,7 @@ import pandas as pd
 
 from toxlink import schema as S
 from toxlink import urls
-from toxlink.disavow import covering_domain
+from toxlink.sites import covering_domains
 
 __all__ = ["LabelError", "read_labels", "label_links", "LabelResult", "TOXIC", "OK"]
 
@@ -259,7 +259,7 @@ def label_links(links: pd.DataFrame, labels=None, disavow=None, whitelist=None) 
             usable &= links[c].isna().to_numpy()
     src = links[S.SOURCE_URL].astype("string")
     hosts = (links[S.HOST].astype("string") if S.HOST in links.columns else urls.hosts_of(src)).fillna("")
-    uniq_hosts = pd.unique(hosts.to_numpy())
+    known_hosts = hosts.replace("", pd.NA)  # an empty host is under no domain
     need_keys = labels is not None or disavow is not None or whitelist is not None
     keys = _url_key(src).fillna("") if need_keys else None
 
@@ -301,8 +301,7 @@ def label_links(links: pd.DataFrame, labels=None, disavow=None, whitelist=None) 
         dom_t = table[table[KIND] == "domain"]
         if len(dom_t):
             dmap = dict(zip(dom_t[ITEM].tolist(), zip(dom_t[LABEL_VALUE].astype(float).tolist(), dom_t.index.tolist())))
-            per_host = {h: covering_domain(h, dmap) for h in uniq_hosts if h}
-            hit = hosts.map(per_host)
+            hit = pd.Series(covering_domains(known_hosts, dmap).to_pylist(), index=hosts.index, dtype=object)
             v = np.array(hit.map(lambda d: dmap[d][0] if isinstance(d, str) else np.nan), dtype=float)
             v[~usable] = np.nan
             for d in set(hit[usable & ~np.isnan(v)].dropna()):
@@ -328,8 +327,7 @@ def label_links(links: pd.DataFrame, labels=None, disavow=None, whitelist=None) 
             disavow = DisavowFile.read(disavow, strict=False)
         doms = {v: True for k, v in disavow.entries if k == "domain"}
         url_keys = set(_url_key(pd.Series([v for k, v in disavow.entries if k == "url"], dtype="string")).dropna())
-        per_host = {h: covering_domain(h, doms) is not None for h in uniq_hosts if h}
-        m = hosts.map(per_host).fillna(False).to_numpy(bool)
+        m = np.asarray(covering_domains(known_hosts, doms).is_valid())
         m |= keys.isin(url_keys).to_numpy(bool)
         assign(np.ones(n), m, "disavow file")
 

@@ -1,33 +1,24 @@
-"""Disavow policy: every threshold in one place, the whitelist, the per-domain roll-up.
+"""Disavow policy: every threshold in one place, and the rules that turn them into actions.
 
 :func:`recommend_domains` turns a scored links table (one row per link, with a risk and
-a band) into one row per referring site with an action:
+a band) into one row per referring site (:mod:`toxlink.sites`) with an action:
 
 - ``disavow-domain`` - disavow the whole site (``domain:host``);
 - ``disavow-url`` - the site mixes clean and toxic links: disavow only its toxic URLs;
 - ``review`` - something is suspicious but not enough to act on automatically;
 - ``keep``.
 
-A "referring site" is the registrable domain (the ``domain`` column, which already
-treats ``name.blogspot.com`` as its own domain), except on the free hosting platforms
-of ``data/free_hosts.txt``: there the site is the platform's subdomain
-(``foo.wordpress.com``, ``bar.netlify.app``) and the platform itself (``wordpress.com``,
-``sites.google.com``, whose users publish as paths) is never disavowed as a whole, only
-URL by URL - ``domain:wordpress.com`` would disavow every blog on it.
-
-:class:`RollupAccumulator` computes the same roll-up chunk by chunk (``update`` per
-chunk, ``merge`` across partitions, ``finish``), keeping per-site aggregates and the toxic
-URLs only, so a large export is rolled up in memory bounded by its sites, not its links;
-:func:`recommend_domains` is one ``update`` of the whole table.
+The rules are two pure functions of the :class:`Policy`: :meth:`Policy.link_verdicts`
+(which links are toxic, which for review) and :func:`decide_actions` (what to do with a
+site, given its statistics from :class:`toxlink.rollup.SiteStatistics`).
+:class:`RollupAccumulator` computes the roll-up chunk by chunk (``update`` per chunk,
+``merge`` across partitions, ``finish``) in memory bounded by the sites, not the links.
 """
 
 from __future__ import annotations
 
-import gc
-import os
 from dataclasses import dataclass, field, replace
-from functools import cached_property
-from typing import Iterable, Iterator, Mapping
+from typing import Mapping
 
 import numpy as np
 import pandas as pd
@@ -35,220 +26,26 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from toxlink import schema as S
-from toxlink.hashing import MUL64 as _MUL64
-from toxlink.hashing import hash_strings
-from toxlink.hashing import mix64 as _mix64
-from toxlink.disavow import DisavowError, covering_domain, covering_index, normalise_urls
-from toxlink.memory import empty_off_heap, off_heap, off_heap_arrow
-from toxlink.memory import insert as insert_off_heap
 from toxlink.resources import word_list
-from toxlink.urls import domains_of, host_table, hosts_of, split_urls, url_issues
-
-# The roll-up's columns and actions are named in toxlink.schema; re-exported here.
-from toxlink.schema import (ACTION, ACTIONS, DISAVOW_DOMAIN, DISAVOW_ENTRIES, DISAVOW_URL, FREE_HOST,  # noqa: E402,F401
+from toxlink.rollup import SiteStatistics
+# Re-exported: the engine, the report, the predictor and the CLI import them from here.
+from toxlink.schema import (ACTION, ACTIONS, DISAVOW_DOMAIN, DISAVOW_ENTRIES, DISAVOW_URL, FREE_HOST,  # noqa: F401
                             KEEP, MAX_RISK, MEAN_RISK, N_LINKS, N_REVIEW, N_TOXIC, PROTECTED, REVIEW,
                             ROLLUP_COLUMNS, TOP_REASONS, TOXIC_SHARE, WHITELISTED)
-from toxlink.schema import DOMAIN as ROLLUP_DOMAIN  # noqa: E402,F401 - the referring site
+from toxlink.schema import DOMAIN as ROLLUP_DOMAIN  # noqa: F401 - the referring site
+from toxlink.sites import gov_edu_hosts, own_sites, site_of  # noqa: F401
+from toxlink.whitelist import Whitelist
+
+__all__ = ["ACTION", "ACTIONS", "DISAVOW_DOMAIN", "DISAVOW_ENTRIES", "DISAVOW_URL", "FALLBACK_REVIEW", "FALLBACK_TOXIC",
+           "FREE_HOST", "KEEP", "MAX_RISK", "MEAN_RISK", "N_LINKS", "N_REVIEW", "N_TOXIC", "PROTECTED", "REVIEW",
+           "ROLLUP_COLUMNS", "ROLLUP_DOMAIN", "TOP_REASONS", "TOXIC_SHARE", "WHITELISTED", "Policy", "RollupAccumulator",
+           "Whitelist", "decide_actions", "gov_edu_hosts", "own_sites", "recommend_domains", "site_of"]
 
 #: Thresholds used when neither the policy nor the model metadata gives one.
 FALLBACK_TOXIC = 0.7
 FALLBACK_REVIEW = 0.4
 
-# Labels of an ICANN suffix that mark government, military and academic registries
-# (gov.uk, ac.uk, edu.au, gouv.fr, gob.mx, go.jp, govt.nz, gv.at, gub.uy, k12.ca.us, sch.uk).
-_GOV_EDU_TLDS = frozenset({"gov", "edu", "mil"})
-_GOV_EDU_LABELS = frozenset({"gov", "edu", "mil", "ac", "gouv", "gob", "govt", "go", "gv", "gub", "k12", "sch"})
-_GOV_EDU_RE = r"(?:^|\.)(?:" + "|".join(sorted(_GOV_EDU_LABELS)) + r")(?:\.|$)"
 
-
-# --- whitelist -------------------------------------------------------------------------------
-@dataclass(frozen=True)
-class Whitelist:
-    """Domains and URLs never to disavow (your own sites, partners, press).
-
-    A whitelisted domain covers its subdomains. A leading ``www.`` is dropped from
-    whitelisted domains and URL matching ignores the scheme: the whitelist errs on the
-    side of keeping a link.
-
-    Parameters
-    ----------
-    domains : frozenset of str
-        Punycode, lower-case hosts.
-    urls : frozenset of str
-        Normalised URLs without the scheme (``host[:port]/path[?query]``).
-    """
-
-    domains: frozenset[str] = frozenset()
-    urls: frozenset[str] = frozenset()
-
-    # -- reading ------------------------------------------------------------------------------
-    @classmethod
-    def read(cls, path: str | os.PathLike) -> "Whitelist":
-        """Read a whitelist file; see :meth:`parse` for the format."""
-        from toxlink.disavow import read_utf8
-
-        return cls.parse(read_utf8(path, "save the whitelist as UTF-8", encoding="utf-8-sig"), str(path))
-
-    @classmethod
-    def parse(cls, text: str, name: str = "whitelist.txt") -> "Whitelist":
-        """Parse a whitelist: one domain or URL per line.
-
-        ``#`` starts a comment (at the start of a line or after a space). ``domain:``
-        prefixes and ``*.`` wildcards are accepted, so a disavow-style list or a plain
-        list of hosts both work. A URL whose path is empty or ``/`` (``https://mysite.com/``)
-        whitelists its whole host.
-
-        Raises
-        ------
-        DisavowError
-            Naming the file and line of an entry that is not a host or URL.
-        """
-        items = []
-        for i, line in enumerate(text.splitlines(), start=1):
-            s = line.strip()
-            for mark in (" #", "\t#"):
-                if mark in s:
-                    s = s[: s.index(mark)].strip()
-            if not s or s.startswith("#"):
-                continue
-            items.append((i, s))
-        return cls._build(items, name)
-
-    @classmethod
-    def from_entries(cls, entries: Iterable[str]) -> "Whitelist":
-        """A whitelist from hosts / URLs / ``domain:`` lines given in code."""
-        return cls._build(list(enumerate((str(e).strip() for e in entries), start=1)), "whitelist")
-
-    @classmethod
-    def _build(cls, items: list[tuple[int, str]], name: str) -> "Whitelist":
-        if not items:
-            return cls()
-        texts = []
-        for _, s in items:
-            if s[:7].lower() == "domain:":
-                s = s[7:].strip()
-            while s.startswith("*."):
-                s = s[2:]
-            texts.append(s)
-        series = pd.Series(texts, dtype="string")
-        parts = split_urls(series)
-        issues = url_issues(series)
-        urls = normalise_urls(series)
-        domains, url_keys = set(), set()
-        for (line, raw), text, iss, u, path, query in zip(
-            items, texts, issues.tolist(), urls.tolist(), parts["path"].fillna("").tolist(), parts["query"].fillna("").tolist()
-        ):
-            if (iss is not None and iss is not pd.NA) or u is None or u is pd.NA:
-                why = iss if isinstance(iss, str) else "invalid host"
-                raise DisavowError(f"{name}, line {line}: {raw!r} is not a domain or URL ({why})", name=name, line=line)
-            host = u.split("://", 1)[1].split("/", 1)[0]
-            if path in ("", "/") and not query:
-                domains.add(host[4:] if host.startswith("www.") and host.count(".") > 1 else host)
-            else:
-                url_keys.add(u.split("://", 1)[1])
-        return cls(frozenset(domains), frozenset(url_keys))
-
-    # -- queries ------------------------------------------------------------------------------
-    def __len__(self) -> int:
-        return len(self.domains) + len(self.urls)
-
-    def covers_host(self, hosts) -> np.ndarray:
-        """Whether each (normalised) host is a whitelisted domain or one of its subdomains.
-
-        Parameters
-        ----------
-        hosts : Series or array-like of str, shape (n,)
-
-        Returns
-        -------
-        ndarray of bool, shape (n,)
-        """
-        hosts = pd.Series(hosts, dtype="string") if not isinstance(hosts, pd.Series) else hosts
-        if not self.domains or not len(hosts):
-            return np.zeros(len(hosts), dtype=bool)
-        codes, uniques = pd.factorize(hosts, use_na_sentinel=True)
-        hit = _under_any(_arrow_strings(uniques), self.domains)
-        out = np.zeros(len(hosts), dtype=bool)
-        ok = codes >= 0
-        out[ok] = hit[codes[ok]]
-        return out
-
-    def covers_url(self, urls) -> np.ndarray:
-        """Whether each URL is whitelisted (its host is covered, or the URL is listed).
-
-        Parameters
-        ----------
-        urls : Series or array-like of str, shape (n,)
-
-        Returns
-        -------
-        ndarray of bool, shape (n,)
-        """
-        urls = pd.Series(urls, dtype="string") if not isinstance(urls, pd.Series) else urls
-        if not len(self) or not len(urls):
-            return np.zeros(len(urls), dtype=bool)
-        return self.covers_links(urls, hosts_of(urls))
-
-    def covers_links(self, urls: pd.Series, hosts: pd.Series) -> np.ndarray:
-        """:meth:`covers_url` for URLs whose normalised hosts are already known (faster).
-
-        Only URLs on a host that has whitelisted URLs are parsed.
-        """
-        return self._or_listed_urls(self.covers_host(hosts), urls, hosts)
-
-    def _or_listed_urls(self, out: np.ndarray, urls: pd.Series, hosts: pd.Series) -> np.ndarray:
-        """*out* (whether each link's host is covered), or-ed in place with whether its URL is
-        listed; only URLs on a host that has whitelisted URLs are parsed."""
-        if self.urls:
-            url_hosts = {u.split("/", 1)[0].split(":", 1)[0] for u in self.urls}
-            cand = np.flatnonzero(pd.Series(hosts).isin(url_hosts).fillna(False).to_numpy(dtype=bool) & ~out)
-            if len(cand):
-                sub = pd.Series(urls).iloc[cand].astype("string")
-                keys = normalise_urls(sub).str.replace(r"^[a-z][a-z0-9+.\-]*://", "", regex=True)
-                out[cand] |= keys.isin(self.urls).fillna(False).to_numpy(dtype=bool)
-        return out
-
-    def rule_for_host(self, host: str) -> str | None:
-        """The whitelist rule covering *host* as a sentence, or ``None``."""
-        hit = covering_domain(host, self.domains) if self.domains else None
-        return None if hit is None else f"whitelisted domain {hit}"
-
-    def rule_for_url(self, url: str) -> str | None:
-        """The whitelist rule covering the (normalised) *url* as a sentence, or ``None``."""
-        rest = url.split("://", 1)[-1]
-        host = rest.split("/", 1)[0].split(":", 1)[0]
-        rule = self.rule_for_host(host)
-        if rule is None and rest in self.urls:
-            rule = f"whitelisted URL {rest}"
-        return rule
-
-    def hosts_under(self, domain: str) -> list[str]:
-        """Whitelisted domains and URLs at or below *domain* (sorted), which ``domain:`` would sweep up."""
-        if domain not in self._parents:
-            return []
-        tail = "." + domain
-        out = {d for d in self.domains if d == domain or d.endswith(tail)}
-        for u in self.urls:
-            h = u.split("/", 1)[0].split(":", 1)[0]
-            if h == domain or h.endswith(tail):
-                out.add(u)
-        return sorted(out)
-
-    @cached_property
-    def _parents(self) -> frozenset[str]:
-        """Every domain that has a whitelisted domain or URL at or below it."""
-        out = set()
-        hosts = set(self.domains) | {u.split("/", 1)[0].split(":", 1)[0] for u in self.urls}
-        for h in hosts:
-            out.add(h)
-            i = h.find(".")
-            while i >= 0:
-                out.add(h[i + 1 :])
-                i = h.find(".", i + 1)
-        return frozenset(out)
-
-
-# --- policy ----------------------------------------------------------------------------------
 @dataclass(frozen=True)
 class Policy:
     """Every threshold that turns risks into disavow actions.
@@ -311,7 +108,37 @@ class Policy:
         return float(toxic), float(min(review, toxic))
 
     def platforms(self) -> frozenset[str]:
+        """The free hosting platforms (:attr:`free_hosts`, else ``data/free_hosts.txt``)."""
         return self.free_hosts if self.free_hosts is not None else word_list("free_hosts.txt")
+
+    def link_verdicts(self, risk: np.ndarray, band: np.ndarray,
+                      model_thresholds: Mapping[str, float] | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """Which links are toxic and which need review.
+
+        The ``band`` the model gave, unless the policy sets a threshold: then the links are
+        banded again from ``risk`` with :meth:`thresholds`. A toxic link under
+        :attr:`min_risk` is only worth a look.
+
+        Parameters
+        ----------
+        risk : ndarray of float, shape (n,)
+        band : ndarray of str, shape (n,)
+        model_thresholds : mapping, optional
+            ``{"toxic": t, "review": r}`` from the model metadata.
+
+        Returns
+        -------
+        toxic, review : ndarray of bool, shape (n,)
+        """
+        if self.toxic_threshold is not None or self.review_threshold is not None:
+            toxic_at, review_at = self.thresholds(model_thresholds)
+            toxic = risk >= toxic_at
+            review = (risk >= review_at) & ~toxic
+        else:
+            toxic = np.asarray(band == "toxic", dtype=bool)
+            review = np.asarray(band == "review", dtype=bool)
+        below = toxic & (risk < self.min_risk)
+        return toxic & ~below, review | below
 
     def with_own_sites(self, domains) -> "Policy":
         """This policy with *domains* (the audited site's own registrable domains, see
@@ -323,71 +150,54 @@ class Policy:
         return replace(self, whitelist=replace(self.whitelist, domains=self.whitelist.domains | own))
 
 
-def own_sites(target_urls: pd.Series) -> set[str]:
-    """Registrable domains of the links' target URLs: the audited site itself (a free-host
-    site such as ``name.blogspot.com`` is its own domain, never the platform)."""
-    targets = pd.Series(pd.unique(target_urls.dropna().astype("string")), dtype="string")
-    if targets.empty:
-        return set()
-    return set(domains_of(hosts_of(targets)).dropna())
+def decide_actions(site_stats: pd.DataFrame, policy: Policy) -> pd.Series:
+    """The action for each referring site, from its statistics.
 
+    In this order, the first rule that applies: a whitelisted site is kept; a protected
+    gov/edu site is left for review when it has toxic or review links, else kept; a site
+    with toxic links that are not whitelisted is disavowed whole when it has at least
+    ``min_links_for_domain`` links, a toxic share above ``domain_share``, is not a
+    platform itself and has nothing whitelisted below it, else by its toxic URLs (when it
+    has any that can be written as entries); a site with toxic or review links is left for
+    review; any other is kept.
 
-# --- host classification -------------------------------------------------------------------
-def gov_edu_hosts(hosts) -> np.ndarray:
-    """Whether each normalised host belongs to a government, military or academic registry.
-
-    Decided from the host's ICANN public suffix (computed once per unique host).
+    Parameters
+    ----------
+    site_stats : DataFrame, shape (n_sites, >=10)
+        Columns ``n_links, n_toxic, n_review, n_disavowable, toxic_share, whitelisted,
+        whitelisted_below, protected, platform`` (see
+        :meth:`toxlink.rollup.SiteStatistics.finish`) and ``n_url_entries``, how many
+        distinct URL entries its disavowable links make.
+    policy : Policy
 
     Returns
     -------
-    ndarray of bool, shape (n,)
+    Series of str, shape (n_sites,)
+        One of :data:`ACTIONS` per site, on *site_stats*' index.
     """
-    hosts = pd.Series(hosts, dtype="string") if not isinstance(hosts, pd.Series) else hosts
-    codes, uniques = pd.factorize(hosts, use_na_sentinel=True)
-    uniques = pd.Series(uniques, dtype="string")
-    # Only hosts with such a label anywhere can qualify; the PSL lookup is the slow part.
-    maybe = uniques.str.contains(_GOV_EDU_RE, regex=True).fillna(False).to_numpy(dtype=bool)
-    flags = np.zeros(len(uniques), dtype=bool)
-    if maybe.any():
-        cand = uniques[maybe]
-        suffix = cand.map(host_table(cand)["suffix"]).fillna("")
-        flags[maybe] = [_gov_edu_suffix(x) for x in suffix.tolist()]
-    out = np.zeros(len(hosts), dtype=bool)
-    ok = codes >= 0
-    out[ok] = flags[codes[ok]]
-    return out
+    s = site_stats
+    suspicious = (s[S.N_TOXIC] + s[S.N_REVIEW]) > 0
+    disavowable = s[S.N_DISAVOWABLE] > 0
+    whole = (s[S.N_LINKS] >= int(policy.min_links_for_domain)) & (s[S.TOXIC_SHARE] > policy.domain_share) \
+        & ~s[S.PLATFORM] & ~s[S.WHITELISTED_BELOW]
+    rules = [  # (when, action), the first that applies
+        (s[S.WHITELISTED], KEEP),
+        (s[S.PROTECTED] & suspicious, REVIEW),
+        (s[S.PROTECTED], KEEP),
+        (disavowable & whole, DISAVOW_DOMAIN),
+        (disavowable & (s[S.N_URL_ENTRIES] > 0), DISAVOW_URL),
+        (suspicious, REVIEW),
+    ]
+    actions = np.select([when.to_numpy(dtype=bool) for when, _ in rules], [a for _, a in rules], KEEP)
+    return pd.Series(actions, index=s.index, dtype=object, name=ACTION)
 
 
-def _gov_edu_suffix(suffix: str) -> bool:
-    if not suffix:
-        return False
-    labels = suffix.split(".")
-    return labels[-1] in _GOV_EDU_TLDS or any(lab in _GOV_EDU_LABELS for lab in labels[:-1])
-
-
-def site_of(host: str, domain: str, platforms: frozenset[str]) -> tuple[str, bool]:
-    """The referring site of one host and whether it is a platform itself.
-
-    On a free host ``p``, the site is the label below ``p`` plus ``p``
-    (``www.foo.wordpress.com`` -> ``foo.wordpress.com``) and ``p`` / ``www.p`` are the
-    platform; elsewhere it is *domain*.
-    """
-    p = covering_domain(host, platforms)
-    if p is None:
-        return domain, False
-    if host == p or host == "www." + p:
-        return p, True
-    label = host[: -len(p) - 1].rsplit(".", 1)[-1]
-    return f"{label}.{p}", False
-
-
-# --- roll-up ----------------------------------------------------------------------------------
 def recommend_domains(scored: pd.DataFrame, policy: Policy | None = None, *,
                       model_thresholds: Mapping[str, float] | None = None) -> pd.DataFrame:
     """Roll scored links up to referring sites and decide an action for each.
 
     The whole table in one :class:`RollupAccumulator` update; use the accumulator
-    directly to roll up an export chunk by chunk in memory bounded by its sites.
+    directly to roll up an export chunk by chunk.
 
     Parameters
     ----------
@@ -408,277 +218,9 @@ def recommend_domains(scored: pd.DataFrame, policy: Policy | None = None, *,
     DataFrame, shape (n_sites, 13)
         Columns :data:`ROLLUP_COLUMNS`, one row per referring site with at least one
         counted link, sorted by action severity, then ``max_risk`` descending, then site.
-
-    Notes
-    -----
-    Per site, in this order: whitelisted -> ``keep``; protected gov/edu -> ``review``
-    if it has toxic or review links else ``keep``; toxic links (band toxic, risk >=
-    ``min_risk``, URL not whitelisted) -> ``disavow-domain`` when the site has at least
-    ``min_links_for_domain`` links, a toxic share above ``domain_share``, is not a
-    platform itself and has no whitelisted host or URL below it, else ``disavow-url``;
-    review links (or toxic links all whitelisted) -> ``review``; else ``keep``.
+        The actions follow :func:`decide_actions`.
     """
     return RollupAccumulator(policy, model_thresholds=model_thresholds).update(scored).finish()
-
-
-# Partial (site, sentence) counts and (site, toxic URL) pairs are re-reduced every this many updates.
-_REDUCE_EVERY = 8
-# Risks are summed as integer multiples of 2**-84, split into 4 limbs of 21 bits: each limb
-# sum is an exact integer in float64 up to 2**32 links per site, so the mean risk does not
-# depend on how the links were chunked (a float sum would, in its last bits).
-_LIMB_BITS = 21
-_N_LIMBS = 4
-# RollupAccumulator._counts rows: links, toxic, review, toxic and not whitelisted;
-# ._flags rows: a platform host itself was seen, a whitelisted URL was seen.
-_F_ROOT, _F_WL_ROW = range(2)
-_SITE_SHIFT = np.int64(32)  # (site, sentence) pair key: site << 32 | sentence
-_SENTENCE_MASK = np.int64((1 << 32) - 1)
-_LOCAL_KEY_LIMIT = 2**31  # chunk-local (site, sentence) keys fit in int32 below this
-_SCORE_LIMIT = int(np.iinfo(np.int64).max)  # bound of the top-reasons scores (count * sentences)
-
-
-def _distinct_pairs(table: pa.Table) -> pa.Table:
-    """The distinct non-null rows of *table*, in order of first appearance (Arrow's hash
-    grouping: far smaller temporaries than pandas' drop_duplicates on text)."""
-    table = table.drop_null()
-    return table.group_by(table.column_names, use_threads=False).aggregate([]).select(table.column_names)
-
-
-def _url_table(site: np.ndarray, urls: pa.Array) -> pa.Table:
-    """The distinct (site, URL) pairs of one chunk's toxic links, as stored in
-    ``RollupAccumulator._urls``: ``site`` (int64), ``url`` (large string, null rows dropped)
-    and ``h``, the URL's 64-bit hash (uint64), kept so that re-reducing never re-hashes text."""
-    urls = urls.cast(pa.large_string())
-    if urls.null_count:
-        ok = np.asarray(urls.is_valid())
-        site, urls = site[ok], urls.filter(pa.array(ok))
-    h = pd.util.hash_array(urls.to_numpy(zero_copy_only=False), categorize=False)
-    return _distinct_urls(pa.table({"site": np.asarray(site, dtype=np.int64), "url": urls, "h": h}))
-
-
-def _distinct_urls(table: pa.Table) -> pa.Table:
-    """The distinct (site, url) rows of a ``_url_table`` table, in order of first appearance.
-
-    Grouped on a 64-bit key of the site and the URL hash (numpy sorts int64 keys far
-    faster than Arrow groups text); exact: every row is compared with the first row of its
-    key, and a table with a hash collision is grouped on the text instead.
-    """
-    n = table.num_rows
-    if n < 2:
-        return table
-    site = table["site"].to_numpy()
-    key = _mix64(table["h"].to_numpy() ^ (site.astype(np.uint64) * _MUL64))
-    _, first, inverse = np.unique(key, return_index=True, return_inverse=True)
-    if len(first) == n:
-        return table
-    rep = first[inverse.reshape(-1)]
-    dup = np.flatnonzero(rep != np.arange(n))
-    url = table["url"]
-    same = site[rep[dup]] == site[dup]
-    same &= np.asarray(pc.fill_null(pc.equal(url.take(pa.array(rep[dup])), url.take(pa.array(dup))), False))
-    if not same.all():  # a 64-bit collision: fall back to grouping on the text itself
-        return _distinct_pairs(table)
-    return table.take(pa.array(np.sort(first)))
-
-
-def _sum_by_key(keys: np.ndarray, counts: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
-    """*counts* (default 1 each) summed per distinct integer key.
-
-    By sorting: concatenated partials that are each sorted already are merged by the
-    stable (run-detecting) sort in about linear time.
-
-    Returns
-    -------
-    keys : ndarray, shape (n_distinct,)
-        The distinct keys, ascending (int64, or the integer type of *keys*).
-    totals : ndarray of int64, shape (n_distinct,)
-    """
-    if not len(keys):
-        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
-    if counts is None:
-        keys = np.sort(keys)
-    else:
-        order = np.argsort(keys, kind="stable")
-        keys, counts = keys[order], np.asarray(counts, dtype=np.int64)[order]
-    first = np.flatnonzero(np.concatenate(([True], keys[1:] != keys[:-1])))
-    if counts is None:
-        total = np.diff(np.append(first, len(keys)))
-    else:
-        total = np.add.reduceat(counts, first)
-    return keys[first], total.astype(np.int64, copy=False)
-
-
-#: Runs re-reduced during a run stay under this size: a reduction's temporaries are a few
-#: times the runs it combines, so they stay bounded however large the export (the runs,
-#: which may repeat a few keys, are combined once, at the end).
-_RUN_BYTES = 8 << 20
-
-
-def _reduce_runs(parts: list, n_runs: int, combine) -> tuple[list, int]:
-    """Reduce *parts*, ``n_runs`` reduced runs followed by new partials, with *combine*
-    (parts -> one reduced part): the partials into one run, then the two newest runs into
-    one while the newer is at least half the older and the result stays under
-    :data:`_RUN_BYTES`, like a binary counter.
-
-    Returns the parts and how many of them are runs (all of them).
-    """
-    runs, new = parts[:n_runs], parts[n_runs:]
-    if len(new) > 1:
-        new = [combine(new)]
-    runs = runs + new
-    while len(runs) > 1 and _nbytes(runs[-2]) <= 2 * _nbytes(runs[-1]) and \
-            _nbytes(runs[-2]) + _nbytes(runs[-1]) <= _RUN_BYTES:
-        runs[-2:] = [combine(runs[-2:])]
-    return runs, len(runs)
-
-
-def _nbytes(part) -> int:
-    return part.nbytes if isinstance(part, pa.Table) else sum(a.nbytes for a in part)
-
-
-def _sum_runs(parts: list[tuple[np.ndarray, np.ndarray]]) -> tuple[np.ndarray, np.ndarray]:
-    """(keys, counts) parts summed into one, off the heap (it lives for the rest of the run)."""
-    keys, counts = _sum_by_key(np.concatenate([k for k, _ in parts]), np.concatenate([c for _, c in parts]))
-    return off_heap(keys), off_heap(counts)
-
-
-def _distinct_url_runs(parts: list[pa.Table]) -> pa.Table:
-    """``_url_table`` parts as one table of their distinct rows, off the heap."""
-    return off_heap_arrow(_distinct_urls(pa.concat_tables(parts)))
-
-
-#: finish() reads the (site, sentence) counts this many sites at a time: its temporaries
-#: stay bounded however many sites the export has.
-_SITE_BLOCK = 1 << 12
-
-
-class _Spilled:
-    """A completed run moved to a :class:`toxlink.memory.SpillFile`."""
-
-    __slots__ = ()
-
-
-class _SpilledPairs(_Spilled):
-    """A run of (site, sentence) keys (ascending) and counts, on disk; read back a block
-    of ``block`` sites at a time (``bounds``: where each block starts)."""
-
-    __slots__ = ("spill", "keys_at", "counts_at", "n", "block", "bounds")
-
-    def __init__(self, spill, keys: np.ndarray, counts: np.ndarray):
-        self.spill, self.n, self.block = spill, len(keys), _SITE_BLOCK
-        last = int(keys[-1] >> _SITE_SHIFT) if len(keys) else 0
-        edges = np.arange(last // self.block + 2, dtype=np.int64) * self.block
-        self.bounds = np.searchsorted(keys, edges << _SITE_SHIFT)
-        self.keys_at, self.counts_at = spill.put(keys), spill.put(counts)
-
-    def __len__(self) -> int:
-        return self.n
-
-    def read(self, start: int = 0, stop: int | None = None) -> tuple[np.ndarray, np.ndarray]:
-        return (self.spill.get(self.keys_at, np.int64, start, stop),
-                self.spill.get(self.counts_at, np.int64, start, stop))
-
-
-class _SpilledUrls(_Spilled):
-    """A ``_url_table`` run, on disk."""
-
-    __slots__ = ("spill", "at", "num_rows")
-
-    def __init__(self, spill, table: pa.Table):
-        self.spill, self.num_rows, self.at = spill, table.num_rows, spill.put_arrow(table)
-
-    def read(self) -> pa.Table:
-        return self.spill.get_arrow(self.at)
-
-
-def _n_pairs(part) -> int:
-    return len(part) if isinstance(part, _SpilledPairs) else len(part[0])
-
-
-def _pairs(part) -> tuple[np.ndarray, np.ndarray]:
-    return part.read() if isinstance(part, _SpilledPairs) else part
-
-
-def _urls_of(part) -> pa.Table:
-    return part.read() if isinstance(part, _SpilledUrls) else part
-
-
-def _pairs_of_sites(part, lo: int, hi: int) -> tuple[np.ndarray, np.ndarray]:
-    """The pairs of sites ``lo <= site < hi`` of a (keys, counts) run or a spilled one."""
-    if isinstance(part, _SpilledPairs):  # the blocks that cover the range, then cut exactly
-        b, block = part.bounds, part.block
-        part = part.read(b[min(lo // block, len(b) - 1)], b[min(-(-hi // block), len(b) - 1)])
-    keys, counts = part
-    start, stop = np.searchsorted(keys, np.array([lo, hi], dtype=np.int64) << _SITE_SHIFT)
-    return keys[start:stop], counts[start:stop]
-
-
-class _StringIndex:
-    """Positions of distinct strings in an append-only list, for lookups chunk after chunk.
-
-    Looked up through 64-bit hashes kept sorted, so a lookup costs the chunk's strings, not
-    a rebuild of a hash table of everything seen so far (which made the roll-up quadratic
-    in the export's hosts). Exact: a hash match is confirmed by comparing the text.
-    """
-
-    def __init__(self):
-        # position -> string, as the arrays added (not concatenated on every add: the index
-        # lives for a whole run, and regrowing one array per chunk churns the allocator)
-        self._chunks: list[pa.Array] = []
-        self._n = 0
-        self._keys = np.zeros(0, dtype=np.uint64)  # sorted hashes
-        self._pos = np.zeros(0, dtype=np.int64)  # position of each sorted hash's string
-
-    def __len__(self) -> int:
-        return self._n
-
-    @property
-    def names(self) -> pa.Array:
-        """Every string added, by position (large_string, shape (len(self),))."""
-        if len(self._chunks) != 1:
-            self._chunks = [pa.concat_arrays(self._chunks) if self._chunks else pa.array([], type=pa.large_string())]
-        return self._chunks[0]
-
-    @staticmethod
-    def _hash(names: pa.Array) -> np.ndarray:
-        return hash_strings(names)  # on the UTF-8 bytes: no Python strings
-
-    def find(self, names: pa.Array) -> np.ndarray:
-        """Position of each of *names* (shape (n,), int64), ``-1`` where not present."""
-        out = np.full(len(names), -1, dtype=np.int64)
-        if not len(self._keys) or not len(names):
-            return out
-        h = self._hash(names)
-        at = np.minimum(np.searchsorted(self._keys, h), len(self._keys) - 1)
-        hit = np.flatnonzero(self._keys[at] == h)
-        if len(hit):
-            pos = self._pos[at[hit]]
-            known = pa.chunked_array(self._chunks, type=pa.large_string()).take(pa.array(pos)).combine_chunks()
-            same = np.asarray(pc.fill_null(pc.equal(known, names.take(pa.array(hit))), False))
-            out[hit[same]] = pos[same]
-            for j in hit[~same].tolist():  # a 64-bit hash collision: check every equal hash
-                k = int(np.searchsorted(self._keys, h[j]))
-                while k < len(self._keys) and self._keys[k] == h[j]:
-                    if self.names[int(self._pos[k])].as_py() == names[j].as_py():  # (rare: concatenates)
-                        out[j] = self._pos[k]
-                        break
-                    k += 1
-        return out
-
-    def add(self, names: pa.Array) -> np.ndarray:
-        """Append *names* (distinct, none present yet); returns their positions."""
-        start = self._n
-        pos = start + np.arange(len(names), dtype=np.int64)
-        if not len(names):
-            return pos
-        self._chunks.append(off_heap_arrow(names.cast(pa.large_string())))
-        self._n += len(names)
-        h = self._hash(names)
-        order = np.argsort(h, kind="stable")
-        at = np.searchsorted(self._keys, h[order])
-        self._keys = insert_off_heap(self._keys, at, h[order])
-        self._pos = insert_off_heap(self._pos, at, pos[order])
-        return pos
 
 
 class RollupAccumulator:
@@ -686,22 +228,9 @@ class RollupAccumulator:
 
     ``acc = RollupAccumulator(policy); acc.update(chunk)`` for every chunk of a scored
     links table (any sizes, in input order), then ``acc.finish()`` returns exactly what
-    :func:`recommend_domains` returns on the concatenated chunks.
-
-    Only aggregates are kept: per site the link counts, the exact risk sum (as integer
-    limbs, see ``_LIMB_BITS``) and maximum and two flags (a platform host seen, a
-    whitelisted URL seen); the site names, by id;
-    per-(site, reason sentence) counts among toxic and review links; and the distinct
-    URLs of toxic, non-whitelisted links (the ``disavow-url`` entries: which sites end up
-    ``disavow-url`` is only known at the end, so they are normalised then, for those sites
-    only). Per-chunk partials of the last
-    two are re-reduced every few updates, so memory grows with the number of sites,
-    sentences per site and toxic URLs, not with the number of links; with *spill_dir*
-    they go to a temporary file as they come instead, and memory grows with the sites
-    only (a host's site is found again in each chunk, from the chunk's distinct hosts). :meth:`finish` sums the counts a block of sites at a time. The (site, sentence)
-    counts are kept as int64 keys ``site << 32 | sentence``, ascending, with their counts
-    (re-reducing is a merge of sorted runs); the toxic URLs as Arrow tables with each URL's
-    64-bit hash beside it (re-reducing groups int64 keys, confirmed on the text).
+    :func:`recommend_domains` returns on the concatenated chunks. :meth:`merge` combines
+    accumulators built on different partitions (e.g. Dask workers, which return them
+    pickled). The per-site statistics are :class:`toxlink.rollup.SiteStatistics`.
 
     Parameters
     ----------
@@ -709,242 +238,22 @@ class RollupAccumulator:
     model_thresholds : mapping, optional
         As for :func:`recommend_domains`.
     spill_dir : path, optional
-        A folder for an unnamed temporary file: each update's (site, sentence) counts and
-        toxic URLs go there as they are made and wait for :meth:`finish` instead of in
-        memory (tens of MB for a large export). Default: kept in memory. A spilling
-        accumulator cannot be pickled (its file stays with its process).
-
-    Notes
-    -----
-    :meth:`merge` combines accumulators built on different partitions (e.g. Dask
-    workers); merging them in input order equals one accumulator updated with all the
-    chunks in that order. Both assume, as toxlink's scored tables guarantee (``domain``
-    is computed from ``host``), that a host has one ``domain`` throughout: a host's site
-    comes from its first row in each chunk.
+        Ignored: nothing is spilled any more. Accepted until the engine stops passing it.
     """
 
     def __init__(self, policy: Policy | None = None, *, model_thresholds: Mapping[str, float] | None = None,
-                 spill_dir: str | os.PathLike | None = None):
+                 spill_dir=None):
         self.policy = policy or Policy()
-        self._spill_dir = spill_dir
-        self._spill = None  # the SpillFile, made at the first run to spill
         self.model_thresholds = dict(model_thresholds) if model_thresholds else None
-        self._platforms = self.policy.platforms()
-        self._site_index = _StringIndex()  # site id -> name
-        self._sentence_id: dict[str, int] = {}
-        self._sentences: list[str] = []
-        self._counts = np.zeros((4, 0), dtype=np.int64)
-        self._limbs = np.zeros((_N_LIMBS + 1, 0), dtype=np.float64)  # last row: non-finite risks
-        self._max = np.zeros(0, dtype=np.float64)
-        self._flags = np.zeros((2, 0), dtype=bool)
-        # (keys, counts) partials: distinct int64 (site, sentence) keys, ascending, and their counts
-        self._reasons: list[tuple[np.ndarray, np.ndarray]] = []
-        # distinct "site" (int64), "url" (string, as in the export), "h" (the URL's hash, uint64)
-        self._urls: list[pa.Table] = []
-        self._runs = [0, 0]  # how many leading entries of _reasons / _urls are reduced runs
-        self._updates = 0
+        self._stats = SiteStatistics(self.policy, model_thresholds=self.model_thresholds)
 
-    # -- sites ------------------------------------------------------------------------------
-    @property
-    def _site_names(self) -> pa.Array:
-        return self._site_index.names
-
-    @property
-    def n_sites(self) -> int:
-        """Referring sites seen so far (with at least one counted link)."""
-        return len(self._site_index)
-
-    def _sites(self, names: pa.Array) -> np.ndarray:
-        """The ids of the distinct site *names*, shape (n,), registering the new ones in order
-        (and growing the per-site arrays)."""
-        ids = self._site_index.find(names)
-        new = np.flatnonzero(ids < 0)
-        if len(new):
-            ids[new] = self._site_index.add(names.take(pa.array(new)))
-            while len(self._site_index) > self._max.shape[0]:
-                self._grow(max(1024, 2 * self._max.shape[0]))
-        return ids
-
-    def _grow(self, cap: int) -> None:
-        old = self._max.shape[0]
-
-        def grown(a, fill):
-            out = empty_off_heap(a.shape[:-1] + (cap,), a.dtype)
-            out[..., :old] = a
-            out[..., old:] = fill
-            return out
-
-        self._counts = grown(self._counts, 0)
-        self._limbs = grown(self._limbs, 0.0)
-        self._max = grown(self._max, -np.inf)
-        self._flags = grown(self._flags, False)
-
-    def _sentence(self, text: str) -> int:
-        sid = self._sentence_id.get(text)
-        if sid is None:
-            sid = self._sentence_id[text] = len(self._sentences)
-            self._sentences.append(text)
-        return sid
-
-    def _host_sites(self, host: pd.Series, domain: pd.Series, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray, pa.Array, np.ndarray]:
-        """Site id per row of the counted *host* rows, at positions *rows* of the *domain* column.
-
-        A host's site depends on the host alone (its domain, or on a free-host platform the
-        platform's subdomain), so it is found again for each chunk's distinct hosts rather
-        than remembered for every host of the export.
-
-        Returns
-        -------
-        sites : ndarray of int64, shape (n,)
-        codes : ndarray of int, shape (n,)
-            Each row's host as a position in *hosts*.
-        hosts : pyarrow string array, shape (n_hosts,)
-            The distinct hosts, in order of first appearance.
-        host_sites : ndarray of int64, shape (n_hosts,)
-            The site id of each of *hosts*.
-        """
-        h_codes, h_uniq = pd.factorize(host, use_na_sentinel=True)
-        h_arrow = _arrow_strings(h_uniq)
-        # Each host's first row gives its domain. Codes are numbered in order of first
-        # appearance, so a row is a host's first exactly when its code exceeds every code
-        # before it.
-        seen = np.maximum.accumulate(h_codes)
-        first = np.flatnonzero(np.concatenate(([True], h_codes[1:] > seen[:-1])))
-        hosts = h_arrow.cast(pa.large_string())
-        # off the free-host platforms a host's site is its domain (the host without one)
-        sites = pc.coalesce(_domain_strings(domain.take(rows[first])), hosts)
-        roots = []
-        plat = np.flatnonzero(_under_any(hosts, self._platforms))
-        if len(plat):  # site_of, for the few hosts on a platform
-            fixed = []
-            for i, h, d in zip(plat.tolist(), hosts.take(pa.array(plat)).to_pylist(),
-                               sites.take(pa.array(plat)).to_pylist()):
-                site, root = site_of(h, d, self._platforms)
-                fixed.append(site)
-                if root:
-                    roots.append(i)
-            mask = np.zeros(len(hosts), dtype=bool)
-            mask[plat] = True
-            sites = pc.replace_with_mask(sites, pa.array(mask), pa.array(fixed, type=pa.large_string()))
-        # New sites are numbered in order of first appearance, as in one pass over the whole table.
-        enc = pc.dictionary_encode(sites)
-        ids = self._sites(enc.dictionary)[enc.indices.to_numpy()]
-        self._flags[_F_ROOT, ids[roots]] = True
-        return ids[h_codes], h_codes, h_arrow, ids
-
-    # -- accumulation -------------------------------------------------------------------------
     def update(self, scored: pd.DataFrame) -> "RollupAccumulator":
-        """Add one chunk of a scored links table (see :func:`recommend_domains`); returns ``self``.
-
-        Parameters
-        ----------
-        scored : DataFrame, shape (n, >=8)
-            The next rows of the table, in input order.
-        """
-        frame = scored
-        host = frame[S.HOST] if S.HOST in frame.columns else hosts_of(frame[S.SOURCE_URL])
-        domain = frame[S.DOMAIN] if S.DOMAIN in frame.columns else domains_of(host)
-        risk_all = pd.to_numeric(frame[S.RISK], errors="coerce").to_numpy(dtype="float64", na_value=np.nan)
-        band = frame[S.BAND]
-        if not isinstance(band.dtype, pd.StringDtype):
-            band = band.astype("string")
-        valid = (
-            frame[S.DUPLICATE_OF].isna().to_numpy()
-            & frame[S.ROW_ISSUE].isna().to_numpy()
-            & band.notna().to_numpy()  # a missing band counts as rejected
-            & band.ne("rejected").to_numpy(dtype=bool, na_value=False)
-            & ~np.isnan(risk_all)
-            & host.notna().to_numpy()
-        )
-        idx = np.flatnonzero(valid)
-        self._updates += 1
-        if len(idx):
-            self._add(frame, idx, host.iloc[idx], domain, risk_all[idx], band)
-        if self._updates % _REDUCE_EVERY == 0:
-            self._reduce()
+        """Add the next chunk of a scored links table (see :func:`recommend_domains`); returns ``self``."""
+        self._stats.update(scored)
         return self
 
-    def _add(self, frame, idx, host, domain, risk, band) -> None:
-        policy = self.policy
-        if policy.toxic_threshold is not None or policy.review_threshold is not None:
-            t_toxic, t_review = policy.thresholds(self.model_thresholds)
-            is_toxic = risk >= t_toxic
-            is_review = (risk >= t_review) & ~is_toxic
-        else:
-            is_toxic = band.eq("toxic").to_numpy(dtype=bool, na_value=False)[idx]
-            is_review = band.eq("review").to_numpy(dtype=bool, na_value=False)[idx]
-        # Toxic-band links under the floor are only worth a look.
-        below = is_toxic & (risk < policy.min_risk)
-        is_toxic = is_toxic & ~below
-        is_review = is_review | below
-
-        row_site, h_codes, h_arrow, host_sites = self._host_sites(host, domain, idx)
-        # The chunk's sites, numbered 0..k-1 in the order of their ids (so that chunk-local
-        # keys sort as the global ones), found per distinct host: hosts are fewer than rows.
-        sites, g_host = np.unique(host_sites, return_inverse=True)
-        g = g_host.reshape(-1)[h_codes]
-        k = len(sites)
-
-        wl = policy.whitelist
-        row_wl = np.zeros(len(idx), dtype=bool)
-        if len(wl):  # Whitelist.covers_links on the chunk's distinct hosts, already at hand
-            row_wl = _under_any(h_arrow, wl.domains)[h_codes] & (h_codes >= 0)
-            if wl.urls:  # (the URLs are only looked at when some are listed)
-                row_wl = wl._or_listed_urls(row_wl, frame[S.SOURCE_URL].iloc[idx], host)
-        toxic_ok = is_toxic & ~row_wl
-
-        def count(mask=None):
-            return np.bincount(g if mask is None else g[mask], minlength=k)
-
-        self._counts[:, sites] += np.stack([count(), count(is_toxic), count(is_review), count(toxic_ok)])
-        for i, limb in enumerate(_risk_limbs(risk)):  # one limb at a time: small temporaries
-            self._limbs[i, sites] += np.bincount(g, weights=limb, minlength=k)
-        mx = np.full(k, -np.inf)
-        np.maximum.at(mx, g, risk)
-        self._max[sites] = np.maximum(self._max[sites], mx)
-        if row_wl.any():
-            self._flags[_F_WL_ROW, sites] |= np.bincount(g[row_wl], minlength=k) > 0
-
-        if toxic_ok.any():
-            # Kept as in the export and normalised in finish(), for the disavow-url sites only
-            # (most toxic links are on sites disavowed whole, which need no URL entries).
-            self._urls.append(self._keep_urls(_url_table(row_site[toxic_ok],
-                                                            _take_strings(frame[S.SOURCE_URL], idx[toxic_ok]))))
-
-        if S.REASONS in frame.columns:
-            reasons = frame[S.REASONS]
-            sel = np.flatnonzero(is_toxic | is_review)
-            sel = sel[reasons.notna().to_numpy()[idx[sel]]]
-            if len(sel):
-                keys, counts = self._sentence_counts(_take_strings(reasons, idx[sel]), g[sel], sites)
-                if len(keys):
-                    self._reasons.append(self._keep_pairs((keys, counts)))
-
-    def _sentence_counts(self, cells: pa.Array, g: np.ndarray, sites: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Occurrences of each (site, reason sentence) pair among the reason *cells* (shape (n,))
-        of rows on the sites ``sites[g]`` (*g* shape (n,), *sites* ascending, shape (k,)):
-        int64 keys ``site << 32 | sentence``, ascending, and counts."""
-        # Cells are split in Arrow; Python only sees the chunk's distinct parts (a few hundred
-        # sentences however many links), to strip them and look up their ids.
-        parts = pc.split_pattern(cells, "; ")
-        row = np.asarray(pc.list_parent_indices(parts))
-        enc = pc.dictionary_encode(pc.list_flatten(parts))
-        ids = np.array([self._sentence(p) if p else -1 for p in (s.strip() for s in enc.dictionary.to_pylist())],
-                       dtype=np.int64)
-        flat = ids[np.asarray(enc.indices)] if len(ids) else np.zeros(0, dtype=np.int64)
-        said = flat >= 0  # "a; ; b" has an empty part
-        if not said.all():
-            row, flat = row[said], flat[said]
-        if not len(flat):
-            return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
-        n_sentences = len(self._sentences)
-        if len(sites) * n_sentences < _LOCAL_KEY_LIMIT:  # chunk-local int32 keys: a faster sort, same order
-            local, counts = _sum_by_key((g[row] * n_sentences + flat).astype(np.int32))
-            return (sites[local // n_sentences] << _SITE_SHIFT) | (local % n_sentences), counts
-        return _sum_by_key((sites[g[row]] << _SITE_SHIFT) | flat)
-
     def merge(self, other: "RollupAccumulator") -> "RollupAccumulator":
-        """Add the aggregates of *other*, built on the rows that follow this one's; returns ``self``.
+        """Add the rows of *other* (built on the rows that follow this one's); returns ``self``.
 
         Raises
         ------
@@ -953,74 +262,9 @@ class RollupAccumulator:
         """
         if other.policy != self.policy or other.model_thresholds != self.model_thresholds:
             raise ValueError("cannot merge roll-up accumulators built with different policies or thresholds")
-        m = other.n_sites
-        site_map = self._sites(other._site_names)
-        sentence_map = np.array([self._sentence(s) for s in other._sentences], dtype=np.int64)
-        self._counts[:, site_map] += other._counts[:, :m]
-        self._limbs[:, site_map] += other._limbs[:, :m]
-        self._max[site_map] = np.maximum(self._max[site_map], other._max[:m])
-        self._flags[:, site_map] |= other._flags[:, :m]
-        for part in other._reasons:  # re-keyed, so sorted again
-            keys, counts = _pairs(part)
-            keys = (site_map[keys >> _SITE_SHIFT] << _SITE_SHIFT) | sentence_map[keys & _SENTENCE_MASK]
-            self._reasons.append(_sum_by_key(keys, counts))
-        for part in map(_urls_of, other._urls):
-            self._urls.append(pa.table({"site": site_map[part["site"].to_numpy()], "url": part["url"], "h": part["h"]}))
-        self._updates += other._updates
-        self._reduce()
+        self._stats.merge(other._stats)
         return self
 
-    def _reduce(self) -> None:
-        """Reduce the partials of the last updates into runs.
-
-        With a spill file, the partials go there as they are instead (:meth:`finish` sums
-        them a block of sites at a time, so combining them first would only cost time).
-        """
-        if self._spill_dir is not None:
-            self._reasons = [self._keep_pairs(p) for p in self._reasons]
-            self._urls = [self._keep_urls(p) for p in self._urls]
-            self._runs = [len(self._reasons), len(self._urls)]
-            return
-        self._reasons, self._runs[0] = _reduce_runs(self._reasons, self._runs[0], _sum_runs)
-        self._urls, self._runs[1] = _reduce_runs(self._urls, self._runs[1], _distinct_url_runs)
-
-    def _spill_file(self):
-        if self._spill is None:
-            from toxlink.memory import SpillFile
-
-            self._spill = SpillFile(self._spill_dir)
-        return self._spill
-
-    def _keep_pairs(self, part):
-        """*part*, (keys, counts), in the spill file if there is one (else off the heap)."""
-        if isinstance(part, _Spilled):
-            return part
-        if self._spill_dir is None:
-            return tuple(off_heap(a) for a in part)
-        return _SpilledPairs(self._spill_file(), *part)
-
-    def _keep_urls(self, part):
-        """*part*, a ``_url_table``, in the spill file if there is one (else off the heap)."""
-        if isinstance(part, _Spilled):
-            return part
-        if self._spill_dir is None:
-            return off_heap_arrow(part)
-        return _SpilledUrls(self._spill_file(), part)
-
-    def stored_rows(self) -> int:
-        """Rows held across all aggregates (sites, hosts, sentences, partial tables).
-
-        What the accumulator's memory grows with; it does not grow with updates that bring
-        no new site, host, (site, sentence) pair or toxic URL beyond the partial tables of
-        the last few updates (re-reduced every ``_REDUCE_EVERY`` into runs of bounded size,
-        which may repeat a few keys until :meth:`finish` combines them). With a spill file,
-        the partial tables' rows are counted too, though they are on disk.
-        """
-        return (self.n_sites + len(self._sentences)
-                + sum(map(_n_pairs, self._reasons))
-                + sum(p.num_rows for p in self._urls))
-
-    # -- result -------------------------------------------------------------------------------
     def finish(self) -> pd.DataFrame:
         """The roll-up of every row added so far (see :func:`recommend_domains`).
 
@@ -1029,305 +273,26 @@ class RollupAccumulator:
         DataFrame, shape (n_sites, 13)
             Columns :data:`ROLLUP_COLUMNS`.
         """
-        n_sites = self.n_sites
-        if not n_sites:
-            return _empty_rollup()
-        policy = self.policy
-        names = self._site_names
-        n, n_toxic, n_review, n_toxic_ok = self._counts[:, :n_sites]
-        mx = self._max[:n_sites]
-        mean = _limbs_total(self._limbs[:, :n_sites]) / n
-        share = n_toxic / n
-        site_root = self._flags[_F_ROOT, :n_sites]
-        on_platform = _under_any(names, self._platforms)
-
-        wl = policy.whitelist
-        if len(wl):
-            parents = wl._parents
-            site_wl = _under_any(names, wl.domains)  # Whitelist.covers_host
-            wl_inside = np.asarray(pc.is_in(names, value_set=pa.array(sorted(parents), type=pa.large_string())))
-            wl_inside = wl_inside | self._flags[_F_WL_ROW, :n_sites]
-        else:
-            site_wl = wl_inside = np.zeros(n_sites, dtype=bool)
-        protected = (gov_edu_hosts(pd.Series(pd.arrays.ArrowStringArray(names), dtype="string"))
-                     if policy.protect_gov_edu else np.zeros(n_sites, dtype=bool))
-
-        whole = (~site_root) & (~wl_inside) & (n >= int(policy.min_links_for_domain)) & (share > policy.domain_share)
-        suspicious = (n_toxic + n_review) > 0
-        # the action as its position in ACTIONS, which is also its severity
-        i_domain, i_url, i_review, i_keep = (ACTIONS.index(a) for a in (DISAVOW_DOMAIN, DISAVOW_URL, REVIEW, KEEP))
-        action = np.select(
-            [site_wl, protected & suspicious, protected, (n_toxic_ok > 0) & whole, n_toxic_ok > 0, suspicious],
-            [i_keep, i_review, i_keep, i_domain, i_url, i_review],
-            i_keep,
-        )
-
-        url_entries = {}  # site -> its disavow-url entries
-        url_sites = action == i_url
-        if url_sites.any():
-            # The runs, each cut to those sites, need not be distinct from each other: the
-            # pairs are made distinct once normalised, below.
-            per = [run.filter(pa.array(url_sites[run["site"].to_numpy()])).select(["site", "url"])
-                   for run in map(_urls_of, self._urls)]
-            per = pa.concat_tables(per) if per else pa.table({"site": np.zeros(0, np.int64),
-                                                              "url": pa.array([], pa.large_string())})
-            urls = normalise_urls(pd.Series(pd.arrays.ArrowStringArray(per["url"].combine_chunks()), dtype="string"))
-            # Distinct (site, URL) pairs by site, then URL, in Arrow (UTF-8 byte order is the
-            # code-point order of Python's str): no Python string but the entries' own.
-            per = pa.table({"site": per["site"], "url": _arrow_strings(urls)}).drop_null()
-            per = per.sort_by([("site", "ascending"), ("url", "ascending")])
-            site, url = per["site"].to_numpy(), per["url"].combine_chunks()
-            if len(site) > 1:  # sorted: a repeated pair follows its first
-                again = (site[1:] == site[:-1]) & np.asarray(
-                    pc.fill_null(pc.equal(url.slice(1), url.slice(0, len(url) - 1)), False))
-                keep = np.concatenate(([True], ~again))
-                site, url = site[keep], url.filter(pa.array(keep))
-            urls = url.to_pylist()
-            starts = np.flatnonzero(np.concatenate(([True], site[1:] != site[:-1]))) if len(site) else site
-            for gi, a, b in zip(site[starts].tolist(), starts.tolist(), np.append(starts[1:], len(site)).tolist()):
-                url_entries[gi] = urls[a:b]
-            # A site whose toxic URLs cannot be written as entries is left for review.
-            listed = np.zeros(n_sites, dtype=bool)
-            listed[site[starts]] = True
-            action[url_sites & ~listed] = i_review
-
-        # Severity, then max_risk descending, then site; the columns are built in that order
-        # (no reordering copy of the frame). Arrow's byte order of the UTF-8 names is the
-        # code-point order numpy would sort them in.
-        name_rank = np.empty(n_sites, dtype=np.int64)
-        name_rank[np.asarray(pc.sort_indices(names))] = np.arange(n_sites)
-        order = np.lexsort((name_rank, -mx, action))
-        action = action[order]
-        names = names.take(pa.array(order))
-
-        entries = _empty_lists(n_sites)
-        at = np.flatnonzero(action == i_domain)
-        for i, name in zip(at.tolist(), names.take(pa.array(at)).to_pylist()):
-            entries[i] = ["domain:" + name]
-        if url_entries:
-            new_pos = np.empty(n_sites, dtype=np.int64)
-            new_pos[order] = np.arange(n_sites)
-            for gi, listed_urls in url_entries.items():
-                entries[new_pos[gi]] = listed_urls
-
-        out = pd.DataFrame(
-            {
-                ROLLUP_DOMAIN: pd.arrays.ArrowStringArray(names),
-                ACTION: np.array(ACTIONS, dtype=object)[action],
-                N_LINKS: n[order].astype(np.int64),
-                N_TOXIC: n_toxic[order].astype(np.int64),
-                N_REVIEW: n_review[order].astype(np.int64),
-                TOXIC_SHARE: share[order],
-                MAX_RISK: mx[order],
-                MEAN_RISK: mean[order],
-                TOP_REASONS: pd.arrays.ArrowStringArray(self._top_reasons(n_sites, order=order)),
-                WHITELISTED: site_wl[order],
-                PROTECTED: protected[order],
-                FREE_HOST: on_platform[order],
-                DISAVOW_ENTRIES: np.fromiter(entries, dtype=object, count=n_sites),
-            },
-            columns=list(ROLLUP_COLUMNS),
-        )
-        return out
-
-    def _top_reasons(self, n_sites: int, k: int = 3, order: np.ndarray | None = None) -> pa.ChunkedArray:
-        """The *k* most frequent reason sentences per site among toxic and review links, ``"; "``-joined.
-
-        Ties are broken alphabetically so the result is deterministic. The runs of counts
-        are summed :data:`_SITE_BLOCK` sites at a time, and the texts joined as many rows at
-        a time, so the temporaries stay small however many sites there are (a spilled run
-        is read back one block at a time).
-
-        Parameters
-        ----------
-        n_sites : int
-        k : int
-        order : ndarray of int, shape (n_sites,), optional
-            The sites in the order wanted (default: by site id): the texts are built in
-            that order, not built and then reordered.
-
-        Returns
-        -------
-        pyarrow.ChunkedArray of large_string, shape (n_sites,)
-        """
-        runs = [run for run in self._reasons if _n_pairs(run)]
-        picks = np.full((k, n_sites), -1, dtype=np.int64)  # sentence ids, by rank then site
-        vocab = np.asarray(self._sentences, dtype=object)
-        if runs:
-            m = len(vocab)
-            alpha = np.empty(m, dtype=np.int64)
-            alpha[np.argsort(vocab.astype(str), kind="stable")] = np.arange(m)
-            by_alpha = np.argsort(alpha)  # alphabetical rank -> sentence id
-            for lo in range(0, n_sites, _SITE_BLOCK):
-                hi = min(n_sites, lo + _SITE_BLOCK)
-                parts = [_pairs_of_sites(run, lo, hi) for run in runs]
-                keys, n = (_sum_by_key(np.concatenate([p[0] for p in parts]), np.concatenate([p[1] for p in parts]))
-                           if len(parts) > 1 else parts[0])
-                picks[:, lo:hi] = _top_of_block(keys - (np.int64(lo) << _SITE_SHIFT), n, hi - lo, k, alpha, by_alpha)
-        if order is not None:
-            picks = picks[:, order]
-        texts = pa.array(vocab, type=pa.large_string())
-        sep = pa.scalar("; ", pa.large_string())
-        blocks = []
-        for lo in range(0, n_sites, _SITE_BLOCK):
-            out = None
-            for pick in picks[:, lo:lo + _SITE_BLOCK]:  # the rank-r sentence of each site, joined on
-                part = texts.take(pa.array(pick, mask=pick < 0))
-                out = pc.fill_null(part, "") if out is None else pc.coalesce(pc.binary_join_element_wise(out, part, sep), out)
-            blocks.append(out)
-        return pa.chunked_array(blocks, type=pa.large_string())
-
-
-def _top_of_block(keys: np.ndarray, n: np.ndarray, n_sites: int, k: int, alpha: np.ndarray,
-                  by_alpha: np.ndarray) -> np.ndarray:
-    """The sentence ids of :meth:`RollupAccumulator._top_reasons`, shape (k, n_sites) (-1:
-    none), of the distinct (site, sentence) *keys* (ascending, sites numbered from 0) and
-    their counts *n*."""
-    picks = np.full((k, n_sites), -1, dtype=np.int64)
-    if not len(keys):
-        return picks
-    m = len(alpha)
-    p_site = keys >> _SITE_SHIFT
-    p_alpha = alpha[keys & _SENTENCE_MASK]
-    starts = np.flatnonzero(np.concatenate(([True], p_site[1:] != p_site[:-1])))
-    run_site = p_site[starts]
-    run = np.repeat(np.arange(len(starts)), np.diff(np.append(starts, len(keys))))  # each pair's run
-    # One int64 score per pair, larger for a more frequent sentence, then for one earlier
-    # from A to Z: a site's next sentence is its largest score left.
-    if int(n.max()) > (_SCORE_LIMIT - m) // m:  # counts too large for that: their ranks do
-        n = np.unique(n, return_inverse=True)[1].reshape(-1)
-    score = n * m + (m - 1 - p_alpha)
-    for r in range(k):
-        best = np.maximum.reduceat(score, starts)
-        some = best >= 0
-        picks[r, run_site[some]] = by_alpha[m - 1 - best[some] % m]
-        if r + 1 < k:
-            score[score == best[run]] = -1  # picked
-    return picks
-
-
-_TAIL_RE = r"(?P<tail>[^.]+\.[^.]+)$"  # a host's last two labels
-
-
-def _under_any(hosts: pa.Array, domains: frozenset[str]) -> np.ndarray:
-    """``covering_domain(host, domains) is not None`` for each host, vectorised.
-
-    Parameters
-    ----------
-    hosts : pyarrow string array, shape (n,)
-        Without nulls.
-    domains : frozenset of str
-
-    Returns
-    -------
-    ndarray of bool, shape (n,)
-    """
-    out = np.zeros(len(hosts), dtype=bool)
-    if not domains or not len(hosts):
-        return out
-    if len(domains) <= 8:  # a few whole-array passes (the audited site, a short whitelist)
-        for d in domains:
-            hit = pc.or_(pc.equal(hosts, d), pc.ends_with(hosts, "." + d))
-            out |= np.asarray(pc.fill_null(hit, False))
-        return out
-    # Else the host and each parent (what follows each "."), looked up in a hash set;
-    # one pass per label, over the hosts that still have a parent.
-    value_set = pa.array(sorted(domains), type=hosts.type)
-    at = np.arange(len(hosts))
-    # A host at or below a domain of two labels or more ends with the domain's last two
-    # labels: one pass keeps the few hosts that can be (most hosts are on no free host).
-    tails = pc.struct_field(pc.extract_regex(value_set, _TAIL_RE), [0])  # null: no two labels
-    if not tails.null_count:
-        host_tails = pc.struct_field(pc.extract_regex(hosts, _TAIL_RE), [0])
-        maybe = pc.fill_null(pc.is_in(host_tails, value_set=pc.unique(tails)), False)
-        at = np.flatnonzero(np.asarray(maybe))
-        hosts = hosts.filter(maybe)
-    out[at[covering_index(hosts, value_set) >= 0]] = True
-    return out
-
-
-def _arrow_strings(values) -> pa.Array:
-    """*values* (Series or array-like, shape (n,)) as one Arrow string array, as ``astype("string")``
-    reads them; zero-copy for Arrow-backed string columns."""
-    s = values if isinstance(values, pd.Series) else pd.Series(values)
-    arr = pa.array(s.astype("string").array)
-    return arr.combine_chunks() if isinstance(arr, pa.ChunkedArray) else arr
-
-
-def _take_strings(column: pd.Series, rows: np.ndarray) -> pa.Array:
-    """``_arrow_strings(column.iloc[rows])``: for a string column, one Arrow take of the
-    rows (no pandas Series in between)."""
-    if not (isinstance(column.dtype, pd.StringDtype) and column.dtype.storage == "pyarrow"):
-        return _arrow_strings(column.iloc[rows])
-    arr = pa.array(column.array).take(pa.array(rows))
-    return arr.combine_chunks() if isinstance(arr, pa.ChunkedArray) else arr
-
-
-def _domain_strings(domain: pd.Series) -> pa.Array:
-    """*domain* (shape (n,)) as an Arrow large string array, null where a value is not a string."""
-    if isinstance(domain.dtype, pd.StringDtype):
-        arr = _arrow_strings(domain)
-    else:
-        values = domain.to_numpy(dtype=object)
-        arr = pa.array([v if isinstance(v, str) else None for v in values.tolist()], type=pa.large_string())
-    return arr.cast(pa.large_string())
-
-
-def _risk_limbs(risk: np.ndarray) -> Iterator[np.ndarray]:
-    """Risks as exact integer limbs: ``_N_LIMBS + 1`` arrays of shape (n,), one at a time.
-
-    Limb ``i < _N_LIMBS`` holds the ``i``-th 21-bit digit of ``risk * 2**84`` (truncated
-    below ``2**-84``, far under any calibrated probability's resolution; exact for risks in
-    [0, 1]); the last holds the non-finite risks (0 elsewhere) so that they still poison the
-    sum as a float sum would.
-    """
-    finite = np.isfinite(risk)
-    x = np.where(finite, risk, 0.0)
-    scale = float(1 << _LIMB_BITS)
-    for _ in range(_N_LIMBS):
-        x = x * scale
-        digit = np.floor(x)
-        yield digit
-        x = x - digit  # exact: the fractional part of a float
-    yield np.where(finite, 0.0, risk)
-
-
-def _limbs_total(limbs: np.ndarray) -> np.ndarray:
-    """Per-site risk sums from summed limbs (smallest digit first, for accuracy), shape (n_sites,)."""
-    total = np.zeros(limbs.shape[1], dtype=np.float64)
-    for i in reversed(range(_N_LIMBS)):
-        total += limbs[i] * 2.0 ** (-_LIMB_BITS * (i + 1))
-    return total + limbs[-1]
-
-
-def _empty_lists(n: int) -> list[list]:
-    """*n* new empty lists, made with the garbage collector paused: the collections that
-    100k new containers trigger would each walk every object of the process, for nothing
-    (empty lists hold no references)."""
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        return [[] for _ in range(n)]
-    finally:
-        if enabled:
-            gc.enable()
-
-
-def _empty_rollup() -> pd.DataFrame:
-    return pd.DataFrame(
-        {
-            ROLLUP_DOMAIN: pd.Series(dtype="string"),
-            ACTION: pd.Series(dtype=object),
-            N_LINKS: pd.Series(dtype="int64"),
-            N_TOXIC: pd.Series(dtype="int64"),
-            N_REVIEW: pd.Series(dtype="int64"),
-            TOXIC_SHARE: pd.Series(dtype="float64"),
-            MAX_RISK: pd.Series(dtype="float64"),
-            MEAN_RISK: pd.Series(dtype="float64"),
-            TOP_REASONS: pd.Series(dtype="string"),
-            WHITELISTED: pd.Series(dtype=bool),
-            PROTECTED: pd.Series(dtype=bool),
-            FREE_HOST: pd.Series(dtype=bool),
-            DISAVOW_ENTRIES: pd.Series(dtype=object),
-        }
-    )
+        stats = self._stats.finish()
+        # The sites to disavow by URL are decided as if every disavowable link's URL could be
+        # written as an entry, then again once those sites' entries are known (a site with
+        # none left is for review): the URLs of the other sites need no normalising.
+        n_url_entries = stats[S.N_DISAVOWABLE].to_numpy(dtype=np.int64, copy=True)
+        stats[S.N_URL_ENTRIES] = n_url_entries
+        by_url = (decide_actions(stats, self.policy) == DISAVOW_URL).to_numpy()
+        url_entries = self._stats.url_entries(stats[ROLLUP_DOMAIN][by_url])
+        n_url_entries[by_url] = [len(e) for e in url_entries]
+        stats[S.N_URL_ENTRIES] = n_url_entries
+        action = decide_actions(stats, self.policy)
+        # Severity, then max_risk descending, then site (in code point order).
+        names = pa.array(stats[ROLLUP_DOMAIN].array)
+        name_rank = np.empty(len(stats), dtype=np.int64)
+        name_rank[np.asarray(pc.sort_indices(names))] = np.arange(len(stats))
+        severity = action.map(ACTIONS.index).to_numpy(dtype=np.int64)
+        order = np.lexsort((name_rank, -stats[MAX_RISK].to_numpy(), severity))
+        out = stats.iloc[order].reset_index(drop=True)
+        out[ACTION] = action.iloc[order].to_numpy()
+        site_urls = dict(zip(stats[ROLLUP_DOMAIN][by_url].tolist(), url_entries))
+        out[DISAVOW_ENTRIES] = [["domain:" + site] if a == DISAVOW_DOMAIN else site_urls[site] if a == DISAVOW_URL else []
+                                for site, a in zip(out[ROLLUP_DOMAIN].tolist(), out[ACTION].tolist())]
+        return out[list(ROLLUP_COLUMNS)]

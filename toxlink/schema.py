@@ -148,6 +148,12 @@ DISAVOW_ENTRIES = "disavow_entries"  # list of disavow lines the site contribute
 ROLLUP_COLUMNS = (DOMAIN, ACTION, N_LINKS, N_TOXIC, N_REVIEW, TOXIC_SHARE, MAX_RISK, MEAN_RISK,
                   TOP_REASONS, WHITELISTED, PROTECTED, FREE_HOST, DISAVOW_ENTRIES)
 
+# --- per-site facts the policy decides on (toxlink.rollup.SiteStatistics), besides the above ------
+N_DISAVOWABLE = "n_disavowable"  # toxic links whose URL the whitelist does not cover
+WHITELISTED_BELOW = "whitelisted_below"  # a whitelisted domain, URL or link is at or below the site
+PLATFORM = "platform"  # some link came from a free hosting platform itself (wordpress.com)
+N_URL_ENTRIES = "n_url_entries"  # distinct disavowable URLs of the site that can be written as entries
+
 # --- actions of the roll-up, from most to least severe -------------------------------------
 DISAVOW_DOMAIN = "disavow-domain"
 DISAVOW_URL = "disavow-url"
