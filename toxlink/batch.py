@@ -115,7 +115,7 @@ def score_exports(
                 hosts_clock.reset()
                 chunk = with_hosts(chunk)  # rebound, not kept beside its copy
                 hosts_clock("pass 1: hosts (hosts thread)")
-                part = ProfileAccumulator.prepare(chunk)
+                part = ProfileAccumulator().update(chunk)
                 hosts_clock("pass 1: profile of the chunk (hosts thread)")
                 cache.append(chunk)
                 hosts_clock("pass 1: cache chunk (hosts thread)")
@@ -128,7 +128,7 @@ def score_exports(
             if loading is not None:
                 loading.raise_if_failed()
             own |= sites
-            acc.add(part)
+            acc.merge(part)
             del part
             clock("pass 1: profile aggregates")
             if on_chunk:

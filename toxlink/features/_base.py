@@ -143,7 +143,7 @@ def to_arrow(values) -> pa.Array:
     if isinstance(values, pd.Series):
         if isinstance(values.array, pd.arrays.ArrowStringArray):
             # The Series' own Arrow data: no conversion through Python objects.
-            return to_arrow(values.array._pa_array)
+            return to_arrow(pa.array(values.array))
         values = values.astype("string")
     return pa.array(values, type=pa.large_string(), from_pandas=True)
 
@@ -520,7 +520,9 @@ class Context:
             empty = pa.array([], pa.large_string())
             none = np.zeros(0, dtype=bool)
             return {"domain": empty, "suffix": empty, "subdomain": empty, "is_ip": none, "private_suffix": none}
-        return urls._host_facts(uniq)
+        table = urls.host_table(pd.Series(pd.arrays.ArrowStringArray(uniq)))
+        return {name: pa.array(col, type=pa.large_string()) if name in ("domain", "suffix", "subdomain")
+                else col.to_numpy(dtype=bool) for name, col in table.items()}
 
     @cached_property
     def domain(self) -> pd.Series:
@@ -566,10 +568,9 @@ class Context:
         if tgt is None:
             return np.full(self.n, -1), np.array([], dtype=object)
         codes, uniq = arrow_codes(tgt)
-        hosts = urls._ascii_hosts(urls._url_arrays(uniq, host_only=True)["host"])
-        hcodes, huniq = arrow_codes(hosts)
-        facts = urls._host_facts(huniq) if len(huniq) else None
-        pairs = zip(facts["domain"].to_pylist(), facts["suffix"].to_pylist()) if facts else ()
+        hcodes, huniq = arrow_codes(urls.hosts_of(pd.Series(pd.arrays.ArrowStringArray(uniq))))
+        facts = urls.host_table(pd.Series(pd.arrays.ArrowStringArray(huniq)))
+        pairs = zip(pa.array(facts["domain"]).to_pylist(), pa.array(facts["suffix"]).to_pylist())
         brand_u = []  # the few distinct target hosts: plain Python
         for dom, suffix in pairs:
             label = dom[: -len(suffix) - 1] if suffix and dom.endswith("." + suffix) else dom.split(".")[0]
