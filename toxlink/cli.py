@@ -34,9 +34,6 @@ FormatOpt = typer.Option(None, "--format", "-f", help="Override format detection
 def _main(debug: bool = typer.Option(False, "--debug", help="Show tracebacks for errors.")) -> None:
     global _debug
     _debug = debug
-    from toxlink import model
-
-    model.LEAN_LIGHTGBM = True  # a process of its own, which never uses lightgbm's scikit-learn wrappers
 
 
 @app.command()

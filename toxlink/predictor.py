@@ -120,13 +120,13 @@ class Predictor:
             from toxlink.attributions import PathAttributions
 
             self._paths = PathAttributions(self.bundle.booster)
-        from toxlink.model import _threads
+        from toxlink.model import prediction_threads
 
         if list(X.columns) == self.bundle.feature_names:
             M = X.to_numpy(np.float32)  # features are float32 already: no float64 copy
         else:
             M = self.bundle._matrix(X)
-        leaves = self.bundle.booster.predict(M, pred_leaf=True, num_threads=_threads())
+        leaves = self.bundle.booster.predict(M, pred_leaf=True, num_threads=prediction_threads())
         clock("model")
         contrib = self._paths.distinct(leaves)
         clock("contributions")
