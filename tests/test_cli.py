@@ -156,15 +156,15 @@ def test_report_command_rebuilds_the_report_from_a_run(sample_run, tmp_path):
 
 
 def test_a_full_disk_is_a_clear_message_not_an_internal_error(tmp_path, monkeypatch, capsys):
-    # The outputs, the pass-1 cache and the roll-up's spill file all go to the output folder.
+    # The outputs and the spool all go to the output folder.
     import errno
 
-    from toxlink import batch, cli
+    from toxlink import cli, engine
 
     def full(*args, **kwargs):
         raise OSError(errno.ENOSPC, "No space left on device", str(tmp_path / "out" / "links.csv.tmp"))
 
-    monkeypatch.setattr(batch, "score_exports", full)
+    monkeypatch.setattr(engine, "score_exports", full)
     assert cli.main(["score", str(SAMPLE), "-o", str(tmp_path / "out")]) == 2
     msg = capsys.readouterr().err
     assert "No space left on device writing" in msg and "links.csv.tmp" in msg and "internal error" not in msg

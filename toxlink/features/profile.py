@@ -5,12 +5,12 @@ Two-pass design (streaming)
 ---------------------------
 Profile features need aggregates over the whole export, so they are computed in two passes:
 
-1. ``profile_keys(chunk)`` gives each row's keys: its referring domain and host, anchor,
-   site-wide flag and dates (the canonical columns), and what toxlink derives from them
+1. The aggregates group each row's referring domain and host, anchor, site-wide flag and
+   dates (canonical columns) and the keys ``profile_keys(chunk)`` derives from the links
    (whether the anchor is commercial, the first-seen day, the IPv4 /24 subnet, the page
    title lower-cased with its spaces collapsed, whether the row counts). ``toxlink score``
-   appends them to its Parquet spool of the export in pass 1; ``ProfileAccumulator``
-   keeps them in memory (``update(chunk)``, ``merge(other)``).
+   appends the derived keys to its Parquet spool of the export in pass 1;
+   ``ProfileAccumulator`` keeps all the keys in memory (``update(chunk)``, ``merge(other)``).
 2. ``profile_stats(keys)`` (or ``acc.finish()``) runs the group-bys in DuckDB: per
    referring domain, links, distinct anchors, distinct hosts, commercial and site-wide
    shares, first-seen span and links first seen within ``NEW_DAYS`` of the export's
@@ -27,7 +27,6 @@ over rows, so any chunking of the same rows gives the same features.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
 
 import duckdb
 import numpy as np
@@ -147,56 +146,64 @@ def _take(codes: np.ndarray, uniq: pa.Array) -> pa.Array:
     return uniq.take(pa.array(codes, mask=codes < 0))
 
 
-def _keys(ctx: Context) -> pa.Table:
+def _derived_keys(ctx: Context) -> pa.Table:
     """:func:`profile_keys` on a :class:`Context`."""
     if "anchor_commercial" not in ctx.cache:  # pass 1: not computed by the anchor family
         from toxlink.features import anchor
 
         anchor.share_commercial(ctx)
     keys = _row_keys(ctx)
-    n = ctx.n
     counted = np.asarray(pc.is_valid(to_arrow(ctx.domain)).to_numpy(zero_copy_only=False), dtype=bool)
     for c in (S.ROW_ISSUE, S.DUPLICATE_OF):
         if ctx.col(c) is not None:
             counted &= ctx.col(c).isna().to_numpy()
-
-    def canonical(name: str, type_: pa.DataType) -> pa.Array:
-        s = ctx.col(name)
-        return pa.nulls(n, type_) if s is None else pa.array(s, type=type_, from_pandas=True)
-
     commercial = ctx.cache["anchor_commercial"]
     columns = {
-        S.DOMAIN: to_arrow(ctx.domain),
-        S.HOST: to_arrow(ctx.host),
-        **{name: canonical(name, t) for name, t in _CANONICAL_KEYS.items() if name not in (S.DOMAIN, S.HOST)},
         COMMERCIAL: pa.array(commercial == 1, mask=np.isnan(commercial)),
         DAY: keys["day"],
         SUBNET: _take(*keys["subnet"]),
         TITLE: _take(*keys["title"]),
         COUNTED: pa.array(counted),
     }
-    return pa.table(columns, schema=KEYS_SCHEMA)
+    return pa.table(columns, schema=pa.schema(DERIVED_KEYS))
+
+
+def _keys(ctx: Context) -> pa.Table:
+    """Every key of the aggregates (:data:`KEYS_SCHEMA`) of the rows of *ctx*."""
+    n = ctx.n
+
+    def canonical(name: str, type_: pa.DataType) -> pa.Array:
+        if name in (S.DOMAIN, S.HOST):  # derived from the source URLs when the links lack them
+            return to_arrow(ctx.domain if name == S.DOMAIN else ctx.host)
+        s = ctx.col(name)
+        return pa.nulls(n, type_) if s is None else pa.array(s, type=type_, from_pandas=True)
+
+    derived = _derived_keys(ctx)
+    columns = {name: canonical(name, t) for name, t in _CANONICAL_KEYS.items()}
+    return pa.table({**columns, **dict(zip(derived.column_names, derived.columns))}, schema=KEYS_SCHEMA)
 
 
 def profile_keys(links: pd.DataFrame) -> pa.Table:
-    """The keys of the profile aggregates, one row per link.
+    """The keys of the profile aggregates that toxlink derives, one row per link.
+
+    The aggregates group these beside the links' own ``domain``, ``host``, ``anchor``,
+    ``sitewide``, ``first_seen`` and ``last_seen`` (:data:`KEYS_SCHEMA` is all of them).
 
     Parameters
     ----------
     links : DataFrame, shape (n, k)
-        Canonical links (any subset of the columns; ``host``/``domain`` are used when present).
+        Canonical links with ``host`` and ``domain`` (any subset of the other columns).
 
     Returns
     -------
-    pyarrow.Table, shape (n, len(KEYS_SCHEMA))
-        :data:`KEYS_SCHEMA`: ``domain``, ``host``, ``anchor``, ``sitewide``,
-        ``first_seen``, ``last_seen`` as in the links, then ``profile_commercial`` (the
-        anchor has a commercial word; null without an anchor), ``profile_day`` (first-seen
-        day number), ``profile_subnet`` (IPv4 /24), ``profile_title`` (normalised page
-        title, null when empty) and ``profile_counted`` (the row has a domain and neither
-        a ``row_issue`` nor a ``duplicate_of``).
+    pyarrow.Table, shape (n, 5)
+        :data:`DERIVED_KEYS`: ``profile_commercial`` (the anchor has a commercial word;
+        null without an anchor), ``profile_day`` (first-seen day number),
+        ``profile_subnet`` (IPv4 /24), ``profile_title`` (normalised page title, null when
+        empty) and ``profile_counted`` (the row has a domain and neither a ``row_issue``
+        nor a ``duplicate_of``).
     """
-    return _keys(Context(links))
+    return _derived_keys(Context(links))
 
 
 # -- the aggregates ------------------------------------------------------------------------------
@@ -209,14 +216,14 @@ def _frame(con, sql: str, params: list | None = None) -> pd.DataFrame:
     return con.sql(sql, params=params).to_arrow_table().to_pandas()
 
 
-def profile_stats(keys: pa.Table | str | Path | list) -> ProfileStats:
+def profile_stats(keys) -> ProfileStats:
     """The whole-export aggregates, as DuckDB group-bys over the keys of every row.
 
     Parameters
     ----------
-    keys : pyarrow.Table, or path(s) of Parquet files
-        Rows with the columns of :data:`KEYS_SCHEMA` (:func:`profile_keys`; a Parquet file
-        may hold other columns too, e.g. the spool of ``toxlink score``).
+    keys : pyarrow.Table or pyarrow.dataset.Dataset
+        Rows with the columns of :data:`KEYS_SCHEMA` (and any others, e.g. the spool of
+        ``toxlink score``: the canonical links with their :func:`profile_keys`).
 
     Returns
     -------
@@ -224,11 +231,7 @@ def profile_stats(keys: pa.Table | str | Path | list) -> ProfileStats:
     """
     con = duckdb.connect()
     try:
-        if isinstance(keys, pa.Table):
-            con.register("src", keys)
-        else:
-            paths = [str(p) for p in (keys if isinstance(keys, list) else [keys])]
-            con.execute("CREATE VIEW src AS SELECT * FROM read_parquet(?)", [paths])
+        con.register("src", keys)
         return _stats(con)
     finally:
         con.close()
@@ -293,7 +296,7 @@ class ProfileAccumulator:
 
     def update(self, links: pd.DataFrame) -> "ProfileAccumulator":
         """Add one chunk of the canonical links table; returns ``self``."""
-        self._keys.append(profile_keys(links))
+        self._keys.append(_keys(Context(links)))
         return self
 
     def merge(self, other: "ProfileAccumulator") -> "ProfileAccumulator":
@@ -312,9 +315,11 @@ def _lookup(table: pd.Series | pd.DataFrame, codes: np.ndarray, uniq) -> np.ndar
     """``table.loc[key]`` of each row's key (given as codes into *uniq*), NaN for code -1 or
     an unknown key; shape (n,) for a Series, (n, k) for a DataFrame. Looked up once per
     distinct key."""
-    values = table.reindex(pd.Index(uniq)).to_numpy(np.float64)
-    missing = np.full((1,) + values.shape[1:], np.nan)
-    return np.concatenate([values, missing])[codes]
+    at = table.index.get_indexer(uniq)
+    values = table.to_numpy(np.float64)
+    per_key = np.full((len(at) + 1,) + values.shape[1:], np.nan)  # the last row for code -1
+    per_key[:-1][at >= 0] = values[at[at >= 0]]
+    return per_key[codes]
 
 
 def compute(ctx: Context) -> dict[str, np.ndarray]:
