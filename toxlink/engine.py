@@ -53,6 +53,7 @@ class ScoreSummary:
     files: dict = field(default_factory=dict)
     stage_seconds: dict = field(default_factory=dict)
     notes: list = field(default_factory=list)
+    tasks: list = field(default_factory=list)  # the Dask engine's: one dict per task (worker, rows, seconds)
 
 
 def prefetched(items: Iterable) -> Iterator:

@@ -80,7 +80,7 @@ def _score_task(spool_path: str, batches: range, part_file: str, *, model, polic
     from toxlink.predictor import Predictor
     from toxlink.timings import Timings
 
-    wall, cpu = time.perf_counter(), time.process_time()
+    started, wall, cpu = time.time(), time.perf_counter(), time.process_time()
     predictor = Predictor(_bundle(model), policy=policy)
     timings = Timings()
     with CsvWriter(part_file, LINK_OUTPUT_COLUMNS, header=False) as csv:
@@ -92,8 +92,8 @@ def _score_task(spool_path: str, batches: range, part_file: str, *, model, polic
         worker = get_worker().address
     except (ImportError, ValueError):  # run outside a worker (tests)
         worker = "local"
-    facts = {"worker": worker, "pid": os.getpid(), "batches": [batches.start, batches.stop],
-             "seconds": time.perf_counter() - wall, "cpu_seconds": time.process_time() - cpu}
+    facts = {"worker": worker, "pid": os.getpid(), "batches": [batches.start, batches.stop], "rows": csv.rows,
+             "started": started, "seconds": time.perf_counter() - wall, "cpu_seconds": time.process_time() - cpu}
     return tally, csv.rows, timings, facts
 
 
@@ -128,7 +128,8 @@ def score_exports_dask(
 
     Returns
     -------
-    ScoreSummary; ``workers`` in its ``stage_seconds`` keys say which worker scored what.
+    ScoreSummary; its ``tasks`` say which worker scored which batches, when and how long
+    (wall and CPU seconds).
     """
     try:
         from dask.distributed import Client, LocalCluster
@@ -179,8 +180,7 @@ def score_exports_dask(
     for part_tally, _, worker_timings, facts in results:
         tally.merge(part_tally)  # in input order: the roll-up keeps the first-seen order of sites
         timings.add(worker_timings, prefix="workers: ")
-        where = f"task {facts['batches'][0]}-{facts['batches'][1]} on {facts['worker']} (pid {facts['pid']})"
-        timings.add({f"{where}: wall": facts["seconds"], f"{where}: CPU": facts["cpu_seconds"]})
+        summary.tasks.append(facts)
     summary = write_outputs(tally, policy, existing, out_dir, summary, timings)
     summary.stage_seconds = dict(timings.seconds)
     return summary
