@@ -9,7 +9,7 @@ Profile features need aggregates over the whole export, so they are computed in 
    dates (canonical columns) and the keys ``profile_keys(chunk)`` derives from the links
    (whether the anchor is commercial, the first-seen day, the IPv4 /24 subnet, the page
    title lower-cased with its spaces collapsed, whether the row counts). ``toxlink score``
-   appends the derived keys to its Parquet spool of the export in pass 1;
+   appends the derived keys to its spool of the export (an Arrow file) in pass 1;
    ``ProfileAccumulator`` keeps all the keys in memory (``update(chunk)``, ``merge(other)``).
 2. ``profile_stats(keys)`` (or ``acc.finish()``) runs the group-bys in DuckDB: per
    referring domain, links, distinct anchors, distinct hosts, commercial and site-wide
