@@ -222,25 +222,27 @@ def score_batches(spool_path: str | os.PathLike, batches: Iterable[int], predict
 
 # -- the other outputs ------------------------------------------------------------------------------
 
-def write_outputs(tally: Tally, policy, existing, out_dir: Path, summary: ScoreSummary, timings: Timings) -> ScoreSummary:
+def write_outputs(tally: Tally, policy, existing, out_dir: Path, notes: list[str], timings: Timings) -> ScoreSummary:
     """Every output but ``links.csv``, from the *tally* of the scored links.
 
     Writes ``domains.csv`` (the roll-up, columns ``schema.ROLLUP_COLUMNS``), ``disavow.txt``
     (*existing* with the new entries appended), ``disavow-new.txt``, ``disavow-diff.csv``,
     ``disavow-overflow.txt`` when Google's limits leave no room, and ``report.html`` when
-    the tally has a report. Returns *summary* with the counts and files filled in.
+    the tally has a report. Returns the run's :class:`ScoreSummary`: counts, files, and
+    *notes* followed by the notes of this stage.
     """
     from toxlink.outputs import atomic_write, write_csv
 
+    summary = ScoreSummary(out_dir=out_dir, notes=list(notes))
     with timings.stage("domain roll-up"):
         domains = tally.rollup.finish()
     with timings.stage("domains.csv and disavow files"):
         write_csv(domains, out_dir / "domains.csv")
-        merged, diff, overflow, notes = merge_within_limits(existing, domains, policy.whitelist)
+        merged, diff, overflow, limit_notes = merge_within_limits(existing, domains, policy.whitelist)
         merged.write(out_dir / "disavow.txt")
         diff.added_file().write(out_dir / "disavow-new.txt")
         write_csv(diff.to_frame(), out_dir / "disavow-diff.csv")
-        summary.notes.extend(notes)
+        summary.notes.extend(limit_notes)
         if overflow is not None:
             with atomic_write(out_dir / "disavow-overflow.txt") as fh:  # not for upload: no limit check
                 fh.write(overflow.to_text())
@@ -261,6 +263,7 @@ def write_outputs(tally: Tally, policy, existing, out_dir: Path, summary: ScoreS
     summary.disavow_added = len(diff.added)
     summary.disavow_present = len(diff.already_present)
     summary.disavow_whitelisted = len(diff.whitelisted)
+    summary.stage_seconds = dict(timings.seconds)
     return summary
 
 
@@ -385,7 +388,6 @@ def score_exports(
     check_output_folder(out_dir)
     existing = read_existing(existing_disavow)
     timings = Timings()
-    summary = ScoreSummary(out_dir=out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="toxlink-model") as loader:
         # The model loads (mostly importing LightGBM, which imports scikit-learn and scipy:
@@ -404,10 +406,8 @@ def score_exports(
             profile = profile_of(spool, timings)
             with timings.stage("waiting for the model"):
                 predictor = predictor if loading is None else loading.result()
-            policy, summary.notes = run_policy(predictor.policy, own)
+            policy, notes = run_policy(predictor.policy, own)
             with CsvWriter(out_dir / "links.csv", LINK_OUTPUT_COLUMNS) as csv:
                 tally = score_batches(spool.path, range(len(spool.batch_rows)), predictor, profile, policy, csv,
                                       report=report, timings=timings, on_chunk=on_chunk)
-    summary = write_outputs(tally, policy, existing, out_dir, summary, timings)
-    summary.stage_seconds = dict(timings.seconds)
-    return summary
+    return write_outputs(tally, policy, existing, out_dir, notes, timings)

@@ -135,8 +135,8 @@ def score_exports_dask(
         from dask.distributed import Client, LocalCluster
     except ImportError:  # pragma: no cover - depends on the install
         raise ImportError("the dask engine needs the optional extra: pip install 'toxlink[scale]'") from None
-    from toxlink.engine import (LINK_OUTPUT_COLUMNS, ScoreSummary, Tally, check_output_folder, profile_of,
-                                read_existing, read_exports, run_policy, write_outputs)
+    from toxlink.engine import (LINK_OUTPUT_COLUMNS, Tally, check_output_folder, profile_of, read_existing,
+                                read_exports, run_policy, write_outputs)
     from toxlink.outputs import CsvWriter
     from toxlink.predictor import Predictor
     from toxlink.spool import Spool
@@ -146,7 +146,6 @@ def score_exports_dask(
     check_output_folder(out_dir)
     existing = read_existing(existing_disavow)
     predictor = Predictor.load(model, policy=policy)  # thresholds resolved from the model once, shipped to workers
-    summary = ScoreSummary(out_dir=out_dir)
     timings = Timings()
     out_dir.mkdir(parents=True, exist_ok=True)
     own_cluster = None
@@ -162,7 +161,7 @@ def score_exports_dask(
             own = read_exports(expand_partitions(paths), spool, export_format=export_format, chunksize=chunksize,
                                timings=timings)
             profile = profile_of(spool, timings)
-            policy, summary.notes = run_policy(predictor.policy, own)
+            policy, notes = run_policy(predictor.policy, own)
             ranges = split_batches(spool.batch_rows, tasks or len(client.scheduler_info()["workers"]) or 1)
             parts = [str(spool.dir / f"part-{i:05d}.csv") for i in range(len(ranges))]
             with timings.stage("pass 2 on the workers (wall)"):
@@ -177,10 +176,9 @@ def score_exports_dask(
             client.close()
             own_cluster.close()
     tally = Tally(policy, report=report)
-    for part_tally, _, worker_timings, facts in results:
+    for part_tally, _, worker_timings, _ in results:
         tally.merge(part_tally)  # in input order: the roll-up keeps the first-seen order of sites
         timings.add(worker_timings, prefix="workers: ")
-        summary.tasks.append(facts)
-    summary = write_outputs(tally, policy, existing, out_dir, summary, timings)
-    summary.stage_seconds = dict(timings.seconds)
+    summary = write_outputs(tally, policy, existing, out_dir, notes, timings)
+    summary.tasks = [facts for *_, facts in results]
     return summary
