@@ -2,10 +2,9 @@
 
 Usage: ``python benchmarks/features.py [N] [--profile]`` (default N = 1,000,000). The links
 come from ``benchmarks/synth.py`` (``synth_links(N, seed=0)``); generating them is not
-timed. Prints links/s of ``compute(links)`` (profile features from the table itself), for
-a first call and for a second one with toxlink.urls' host caches emptied (same work, warm
-allocator), and the process's peak RSS (which includes the synthetic table itself). ``--profile`` adds a cProfile top-25 by cumulative
-time.
+timed. Prints links/s of ``compute(links)`` (profile features from the table itself) and
+the process's peak RSS (which includes the synthetic table itself). ``--profile`` adds a
+cProfile top-25 by cumulative time.
 """
 
 from __future__ import annotations
@@ -20,7 +19,6 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from synth import synth_links  # noqa: E402
 
-from toxlink import urls  # noqa: E402
 from toxlink.features import compute, feature_names  # noqa: E402
 
 
@@ -38,20 +36,12 @@ def main(argv: list[str]) -> None:
     c0, t0 = time.process_time(), time.perf_counter()
     X = compute(links)
     dt, cpu = time.perf_counter() - t0, time.process_time() - c0
-    # A second call with toxlink.urls' per-host caches emptied, so hosts are parsed again:
-    # what differs from the first call is only the process's warmed-up allocator.
-    urls.clear_caches()
-    del X
-    c1, t1 = time.process_time(), time.perf_counter()
-    X = compute(links)
-    dt2, cpu2 = time.perf_counter() - t1, time.process_time() - c1
     if "--profile" in argv:
         prof.disable()
         pstats.Stats(prof).sort_stats("cumulative").print_stats(25)
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # Linux: KiB
     print(f"links: {n:,}  features: {len(feature_names())}  shape: {X.shape}")
-    print(f"compute, 1st call: {dt:.2f} s wall  ->  {n / dt:,.0f} links/s   (CPU {cpu:.2f} s -> {n / cpu:,.0f} links/CPU-s)")
-    print(f"compute, 2nd call: {dt2:.2f} s wall  ->  {n / dt2:,.0f} links/s   (CPU {cpu2:.2f} s -> {n / cpu2:,.0f} links/CPU-s)")
+    print(f"compute: {dt:.2f} s wall  ->  {n / dt:,.0f} links/s   (CPU {cpu:.2f} s -> {n / cpu:,.0f} links/CPU-s)")
     print(f"peak RSS: {peak_mb:,.0f} MB")
 
 

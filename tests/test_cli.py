@@ -155,37 +155,16 @@ def test_report_command_rebuilds_the_report_from_a_run(sample_run, tmp_path):
     assert r.returncode == 2 and "links.csv" in r.stderr and "Traceback" not in r.stderr
 
 
-def test_command_line_imports_lightgbm_without_scikit_learn_and_leaves_scikit_learn_usable(tmp_path):
-    # toxlink only uses LightGBM's own Booster/Dataset/train; lightgbm imports scikit-learn
-    # (and scipy.stats) just for its wrappers. The command line skips that; the API does not.
-    code = f"""
-import sys
-from toxlink.cli import main
-assert main(["score", {str(SAMPLE)!r}, "-o", {str(tmp_path / "out")!r}]) == 0
-import lightgbm.compat
-print("cli", "sklearn" in sys.modules, lightgbm.compat.SKLEARN_INSTALLED)
-from sklearn.metrics import roc_auc_score  # still importable afterwards
-print("later", roc_auc_score([0, 1], [0.2, 0.9]))
-"""
-    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, timeout=300)
-    assert r.returncode == 0, r.stderr[-2000:]
-    assert "cli False False" in r.stdout and "later 1.0" in r.stdout
-    assert (tmp_path / "out" / "links.csv").is_file()
-    api = "import toxlink, lightgbm.compat; toxlink.Predictor.load(); print('api', lightgbm.compat.SKLEARN_INSTALLED)"
-    r = subprocess.run([sys.executable, "-c", api], capture_output=True, text=True, cwd=ROOT, timeout=300)
-    assert r.returncode == 0 and "api True" in r.stdout, r.stderr[-2000:]
-
-
 def test_a_full_disk_is_a_clear_message_not_an_internal_error(tmp_path, monkeypatch, capsys):
-    # The outputs, the pass-1 cache and the roll-up's spill file all go to the output folder.
+    # The outputs and the spool all go to the output folder.
     import errno
 
-    from toxlink import batch, cli
+    from toxlink import cli, engine
 
     def full(*args, **kwargs):
         raise OSError(errno.ENOSPC, "No space left on device", str(tmp_path / "out" / "links.csv.tmp"))
 
-    monkeypatch.setattr(batch, "score_exports", full)
+    monkeypatch.setattr(engine, "score_exports", full)
     assert cli.main(["score", str(SAMPLE), "-o", str(tmp_path / "out")]) == 2
     msg = capsys.readouterr().err
     assert "No space left on device writing" in msg and "links.csv.tmp" in msg and "internal error" not in msg

@@ -10,7 +10,6 @@ import pytest
 
 from toxlink import schema as S
 from toxlink.features import ProfileAccumulator, compute, feature_names
-from toxlink.urls import has_whitespace_run
 
 
 def table(rows: list[dict]) -> pd.DataFrame:
@@ -101,10 +100,10 @@ def test_chunking_invariance_with_shared_stats():
     pd.testing.assert_frame_equal(parts, whole)
 
 
-def test_accumulator_reduce_path_many_small_chunks():
+def test_many_small_chunks_equal_the_whole_table():
     links = _synth(1200)
     acc = ProfileAccumulator()
-    for start in range(0, len(links), 50):  # 24 chunks: exercises periodic re-reduction
+    for start in range(0, len(links), 50):
         acc.update(links.iloc[start : start + 50])
     stats = acc.finish()
     pd.testing.assert_frame_equal(compute(links, profile=stats), compute(links))
@@ -145,61 +144,24 @@ def test_merged_partial_accumulators_equal_one_accumulator():
     pd.testing.assert_frame_equal(a, b)
 
 
-def test_title_whitespace_runs_of_any_kind_match_and_plain_titles_skip_the_regex():
-    from toxlink.features import profile as P
-
-    titles = pd.Series(["Best\tCasino\r\nBonus", "best casino bonus", " BEST  casino bonus", "other", None],
-                       dtype="string")
-    h, ok, codes, _ = P._title_keys(titles, len(titles))
-    assert h[0] == h[1] == h[2] != h[3] and ok.tolist() == [True, True, True, True, False]
-    plain = pd.Series(["Best casino bonus", "other"], dtype="string")
-    assert not has_whitespace_run(P.to_arrow(plain)) and has_whitespace_run(P.to_arrow(titles.dropna()))
-    assert P._title_keys(plain, 2)[0][0] == h[1]
+def test_titles_match_across_case_and_any_kind_of_whitespace_run():
+    titles = ["Best\tCasino\r\nBonus", "best casino bonus", " BEST  casino bonus\u00a0", "other", None, " "]
+    rows = [{S.SOURCE_URL: f"https://site{i}.com/", S.PAGE_TITLE: t} for i, t in enumerate(titles)]
+    X = compute(table(rows))
+    assert X["prf_title_domains"].tolist()[:4] == [3, 3, 3, 1]
+    assert X["prf_title_domains"].iloc[4:].isna().all()  # no title, or only spaces
 
 
-def test_day_histogram_and_lookup_dense_and_sparse_spans():
-    from toxlink.features import profile as P
-
-    rng = np.random.default_rng(3)
-    for day in (rng.integers(19_000, 19_400, 500), np.array([-30_000, 0, 0, 40_000, 40_000, 40_000])):
-        days, counts = P._day_histogram(day)
-        ud, uc = np.unique(day, return_counts=True)
-        assert np.array_equal(days, ud) and np.array_equal(counts, uc)
-        table = pd.Series(counts.astype(float), index=pd.Index(days, dtype=np.int64))
-        probe = np.concatenate([day, [days[0] - 1, days[-1] + 1, P._NO_DAY]])
-        got = P._day_lookup(probe, table)
-        want = table.reindex(probe).to_numpy()
-        assert np.array_equal(got, want, equal_nan=True)
-
-
-def test_pair_set_group_sizes():
-    from toxlink.features import profile as P
-
-    pairs = P._PairSet()
-    pairs.add(np.array([5, 1, 5, 9, 5], np.uint64), np.array([1, 1, 2, 1, 1], np.uint64))
-    a, n = pairs.per_a()
-    assert a.tolist() == [1, 5, 9] and n.tolist() == [1, 2, 1]
-    counted = P._PairSet(counts=True)
-    counted.add(np.array([7, 3, 7], np.uint64), np.array([1, 1, 2], np.uint64), np.array([4, 5, 6]))
-    a, n = counted.per_a()
-    assert a.tolist() == [3, 7] and n.tolist() == [5, 10] and n.dtype == np.int64
-
-
-def test_chunks_prepared_ahead_and_added_in_any_order_equal_updates():
-    # prepare() reads no accumulator state (a reader thread may run it ahead); the chunk
-    # with the latest dates may be added last, after earlier chunks kept their "new" days.
+def test_chunks_in_any_order_equal_the_whole_table_when_the_latest_dates_come_last():
+    # The reference date (and so which links are "new") is only known once the chunk with
+    # the latest dates is in; earlier chunks must not have decided it.
     links = _synth().sort_values(S.FIRST_SEEN, kind="stable")
     links[S.LAST_SEEN] = pd.NaT  # the reference date is the latest first-seen day: the last chunk's
     chunks = [links.iloc[:900], links.iloc[900:2100], links.iloc[2100:]]
     for order in ([0, 1, 2], [2, 0, 1]):
-        updated, added = ProfileAccumulator(), ProfileAccumulator()
-        prepared = [ProfileAccumulator.prepare(chunks[i]) for i in order]
-        for i, part in zip(order, prepared):
-            updated.update(chunks[i])
-            added.add(part)
-        a, b = updated.finish(), added.finish()
-        pd.testing.assert_frame_equal(a.domains, b.domains)
-        pd.testing.assert_series_equal(a.title_domains, b.title_domains)
-        pd.testing.assert_series_equal(a.day_counts, b.day_counts)
-        pd.testing.assert_frame_equal(compute(links, profile=b), compute(links))
-    assert (a.domains["prf_domain_new_share"].dropna() > 0).any()  # the recent days were counted
+        acc = ProfileAccumulator()
+        for i in order:
+            acc.update(chunks[i])
+        stats = acc.finish()
+        pd.testing.assert_frame_equal(compute(links, profile=stats), compute(links))
+    assert (stats.domains["prf_domain_new_share"].dropna() > 0).any()  # the recent days were counted

@@ -42,7 +42,7 @@ def test_import_and_read_sample_offline(tmp_path):
 
 def test_score_sample_offline(tmp_path):
     r = _run(
-        "from toxlink.batch import score_exports\n"
+        "from toxlink.engine import score_exports\n"
         f"s = score_exports([{str(SAMPLE)!r}], {str(tmp_path / 'out')!r})\n"
         "print(s.rows)\n",
         tmp_path,

@@ -1,20 +1,22 @@
-"""The Dask engine gives the embedded engine's results row for row (2-worker local cluster)."""
+"""The Dask engine gives the embedded engine's outputs byte for byte, and shares one export
+among its workers (2-worker local cluster)."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
-import pandas as pd
 import pytest
 
 pytest.importorskip("dask.distributed", reason="the scale extra is not installed")
 
 from toxlink import schema as S  # noqa: E402
-from toxlink.batch import score_exports  # noqa: E402
-from toxlink.scale import score_exports_dask  # noqa: E402
+from toxlink.engine import score_exports  # noqa: E402
+from toxlink.scale import score_exports_dask, split_batches  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLE = ROOT / "data" / "sample" / "ahrefs-backlinks-sample.csv"
+EXISTING = ROOT / "data" / "sample" / "existing-disavow.txt"
+OUTPUTS = ("links.csv", "domains.csv", "disavow.txt", "disavow-new.txt", "disavow-diff.csv")
 
 
 @pytest.fixture(scope="module")
@@ -35,20 +37,45 @@ def partitions(tmp_path_factory):
     return paths
 
 
-@pytest.mark.slow
-def test_dask_engine_equals_embedded_row_for_row(partitions, tmp_path):
+@pytest.fixture(scope="module")
+def client():
     from dask.distributed import Client, LocalCluster
 
-    embedded = score_exports(partitions, tmp_path / "embedded", chunksize=250)
     with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cluster, \
-            Client(cluster) as client:
-        client.wait_for_workers(2, timeout=120)
-        assert len(client.scheduler_info()["workers"]) == 2
-        dask = score_exports_dask(partitions, tmp_path / "dask", client=client, chunksize=250)
-    a = pd.read_csv(tmp_path / "embedded" / "links.csv", dtype=str, keep_default_na=False)
-    b = pd.read_csv(tmp_path / "dask" / "links.csv", dtype=str, keep_default_na=False)
-    pd.testing.assert_frame_equal(a, b)
-    assert (a[S.DUPLICATE_OF] != "").sum() >= 40
-    for name in ("domains.csv", "disavow-new.txt"):
-        assert (tmp_path / "embedded" / name).read_text() == (tmp_path / "dask" / name).read_text(), name
-    assert embedded.bands == dask.bands
+            Client(cluster) as c:
+        c.wait_for_workers(2, timeout=120)
+        yield c
+
+
+def _same_outputs(a: Path, b: Path) -> None:
+    for name in OUTPUTS:
+        assert (a / name).read_bytes() == (b / name).read_bytes(), name
+
+
+@pytest.mark.slow
+def test_dask_engine_equals_embedded_across_partition_files(partitions, client, tmp_path):
+    embedded = score_exports(partitions, tmp_path / "embedded", chunksize=250, existing_disavow=EXISTING)
+    dask = score_exports_dask(partitions, tmp_path / "dask", client=client, chunksize=250, existing_disavow=EXISTING)
+    _same_outputs(tmp_path / "embedded", tmp_path / "dask")
+    assert embedded.bands == dask.bands and dask.duplicates >= 40
+
+
+@pytest.mark.slow
+def test_one_export_is_shared_by_both_workers(client, tmp_path):
+    embedded = score_exports([SAMPLE], tmp_path / "embedded", chunksize=100, report=True)
+    dask = score_exports_dask([SAMPLE], tmp_path / "dask", client=client, chunksize=100, report=True)
+    _same_outputs(tmp_path / "embedded", tmp_path / "dask")
+    assert embedded.rows == dask.rows == 1500
+    assert len(dask.tasks) == 2 and len({t["worker"] for t in dask.tasks}) == 2, dask.tasks
+    assert sum(t["rows"] for t in dask.tasks) == 1500 and min(t["rows"] for t in dask.tasks) >= 600
+    assert not [p for p in (tmp_path / "dask").iterdir() if p.name.startswith(".")]  # spool and parts removed
+
+
+def test_batches_are_split_into_contiguous_ranges_of_about_equal_rows():
+    rows = [100] * 9 + [50]
+    ranges = split_batches(rows, 2)
+    assert [list(r) for r in ranges] == [list(range(0, 5)), list(range(5, 10))]
+    assert split_batches([7], 4) == [range(0, 1)] and split_batches([], 2) == []
+    for parts in (1, 2, 3, 7, 20):
+        got = split_batches(rows, parts)
+        assert [i for r in got for i in r] == list(range(len(rows))) and len(got) <= parts

@@ -38,28 +38,11 @@ FORMAT_VERSION = 1
 
 __all__ = ["ModelBundle", "ModelError", "apply_calibration", "resolve_tracking_uri", "MODEL_FILE", "META_FILE"]
 
-#: Set by the command line, a process of its own: lightgbm is then imported without its
-#: optional scikit-learn wrappers. toxlink only uses LightGBM's own Booster, Dataset and
-#: train, and lightgbm imports scikit-learn (with scipy.stats) just to offer the wrappers:
-#: about 0.6 s of every run. Off for the Python API, where the caller may want them.
-LEAN_LIGHTGBM = False
-
-
 def import_lightgbm():
-    """The ``lightgbm`` module, imported without scikit-learn when :data:`LEAN_LIGHTGBM` is set
-    (and neither is imported yet); scikit-learn itself stays importable afterwards."""
-    import sys
+    """The ``lightgbm`` module, imported on first use rather than with toxlink (it imports
+    scikit-learn and scipy for its optional wrappers: about 1 s on a busy 2-core machine)."""
+    import lightgbm
 
-    if not LEAN_LIGHTGBM or "lightgbm" in sys.modules or "sklearn" in sys.modules:
-        import lightgbm
-
-        return lightgbm
-    sys.modules["sklearn"] = None  # lightgbm.compat's "import sklearn" fails: it keeps its stand-ins
-    try:
-        import lightgbm
-    finally:
-        if "sklearn" in sys.modules and sys.modules["sklearn"] is None:
-            del sys.modules["sklearn"]
     return lightgbm
 
 
@@ -157,7 +140,7 @@ class ModelBundle:
         M = self._matrix(X)
         if len(M) == 0:
             return np.zeros(0)
-        return np.asarray(self.booster.predict(M, raw_score=True, num_threads=_threads()), dtype=float)
+        return np.asarray(self.booster.predict(M, raw_score=True, num_threads=prediction_threads()), dtype=float)
 
     def predict(self, X) -> np.ndarray:
         """Calibrated probability that each link is toxic, shape (n,).
@@ -178,7 +161,7 @@ class ModelBundle:
         M = self._matrix(X)
         if len(M) == 0:
             return np.zeros((0, len(self.feature_names) + 1))
-        return np.asarray(self.booster.predict(M, pred_contrib=True, num_threads=_threads()), dtype=float)
+        return np.asarray(self.booster.predict(M, pred_contrib=True, num_threads=prediction_threads()), dtype=float)
 
     def band(self, p: np.ndarray) -> np.ndarray:
         """``"toxic"`` / ``"review"`` / ``"ok"`` for probabilities *p* (n,) at the bundle thresholds."""
@@ -353,7 +336,8 @@ def resolve_tracking_uri(tracking_uri: str | None = None) -> str:
     return f"sqlite:///{Path.cwd() / 'mlruns.db'}"
 
 
-def _threads() -> int:
+def prediction_threads() -> int:
+    """Threads LightGBM predicts with: ``$TOXLINK_THREADS``, else up to 2."""
     return int(os.environ.get("TOXLINK_THREADS", "0")) or min(2, os.cpu_count() or 1)
 
 

@@ -26,6 +26,7 @@ import pyarrow.compute as pc
 
 from toxlink import schema as S
 from toxlink.model import apply_calibration
+from toxlink.timings import Timings
 from toxlink.urls import with_hosts  # noqa: F401 - re-exported: callers score with host columns
 
 #: How many reasons are attached to each link.
@@ -64,7 +65,7 @@ class Predictor:
         return cls(ModelBundle.load(model), policy=policy)
 
     # -- scoring ---------------------------------------------------------------------------
-    def score(self, links: pd.DataFrame, profile=None, timings: dict | None = None) -> pd.DataFrame:
+    def score(self, links: pd.DataFrame, profile=None, timings: Timings | None = None) -> pd.DataFrame:
         """Score a canonical links table.
 
         Parameters
@@ -74,8 +75,9 @@ class Predictor:
         profile : ProfileStats, optional
             Whole-export aggregates when *links* is one chunk of a streamed export; by
             default profile features are computed on *links* itself.
-        timings : dict, optional
-            Seconds spent per stage are added to it (benchmarks, ``--timings``).
+        timings : toxlink.timings.Timings, optional
+            Where the seconds of each step go (hosts, features, model, contributions,
+            reasons): benchmarks, ``--timings``.
 
         Returns
         -------
@@ -87,29 +89,29 @@ class Predictor:
         scored, _ = self._score(links, profile, n_reasons=N_REASONS, timings=timings)
         return scored
 
-    def _score(self, links: pd.DataFrame, profile, n_reasons: int, timings: dict | None = None):
+    def _score(self, links: pd.DataFrame, profile, n_reasons: int, timings: Timings | None = None):
         from toxlink import features
 
-        clock = _Clock(timings)
-        links = with_hosts(S.conform(links) if not set(S.COLUMNS) <= set(links.columns) else links)
-        clock("hosts")
-        X = features.compute(links, profile=profile)
-        clock("features")
+        timings = timings if timings is not None else Timings()
+        with timings.stage("hosts"):
+            links = with_hosts(S.conform(links) if not set(S.COLUMNS) <= set(links.columns) else links)
+        with timings.stage("features"):
+            X = features.compute(links, profile=profile)
         ok = links[S.ROW_ISSUE].isna().to_numpy()
         risk = np.full(len(links), np.nan)
         contrib = None
         if ok.any():
             Xok = X if ok.all() else X.iloc[np.flatnonzero(ok)]  # no copy of a clean chunk
-            raw, contrib = self._raw_and_contributions(Xok, clock)
+            raw, contrib = self._raw_and_contributions(Xok, timings)
             risk[ok] = apply_calibration(raw, self.bundle.calibration)
-        out = links.copy()
-        out[S.RISK] = risk
-        out[S.BAND] = self._bands(risk, ok)
-        out[S.REASONS] = pd.Series(self._reasons_column(links, X, contrib, ok, n_reasons), index=links.index)
-        clock("reasons")
+        with timings.stage("reasons"):
+            out = links.copy()
+            out[S.RISK] = risk
+            out[S.BAND] = self._bands(risk, ok)
+            out[S.REASONS] = pd.Series(self._reasons_column(links, X, contrib, ok, n_reasons), index=links.index)
         return out, (X, contrib, ok)
 
-    def _raw_and_contributions(self, X: pd.DataFrame, clock):
+    def _raw_and_contributions(self, X: pd.DataFrame, timings: Timings):
         """Raw scores (n,) and the path contributions
         (:class:`toxlink.attributions.LeafContributions`, n links), from one leaf pass.
 
@@ -120,16 +122,16 @@ class Predictor:
             from toxlink.attributions import PathAttributions
 
             self._paths = PathAttributions(self.bundle.booster)
-        from toxlink.model import _threads
+        from toxlink.model import prediction_threads
 
-        if list(X.columns) == self.bundle.feature_names:
-            M = X.to_numpy(np.float32)  # features are float32 already: no float64 copy
-        else:
-            M = self.bundle._matrix(X)
-        leaves = self.bundle.booster.predict(M, pred_leaf=True, num_threads=_threads())
-        clock("model")
-        contrib = self._paths.distinct(leaves)
-        clock("contributions")
+        with timings.stage("model"):
+            if list(X.columns) == self.bundle.feature_names:
+                M = X.to_numpy(np.float32)  # features are float32 already: no float64 copy
+            else:
+                M = self.bundle._matrix(X)
+            leaves = self.bundle.booster.predict(M, pred_leaf=True, num_threads=prediction_threads())
+        with timings.stage("contributions"):
+            contrib = self._paths.distinct(leaves)
         return contrib.raw[contrib.codes], contrib
 
     @staticmethod
@@ -246,27 +248,6 @@ class Predictor:
         if S.TARGET_URL in scored.columns:  # the audited site never disavows itself
             policy = policy.with_own_sites(own_sites(scored[S.TARGET_URL]))
         return recommend_domains(scored, policy)
-
-
-class _Clock:
-    """Adds the seconds since the last call to ``timings[stage]`` (a no-op without a dict)."""
-
-    def __init__(self, timings: dict | None):
-        import time
-
-        self._t = timings
-        self._now = time.perf_counter
-        self._last = self._now()
-
-    def __call__(self, stage: str) -> None:
-        if self._t is not None:
-            now = self._now()
-            self._t[stage] = self._t.get(stage, 0.0) + now - self._last
-            self._last = now
-
-    def reset(self) -> None:
-        """Start the next stage's time from now (time since the last stage goes uncharged)."""
-        self._last = self._now()
 
 
 def _same_url(col: pd.Series, url: str) -> pd.Series:

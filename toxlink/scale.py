@@ -1,42 +1,32 @@
-"""Scoring partitioned exports on a Dask cluster (``toxlink score --engine dask``).
+"""Scoring on a Dask cluster (``toxlink score --engine dask``): one export shared by the workers.
 
 Needs the optional extra: ``pip install toxlink[scale]``.
 
-Each input file is one partition (a directory stands for the files in it, sorted by name),
-so a 10 GB export split into parts (``split -l``, or Parquet files of canonical columns)
-scores in parallel across workers. The results equal the embedded engine's row for row:
+The stages are the embedded engine's (:mod:`toxlink.engine`), pass 2 spread over the workers:
 
-1. **keys**: every worker reads its partition and returns the 64-bit key hash and line of
-   each row, plus the partition's profile aggregates. The client finds each link's first
-   occurrence across *all* partitions in input order (exactly as the embedded reader does),
-   so ``duplicate_of`` does not depend on how the export was split.
-2. **profile**: partitions that hold a duplicate of an earlier partition re-aggregate with
-   the global duplicate marks; the client merges every partition's aggregates into the
-   whole-export :class:`~toxlink.features.ProfileStats`.
-3. **score**: every worker scores its partition against the whole-export profile, writes
-   its part of ``links.csv`` beside the output and returns its :class:`~toxlink.batch.Tally`
-   (roll-up and report aggregates); the client concatenates the parts and merges the
-   tallies in input order, then writes the domain roll-up and disavow files as the
-   embedded engine does.
+1. the client reads the exports into the spool (pass 1, :func:`~toxlink.engine.read_exports`)
+   and aggregates the profile from it (:func:`~toxlink.engine.profile_of`), as the embedded
+   engine does, so duplicates and the profile see the whole export in input order;
+2. the spool's record batches are split into contiguous ranges of about equal rows, one task
+   per range: each worker scores its range (:func:`~toxlink.engine.score_batches`) into
+   a part of ``links.csv`` and returns its :class:`~toxlink.engine.Tally`;
+3. the client appends the parts and merges the tallies in input order, then writes the
+   other outputs (:func:`~toxlink.engine.write_outputs`).
 
-Workers and client must see the same file system (the exports and the output folder), as
-they do on a local cluster or a cluster with shared storage.
+The outputs equal the embedded engine's byte for byte. Workers and client must see the same
+output folder (the spool and the parts are written there): a local cluster does; a cluster
+on other machines needs the output folder on shared storage mounted at the same path.
 """
 
 from __future__ import annotations
 
 import os
-import shutil
 import time
 from functools import lru_cache
 from pathlib import Path
 from typing import Sequence
 
 import numpy as np
-
-from toxlink import schema as S
-
-_REF_BITS = 40
 
 
 def expand_partitions(paths: Sequence[str | os.PathLike]) -> list[str]:
@@ -51,87 +41,63 @@ def expand_partitions(paths: Sequence[str | os.PathLike]) -> list[str]:
     return out
 
 
-# -- worker tasks (module-level so that they pickle by reference) ---------------------------
+def split_batches(rows: Sequence[int], parts: int) -> list[range]:
+    """Contiguous ranges of record batches, at most *parts*, of about equal numbers of rows.
+
+    Parameters
+    ----------
+    rows : sequence of int — rows of each record batch, in order.
+    parts : int
+
+    Returns
+    -------
+    list of range, in order, together covering every record batch once (none empty).
+    """
+    if not len(rows):
+        return []
+    ends = np.cumsum(rows)
+    # The record batch where each part's share of the rows ends.
+    cuts = np.searchsorted(ends, ends[-1] * np.arange(1, parts) / parts, side="left") + 1
+    bounds = sorted(set([0, *cuts.tolist(), len(rows)]))
+    return [range(a, b) for a, b in zip(bounds, bounds[1:]) if b > a]
+
+
+# -- worker task (module level so that it pickles by reference) ---------------------------------
 
 @lru_cache(maxsize=4)
 def _bundle(model):
-    # Loaded once per worker process, not once per partition.
+    # Loaded once per worker process, not once per task.
     from toxlink.model import ModelBundle
 
     return ModelBundle.load(model)
 
 
-def _chunks(path: str, export_format, chunksize: int, dup_of: dict | None):
-    """Canonical chunks of one partition; with *dup_of* ({line: "file:line"}), the global
-    duplicate marks replace the partition-local ones."""
-    from toxlink import exports
-    from toxlink.predictor import with_hosts
-
-    for chunk in exports.iter_export([path], format=export_format, chunksize=chunksize):
-        if dup_of is not None:
-            chunk[S.DUPLICATE_OF] = chunk[S.SOURCE_ROW].map(dup_of).astype("string")
-        yield with_hosts(chunk)
-
-
-def _keys_task(path: str, *, export_format, chunksize: int):
-    from toxlink.exports.duplicates import LinkKeys
-    from toxlink.features import ProfileAccumulator
-
-    from toxlink.policy import own_sites
-
-    acc = ProfileAccumulator()
-    link_keys = LinkKeys()
-    hashes, lines, own = [], [], set()
-    for chunk in _chunks(path, export_format, chunksize, None):
-        hashes.append(link_keys(chunk))
-        lines.append(chunk[S.SOURCE_ROW].to_numpy(np.int64))
-        own |= own_sites(chunk[S.TARGET_URL])
-        acc.update(chunk)
-    cat = lambda a, dt: np.concatenate(a) if a else np.zeros(0, dt)  # noqa: E731
-    return cat(hashes, np.uint64), cat(lines, np.int64), acc, own
-
-
-def _profile_task(path: str, dup_of: dict, *, export_format, chunksize: int):
-    from toxlink.features import ProfileAccumulator
-
-    acc = ProfileAccumulator()
-    for chunk in _chunks(path, export_format, chunksize, dup_of):
-        acc.update(chunk)
-    return acc
-
-
-def _score_task(path: str, dup_of: dict, part_file: str, *, export_format, chunksize: int, profile, model, policy,
-                report: bool):
-    from toxlink.batch import LINK_OUTPUT_COLUMNS, Tally
-    from toxlink.outputs import write_csv_chunk
+def _score_task(spool_path: str, batches: range, part_file: str, *, model, policy, profile, report: bool):
+    """Score *batches* of the spool into *part_file*: (tally, rows, timings, facts of
+    where and how long the task ran)."""
+    from toxlink.engine import LINK_OUTPUT_COLUMNS, score_batches
+    from toxlink.outputs import CsvWriter
     from toxlink.predictor import Predictor
+    from toxlink.timings import Timings
 
+    started, wall, cpu = time.time(), time.perf_counter(), time.process_time()
     predictor = Predictor(_bundle(model), policy=policy)
-    tally = Tally(predictor.policy, report=report)
-    with open(part_file, "wb") as fh:
-        for chunk in _chunks(path, export_format, chunksize, dup_of):
-            scored = predictor.score(chunk, profile=profile)
-            write_csv_chunk(scored.reindex(columns=LINK_OUTPUT_COLUMNS), fh, header=False)
-            tally.update(scored)
-    return tally
+    timings = Timings()
+    with CsvWriter(part_file, LINK_OUTPUT_COLUMNS, header=False) as csv:
+        tally = score_batches(spool_path, batches, predictor, profile, policy, csv, report=report,
+                                 timings=timings)
+    try:
+        from dask.distributed import get_worker
+
+        worker = get_worker().address
+    except (ImportError, ValueError):  # run outside a worker (tests)
+        worker = "local"
+    facts = {"worker": worker, "pid": os.getpid(), "batches": [batches.start, batches.stop], "rows": csv.rows,
+             "started": started, "seconds": time.perf_counter() - wall, "cpu_seconds": time.process_time() - cpu}
+    return tally, csv.rows, timings, facts
 
 
-# -- the client side --------------------------------------------------------------------------
-
-def global_duplicates(keys: list[tuple[np.ndarray, np.ndarray]], names: list[str]) -> list[dict[int, str]]:
-    """Per partition, ``{line: "file:line"}`` of rows whose link appeared earlier in input order."""
-    from toxlink.exports.duplicates import FirstSeen
-
-    seen = FirstSeen()
-    out = []
-    for fidx, (h, lines) in enumerate(keys):
-        refs = (np.int64(fidx) << np.int64(_REF_BITS)) | lines
-        first = seen.first_of(h, refs)
-        dup = np.flatnonzero(first >= 0)
-        f = first[dup]
-        out.append({int(lines[i]): f"{names[ff >> _REF_BITS]}:{ff & ((1 << _REF_BITS) - 1)}" for i, ff in zip(dup, f)})
-    return out
-
+# -- the client side ----------------------------------------------------------------------------
 
 def score_exports_dask(
     paths: Sequence[str | os.PathLike],
@@ -146,8 +112,9 @@ def score_exports_dask(
     chunksize: int = 100_000,
     report: bool = False,
     n_workers: int = 2,
+    tasks: int | None = None,
 ):
-    """Score partitioned exports on a Dask cluster; same outputs as :func:`toxlink.batch.score_exports`.
+    """Score the exports on a Dask cluster; same outputs as :func:`toxlink.engine.score_exports`.
 
     Parameters
     ----------
@@ -156,27 +123,31 @@ def score_exports_dask(
         *n_workers* single-threaded worker processes is started and closed again.
     client : dask.distributed.Client, optional
         Use this client instead (tests, notebooks).
+    tasks : int, optional
+        Ranges of record batches to score (default: one per worker).
+
+    Returns
+    -------
+    ScoreSummary; its ``tasks`` say which worker scored which batches, when and how long
+    (wall and CPU seconds).
     """
     try:
         from dask.distributed import Client, LocalCluster
     except ImportError:  # pragma: no cover - depends on the install
         raise ImportError("the dask engine needs the optional extra: pip install 'toxlink[scale]'") from None
-    from toxlink import exports
-    from toxlink.batch import (LINK_OUTPUT_COLUMNS, ScoreSummary, Tally, finish_outputs, protect_own_sites,
-                               read_existing)
-    from toxlink.features import ProfileAccumulator
-    from toxlink.outputs import atomic_write
+    from toxlink.engine import (LINK_OUTPUT_COLUMNS, Tally, check_output_folder, profile_of, read_existing,
+                                read_exports, run_policy, write_outputs)
+    from toxlink.outputs import CsvWriter
     from toxlink.predictor import Predictor
+    from toxlink.spool import Spool
+    from toxlink.timings import Timings
 
     out_dir = Path(out_dir)
-    files = expand_partitions(paths)
-    for f in files:  # fail fast, on the client, with the reader's own messages
-        exports.detect(f, format=export_format)
-    predictor = Predictor.load(model, policy=policy)
-    policy = predictor.policy  # thresholds resolved from the model once, shipped to workers
+    check_output_folder(out_dir)
     existing = read_existing(existing_disavow)
-    summary = ScoreSummary(out_dir=out_dir)
-
+    predictor = Predictor.load(model, policy=policy)  # thresholds resolved from the model once, shipped to workers
+    timings = Timings()
+    out_dir.mkdir(parents=True, exist_ok=True)
     own_cluster = None
     if client is None:
         if scheduler:
@@ -185,47 +156,29 @@ def score_exports_dask(
             own_cluster = LocalCluster(n_workers=n_workers, threads_per_worker=1, processes=True,
                                        dashboard_address=None)
             client = Client(own_cluster)
-    parts_dir = out_dir / ".toxlink-parts"
     try:
-        t0 = time.perf_counter()
-        keyed = client.gather(client.map(_keys_task, files, export_format=export_format, chunksize=chunksize, pure=False))
-        dups = global_duplicates([(h, lines) for h, lines, _, _ in keyed], files)
-        accs = [acc for _, _, acc, _ in keyed]
-        protect_own_sites(predictor, set().union(*(own for *_, own in keyed)), summary)
-        policy = predictor.policy
-        # A partition's local duplicate marks are the global ones unless it repeats a link of
-        # an earlier partition; only those partitions are aggregated again.
-        redo = [i for i, d in enumerate(dups) if any(not v.startswith(files[i] + ":") for v in d.values())]
-        if redo:
-            again = client.gather(client.map(_profile_task, [files[i] for i in redo], [dups[i] for i in redo],
-                                             export_format=export_format, chunksize=chunksize, pure=False))
-            for i, acc in zip(redo, again):
-                accs[i] = acc
-        merged = ProfileAccumulator()
-        for acc in accs:
-            merged.merge(acc)
-        profile = merged.finish()
-        t1 = time.perf_counter()
-
-        parts_dir.mkdir(parents=True, exist_ok=True)
-        part_files = [str(parts_dir / f"part-{i:05d}.csv") for i in range(len(files))]
-        profile_f = client.scatter(profile, broadcast=True)
-        tallies = client.gather(client.map(_score_task, files, dups, part_files, export_format=export_format,
-                                           chunksize=chunksize, profile=profile_f, model=model, policy=policy,
-                                           report=report, pure=False))
-        with atomic_write(out_dir / "links.csv", "wb") as fh:
-            fh.write((",".join(f'"{c}"' for c in LINK_OUTPUT_COLUMNS) + "\n").encode())
-            for part in part_files:
-                with open(part, "rb") as src:
-                    shutil.copyfileobj(src, fh, 1 << 20)
-        t2 = time.perf_counter()
+        with Spool(out_dir) as spool:
+            own = read_exports(expand_partitions(paths), spool, export_format=export_format, chunksize=chunksize,
+                               timings=timings)
+            profile = profile_of(spool, timings)
+            policy, notes = run_policy(predictor.policy, own)
+            ranges = split_batches(spool.batch_rows, tasks or len(client.scheduler_info()["workers"]) or 1)
+            parts = [str(spool.dir / f"part-{i:05d}.csv") for i in range(len(ranges))]
+            with timings.stage("pass 2 on the workers (wall)"):
+                results = client.gather(client.map(
+                    _score_task, [str(spool.path)] * len(ranges), ranges, parts, model=model, policy=policy,
+                    profile=client.scatter(profile, broadcast=True), report=report, pure=False))
+            with timings.stage("links.csv"), CsvWriter(out_dir / "links.csv", LINK_OUTPUT_COLUMNS) as csv:
+                for part, (_, rows, _, _) in zip(parts, results):
+                    csv.append_rows_of(part, rows)
     finally:
-        shutil.rmtree(parts_dir, ignore_errors=True)
         if own_cluster is not None:
             client.close()
             own_cluster.close()
-    summary.stage_seconds = {"keys and profile": t1 - t0, "score": t2 - t1}
     tally = Tally(policy, report=report)
-    for part in tallies:  # in input order: the roll-up keeps first-seen order of sites
-        tally.merge(part)
-    return finish_outputs(tally, predictor, existing, out_dir, summary)
+    for part_tally, _, worker_timings, _ in results:
+        tally.merge(part_tally)  # in input order: the roll-up keeps the first-seen order of sites
+        timings.add(worker_timings, prefix="workers: ")
+    summary = write_outputs(tally, policy, existing, out_dir, notes, timings)
+    summary.tasks = [facts for *_, facts in results]
+    return summary

@@ -62,7 +62,7 @@ def markdown() -> str:
         "```python",
         "from toxlink.features import compute, ProfileAccumulator",
         "acc = ProfileAccumulator()",
-        "for chunk in iter_export(paths):          # pass 1: aggregates only",
+        "for chunk in iter_export(paths):          # pass 1: the profile's keys",
         "    acc.update(chunk)",
         "stats = acc.finish()",
         "for chunk in iter_export(paths):          # pass 2: score each chunk",

@@ -1,0 +1,413 @@
+"""The scoring engine: what ``toxlink score`` runs, one plain stage after another.
+
+::
+
+    export files ─► read_exports ──► spool: canonical links + host, domain + profile keys   (pass 1)
+    spool ───────► profile_of ─────► ProfileStats (DuckDB group-bys over the spool)
+    policy ──────► run_policy ─────► the run's Policy: the audited site's own domains whitelisted
+    spool batches ─► score_batches ─► links.csv rows; Tally (roll-up, report, counts)       (pass 2)
+    Tally ───────► write_outputs ──► domains.csv, disavow.txt, disavow-new.txt,
+                                      disavow-diff.csv, report.html
+
+Each stage is a function of its inputs; none changes what it is handed (the caller's
+``Predictor`` and ``Policy`` included). The Dask engine (:mod:`toxlink.scale`) runs the same
+stages, with pass 2's batches split among the workers. Every output is written
+atomically (complete or absent); the spool is removed when the run ends, whatever happens.
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, Iterable, Iterator, Sequence
+
+import numpy as np
+import pandas as pd
+
+from toxlink import schema as S
+from toxlink.spool import Spool
+from toxlink.timings import Timings
+
+#: Columns of links.csv, in order.
+LINK_OUTPUT_COLUMNS = list(S.COLUMNS) + [S.HOST, S.DOMAIN, S.RISK, S.BAND, S.REASONS]
+
+OnChunk = Callable[[str, int], None]
+
+
+@dataclass
+class ScoreSummary:
+    """What a scoring run did, for the CLI's summary table and for tests."""
+
+    out_dir: Path
+    rows: int = 0
+    bands: dict = field(default_factory=dict)
+    duplicates: int = 0
+    domains: int = 0
+    actions: dict = field(default_factory=dict)
+    disavow_added: int = 0
+    disavow_present: int = 0
+    disavow_whitelisted: int = 0
+    files: dict = field(default_factory=dict)
+    stage_seconds: dict = field(default_factory=dict)
+    notes: list = field(default_factory=list)
+    tasks: list = field(default_factory=list)  # the Dask engine's: one dict per task (worker, rows, seconds)
+
+
+def prefetched(items: Iterable) -> Iterator:
+    """The items of *items*, each produced in a worker thread while the caller works on the
+    one before.
+
+    Reading, Arrow compute, LightGBM and numpy release the GIL for most of their work, so on
+    a second core the next chunk is read or scored while this one is written: on 2 cores,
+    ``benchmarks/score.py`` measured the 1M-link run ~1.6x faster with it than without
+    (see the README). At most two items are alive at once. An error in the producer is
+    raised here, unchanged.
+    """
+    end = object()
+    it = iter(items)
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="toxlink-prefetch") as pool:
+        pending = pool.submit(next, it, end)
+        while True:
+            item = pending.result()
+            if item is end:
+                return
+            pending = pool.submit(next, it, end)
+            yield item
+            del item
+
+
+def _timed(items: Iterable, timings: Timings, stage: str) -> Iterator:
+    """The items of *items*, the time spent producing each charged to *stage*."""
+    it, end = iter(items), object()
+    while True:
+        with timings.stage(stage):
+            item = next(it, end)
+        if item is end:
+            return
+        yield item
+
+
+# -- pass 1 ---------------------------------------------------------------------------------------
+
+def read_exports(paths: Sequence[str | os.PathLike], spool: Spool, *, export_format: str | None = None,
+                 chunksize: int = 100_000, timings: Timings, on_chunk: OnChunk | None = None) -> set[str]:
+    """Pass 1: read the exports into *spool*, one record batch per chunk.
+
+    Input: export files (:func:`toxlink.exports.iter_export`). Output: batches with the
+    canonical columns (``schema.COLUMNS``, every input row once), ``host`` and ``domain``
+    (:func:`toxlink.urls.with_hosts`) and the profile keys of
+    :data:`toxlink.features.profile.DERIVED_KEYS`. Returns the registrable domains of the
+    target URLs: the audited site's own.
+    """
+    from toxlink.exports import iter_export
+    from toxlink.features.profile import profile_keys
+    from toxlink.policy import own_sites
+    from toxlink.urls import with_hosts
+
+    own: set[str] = set()
+    chunks = _timed(iter_export(paths, format=export_format, chunksize=chunksize), timings, "read")
+    for chunk in prefetched(chunks):
+        with timings.stage("hosts"):
+            chunk = with_hosts(chunk)
+            own |= own_sites(chunk[S.TARGET_URL])
+        with timings.stage("profile keys"):
+            keys = profile_keys(chunk)
+        with timings.stage("spool"):
+            spool.append(chunk, keys)
+        if on_chunk:
+            on_chunk("read", len(chunk))
+    with timings.stage("spool"):
+        spool.finish()
+    return own
+
+
+def profile_of(spool: Spool, timings: Timings):
+    """The whole-export profile aggregates (:class:`toxlink.features.ProfileStats`) of the
+    spool's rows: DuckDB group-bys over its Arrow file."""
+    from toxlink.features.profile import KEYS_SCHEMA, profile_stats
+
+    with timings.stage("profile"):
+        return profile_stats(spool.dataset() if spool.batch_rows else KEYS_SCHEMA.empty_table())
+
+
+def run_policy(policy, own: set[str]) -> tuple[object, list[str]]:
+    """The run's policy: *policy* with the audited site's domains *own* whitelisted (a new
+    value; *policy* is unchanged), and the note that says so."""
+    notes = []
+    if own:
+        shown = ", ".join(sorted(own)[:5]) + (f" and {len(own) - 5} more" if len(own) > 5 else "")
+        notes.append(f"links from your own site ({shown}, from the target URLs) are never disavowed")
+    return policy.with_own_sites(own), notes
+
+
+# -- pass 2 ---------------------------------------------------------------------------------------
+
+class Tally:
+    """What the outputs after ``links.csv`` need, aggregated chunk by chunk (update / merge).
+
+    The domain roll-up (``RollupAccumulator``), the report's aggregates
+    (``ReportAccumulator``, with *report*) and the summary's counts. They grow with the
+    referring sites, days and TLDs of the export, not with its links. Tallies of parts of
+    the export (Dask workers) merge, in input order, into the tally of the whole.
+    """
+
+    def __init__(self, policy, report: bool = False):
+        from toxlink.policy import RollupAccumulator
+
+        self.rollup = RollupAccumulator(policy)
+        self.report = None
+        if report:
+            from toxlink.report import ReportAccumulator
+
+            self.report = ReportAccumulator()
+        self.rows = 0
+        self.duplicates = 0
+        self.bands = dict.fromkeys(S.BANDS, 0)
+
+    def update(self, scored: pd.DataFrame) -> "Tally":
+        self.rollup.update(scored)
+        if self.report is not None:
+            self.report.update(scored)
+        dup = scored[S.DUPLICATE_OF].notna().to_numpy()
+        self.rows += len(scored)
+        self.duplicates += int(dup.sum())
+        for band, n in scored[S.BAND][~dup].value_counts().items():
+            self.bands[band] = self.bands.get(band, 0) + int(n)
+        return self
+
+    def merge(self, other: "Tally") -> "Tally":
+        self.rollup.merge(other.rollup)
+        if self.report is not None:
+            self.report.merge(other.report)
+        self.rows += other.rows
+        self.duplicates += other.duplicates
+        for band, n in other.bands.items():
+            self.bands[band] = self.bands.get(band, 0) + n
+        return self
+
+
+def score_batches(spool_path: str | os.PathLike, batches: Iterable[int], predictor, profile, policy, csv, *,
+                  report: bool = False, timings: Timings, on_chunk: OnChunk | None = None) -> Tally:
+    """Pass 2: score the spool's record *batches* in order.
+
+    Input: a spool file (:func:`read_exports`), the whole-export *profile*
+    (:func:`profile_of`) and the run's *policy* (:func:`run_policy`). Output: each scored
+    chunk's rows, columns :data:`LINK_OUTPUT_COLUMNS` (the links plus ``risk``, ``band``,
+    ``reasons``), appended to *csv* (a :class:`toxlink.outputs.CsvWriter`), and the
+    :class:`Tally` of the scored chunks.
+    """
+    from toxlink.spool import read_batch
+
+    columns = [name for name in LINK_OUTPUT_COLUMNS if name not in (S.RISK, S.BAND, S.REASONS)]  # not the keys
+
+    def scored_chunks():
+        for i in batches:
+            with timings.stage("spool read"):
+                chunk = read_batch(spool_path, i, columns)
+            yield predictor.score(chunk, profile=profile, timings=timings)
+
+    tally = Tally(policy, report=report)
+    for scored in prefetched(scored_chunks()):
+        with timings.stage("links.csv"):
+            csv.write(scored)
+        with timings.stage("roll-up and report"):
+            tally.update(scored)
+        if on_chunk:
+            on_chunk("score", len(scored))
+    return tally
+
+
+# -- the other outputs ------------------------------------------------------------------------------
+
+def write_outputs(tally: Tally, policy, existing, out_dir: Path, notes: list[str], timings: Timings) -> ScoreSummary:
+    """Every output but ``links.csv``, from the *tally* of the scored links.
+
+    Writes ``domains.csv`` (the roll-up, columns ``schema.ROLLUP_COLUMNS``), ``disavow.txt``
+    (*existing* with the new entries appended), ``disavow-new.txt``, ``disavow-diff.csv``,
+    ``disavow-overflow.txt`` when Google's limits leave no room, and ``report.html`` when
+    the tally has a report. Returns the run's :class:`ScoreSummary`: counts, files, and
+    *notes* followed by the notes of this stage.
+    """
+    from toxlink.outputs import atomic_write, write_csv
+
+    summary = ScoreSummary(out_dir=out_dir, notes=list(notes))
+    with timings.stage("domain roll-up"):
+        domains = tally.rollup.finish()
+    with timings.stage("domains.csv and disavow files"):
+        write_csv(domains, out_dir / "domains.csv")
+        merged, diff, overflow, limit_notes = merge_within_limits(existing, domains, policy.whitelist)
+        merged.write(out_dir / "disavow.txt")
+        diff.added_file().write(out_dir / "disavow-new.txt")
+        write_csv(diff.to_frame(), out_dir / "disavow-diff.csv")
+        summary.notes.extend(limit_notes)
+        if overflow is not None:
+            with atomic_write(out_dir / "disavow-overflow.txt") as fh:  # not for upload: no limit check
+                fh.write(overflow.to_text())
+            summary.files["disavow-overflow.txt"] = out_dir / "disavow-overflow.txt"
+    names = ["links.csv", "domains.csv", "disavow.txt", "disavow-new.txt", "disavow-diff.csv"]
+    if tally.report is not None:
+        from toxlink.report import write_report_from
+
+        with timings.stage("report"):
+            write_report_from(tally.report, out_dir / "report.html", domains, diff=diff)
+        names.append("report.html")
+    summary.files = {**{name: out_dir / name for name in names}, **summary.files}
+    summary.rows = tally.rows
+    summary.duplicates = tally.duplicates
+    summary.bands = {b: tally.bands.get(b, 0) for b in S.BANDS}
+    summary.domains = len(domains)
+    summary.actions = domains[S.ACTION].value_counts().to_dict() if len(domains) else {}
+    summary.disavow_added = len(diff.added)
+    summary.disavow_present = len(diff.already_present)
+    summary.disavow_whitelisted = len(diff.whitelisted)
+    summary.stage_seconds = dict(timings.seconds)
+    return summary
+
+
+# Until toxlink.disavow.merge_within_limits lands (the rules engineer's branch of issue 14),
+# the function moved here from batch.py, behaviour unchanged; the lead switches the import.
+def merge_within_limits(existing, domains: pd.DataFrame, whitelist):
+    """Merge the recommendations into *existing*, keeping the result uploadable.
+
+    Google takes at most 100,000 lines and 2 MB. First the per-site reason comments go
+    (domains.csv has every reason); if the new entries still do not fit, the riskiest
+    sites' entries that fit go into the merged file (``domains`` is sorted by action,
+    then risk) and the rest into an overflow file. Nothing of the existing file is ever
+    dropped.
+
+    Returns
+    -------
+    (merged, diff, overflow, notes) : DisavowFile, DisavowDiff, DisavowFile or None, list of str
+    """
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    from toxlink import disavow as D
+
+    notes: list[str] = []
+    act = np.flatnonzero(domains[S.ACTION].isin([S.DISAVOW_DOMAIN, S.DISAVOW_URL]).to_numpy())
+    lines = np.zeros(len(domains), dtype=np.int64)
+    size = np.zeros(len(domains), dtype=np.int64)
+    if len(act):  # entries per site and their UTF-8 bytes with a line break each, in Arrow
+        listed = pa.array(domains[S.DISAVOW_ENTRIES].to_numpy()[act].tolist(), type=pa.list_(pa.large_string()))
+        lines[act] = np.asarray(pc.list_value_length(listed))
+        size[act] = np.bincount(np.asarray(pc.list_parent_indices(listed)), minlength=len(act),
+                                weights=np.asarray(pc.binary_length(pc.list_flatten(listed))) + 1)
+    # Room left after the existing file, a blank line and the dated header (with margin).
+    room_lines = D.MAX_LINES - len(existing.lines) - 2
+    room_bytes = D.MAX_BYTES - len(existing.to_bytes()) - 200
+    # Sizes are estimated before any file is built: the variant with a reason comment per
+    # site (~2 more lines and ~150 bytes each) is only tried when it may fit; then without
+    # comments; then trimmed.
+    sites = int((lines > 0).sum())
+    plan = None
+
+    def fits(size: tuple[int, int]) -> bool:  # DisavowFile.limit_problems() of the built file
+        return size[0] <= D.MAX_LINES and size[1] <= D.MAX_BYTES
+
+    if lines.sum() + 2 * sites <= room_lines and size.sum() + 150 * sites <= room_bytes:
+        # What becomes of each entry does not depend on the comments, so it is decided once
+        # and the files are rebuilt without them if needed.
+        plan = existing._merge_plan(D.DisavowFile.from_recommendations(domains), whitelist)
+        if fits(plan.size()):
+            merged, diff = plan.build()
+            if not merged.limit_problems():
+                return merged, diff, None, notes
+    notes.append("reason comments were left out of disavow.txt to stay within Google's limits "
+                 "(2 MB, 100,000 lines); domains.csv has every reason")
+    if lines.sum() <= room_lines and size.sum() <= room_bytes:
+        if plan is None:
+            plan = existing._merge_plan(D.DisavowFile.from_recommendations(domains, reasons=False), whitelist)
+        if fits(plan.size(reasons=False)):
+            merged, diff = plan.build(reasons=False)
+            if not merged.limit_problems():
+                return merged, diff, None, notes
+    within = (lines.cumsum() <= room_lines) & (size.cumsum() <= room_bytes)
+    k = int(within.sum()) if within.all() else int(np.argmin(within))
+    if k == 0:
+        raise D.DisavowError(f"{existing.name}: your existing disavow file leaves no room under Google's limits "
+                             "(100,000 lines, 2 MB) for new entries; consolidate URL entries into domain: entries")
+    merged, diff = existing.merge(D.DisavowFile.from_recommendations(domains.iloc[:k], reasons=False),
+                                  whitelist=whitelist, reasons=False)
+    overflow = D.DisavowFile.from_recommendations(domains.iloc[k:], reasons=False, name="disavow-overflow.txt")
+    notes.append(f"Google's limits leave room for the {int(lines[:k].sum()):,} entries of the riskiest "
+                 f"{k:,} sites; {int(lines[k:].sum()):,} more entries are in disavow-overflow.txt: review them, "
+                 "then replace URL entries by domain: entries or drop low-risk sites to make room")
+    return merged, diff, overflow, notes
+
+
+def read_existing(path):
+    """The user's existing disavow file (empty when none). Read first, so that a parse error
+    stops the run before any work is done."""
+    from toxlink.disavow import DisavowFile
+
+    return DisavowFile.read(path) if path else DisavowFile()
+
+
+def check_output_folder(out_dir: Path) -> None:
+    if out_dir.exists() and not out_dir.is_dir():
+        raise NotADirectoryError(errno.ENOTDIR, "exists and is not a folder; choose another output folder",
+                                 str(out_dir))
+
+
+# -- the whole run ----------------------------------------------------------------------------------
+
+def score_exports(
+    paths: Sequence[str | os.PathLike],
+    out_dir: str | os.PathLike,
+    *,
+    predictor=None,
+    model: str | None = None,
+    policy=None,
+    export_format: str | None = None,
+    existing_disavow: str | os.PathLike | None = None,
+    chunksize: int = 100_000,
+    report: bool = False,
+    on_chunk: OnChunk | None = None,
+) -> ScoreSummary:
+    """Score the export files *paths* into the folder *out_dir*.
+
+    Writes ``links.csv`` (every input row once, with ``risk``, ``band`` and ``reasons``),
+    ``domains.csv``, ``disavow.txt`` (*existing_disavow* with the new entries appended),
+    ``disavow-new.txt``, ``disavow-diff.csv`` and, with *report*, ``report.html``.
+
+    Parameters
+    ----------
+    predictor : Predictor, optional
+        Loaded from *model* and *policy* when not given; never changed by the run.
+    on_chunk : callable ``(stage, rows)``, optional
+        Called after each chunk of each pass (progress bars).
+    """
+    from toxlink.outputs import CsvWriter
+    from toxlink.predictor import Predictor
+
+    out_dir = Path(out_dir)
+    check_output_folder(out_dir)
+    existing = read_existing(existing_disavow)
+    timings = Timings()
+    out_dir.mkdir(parents=True, exist_ok=True)
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="toxlink-model") as loader:
+        # The model loads (mostly importing LightGBM, which imports scikit-learn and scipy:
+        # 1-2 s) while pass 1 reads; a load error stops the run after the chunk being read.
+        loading = loader.submit(Predictor.load, model, policy=policy) if predictor is None else None
+
+        def progress(stage: str, rows: int) -> None:
+            if loading is not None and loading.done():
+                loading.result()  # raises the load error, if any
+            if on_chunk:
+                on_chunk(stage, rows)
+
+        with Spool(out_dir) as spool:
+            own = read_exports(paths, spool, export_format=export_format, chunksize=chunksize, timings=timings,
+                               on_chunk=progress)
+            profile = profile_of(spool, timings)
+            with timings.stage("waiting for the model"):
+                predictor = predictor if loading is None else loading.result()
+            policy, notes = run_policy(predictor.policy, own)
+            with CsvWriter(out_dir / "links.csv", LINK_OUTPUT_COLUMNS) as csv:
+                tally = score_batches(spool.path, range(len(spool.batch_rows)), predictor, profile, policy, csv,
+                                      report=report, timings=timings, on_chunk=on_chunk)
+    return write_outputs(tally, policy, existing, out_dir, notes, timings)
