@@ -126,8 +126,9 @@ def to_arrow(values) -> pa.Array:
         return values.cast(pa.large_string())
     if isinstance(values, pd.Series):
         if isinstance(values.array, pd.arrays.ArrowStringArray):
-            # The Series' own Arrow data: no conversion through Python objects.
-            return to_arrow(values.array._pa_array)
+            # The Series' own Arrow data (pandas hands it over through __arrow_array__):
+            # no conversion through Python objects.
+            return to_arrow(pa.array(values.array))
         values = values.astype("string")
     return pa.array(values, type=pa.large_string(), from_pandas=True)
 
