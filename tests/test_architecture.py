@@ -3,8 +3,8 @@ private names, no library internals.
 
 Imports are read from the source with ``ast`` (function-level imports included), so the
 checks see what the code would import, not only what one run happened to import.
-Checks that other branches of issue 14 make pass are marked ``xfail(strict=False)`` with
-today's offenders; the lead makes them strict once the branches are merged.
+A check that a branch in progress makes pass is marked ``xfail(strict=False)`` with today's
+offenders.
 """
 
 from __future__ import annotations
@@ -132,30 +132,51 @@ def _too_long() -> list[str]:
     return [f"{name} ({n} lines)" for name, n in sorted(lengths.items()) if n > MAX_LINES]
 
 
-@pytest.mark.xfail(strict=False, reason="until the rules branch lands: toxlink.disavow <-> toxlink.policy")
 def test_no_import_cycles():
     assert _cycles() == []
 
 
-@pytest.mark.xfail(strict=False, reason="until the other branches land: toxlink.exports (1.4k lines), "
-                   "toxlink.policy (1.3k), toxlink.disavow (1.3k), toxlink.report (1.2k), toxlink.urls (877); and toxlink.train "
-                   "(1.0k), toxlink.basedata (843), which the training issue splits")
+@pytest.mark.xfail(strict=False, reason="until the training issue splits toxlink.train (1.0k) and toxlink.basedata "
+                   "(843)")
 def test_no_module_is_over_800_lines():
     assert _too_long() == []
 
 
-@pytest.mark.xfail(strict=False, reason="until the exports branch lands: toxlink.exports imports urls._buffers, "
-                   "_issues_and_hosts, _remember_hosts, _trimmed; toxlink.hashing imports urls._buffers, _words_at")
 def test_at_most_three_uses_of_other_modules_private_names():
     found = _private_imports()
     assert len(found) <= MAX_PRIVATE_IMPORTS, "\n".join(found)
 
 
-@pytest.mark.xfail(strict=False, reason="until the exports branch lands: pandas' _pa_array in toxlink.exports and "
-                   "toxlink.urls")
-def test_no_private_internals_of_pandas():
-    users = [name for name, path in MODULES.items() if "_pa_array" in path.read_text(encoding="utf-8")]
-    assert users == []
+def _library_internals(tree: ast.AST) -> list[str]:
+    """Underscore names reached on an imported library (``tldextract._x``, ``pd.core._y``,
+    ``from pandas._libs import z``) and pandas' private ``_pa_array`` on any object."""
+    libraries, found = set(), []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            libraries |= {(a.asname or a.name).split(".")[0] for a in node.names if not a.name.startswith("toxlink")}
+        elif isinstance(node, ast.ImportFrom) and node.module and not node.module.startswith("toxlink") and node.level == 0:
+            if any(part.startswith("_") and not part.startswith("__") for part in node.module.split(".")):
+                found.append(f"line {node.lineno}: from {node.module} import")
+            libraries |= {a.asname or a.name for a in node.names}
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Attribute) and node.attr.startswith("_") and not node.attr.startswith("__"):
+            base = node.value
+            while isinstance(base, ast.Attribute):
+                base = base.value
+            if node.attr == "_pa_array" or (isinstance(base, ast.Name) and base.id in libraries):
+                found.append(f"line {node.lineno}: .{node.attr}")
+    return found
+
+
+def test_no_private_internals_of_libraries():
+    users = {name: hits for name, tree in TREES.items() if (hits := _library_internals(tree))}
+    assert users == {}
+
+
+def test_the_library_internals_check_sees_them():
+    code = "import tldextract\nimport pandas as pd\nfrom pandas._libs import lib\n" \
+           "x = tldextract._cache\ny = pd.core.arrays._foo\nz = s.array._pa_array\nw = tldextract.extract\n"
+    assert len(_library_internals(ast.parse(code))) == 4
 
 
 def test_no_sys_modules_assignment():
