@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 import toxlink
-from toxlink import disavow as D
+from toxlink.disavow import lines as disavow_lines
 from toxlink import schema as S
 from toxlink.engine import score_exports
 
@@ -86,7 +86,7 @@ def test_over_the_line_limit_the_riskiest_entries_fit_and_the_rest_overflow(tmp_
     wanted = [e for e in _entries(tmp_path / "free" / "disavow-new.txt")]
     assert len(wanted) > 60 and not [n for n in free.notes if "limit" in n]
 
-    monkeypatch.setattr(D, "MAX_LINES", 60)
+    monkeypatch.setattr(disavow_lines, "MAX_LINES", 60)  # where the limits are read
     tight = score_exports([SAMPLE], tmp_path / "tight", existing_disavow=EXISTING)
     merged = (tmp_path / "tight" / "disavow.txt").read_text(encoding="utf-8").splitlines()
     assert len(merged) <= 60

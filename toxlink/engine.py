@@ -231,6 +231,7 @@ def write_outputs(tally: Tally, policy, existing, out_dir: Path, notes: list[str
     the tally has a report. Returns the run's :class:`ScoreSummary`: counts, files, and
     *notes* followed by the notes of this stage.
     """
+    from toxlink.disavow import merge_within_limits
     from toxlink.outputs import atomic_write, write_csv
 
     summary = ScoreSummary(out_dir=out_dir, notes=list(notes))
@@ -265,78 +266,6 @@ def write_outputs(tally: Tally, policy, existing, out_dir: Path, notes: list[str
     summary.disavow_whitelisted = len(diff.whitelisted)
     summary.stage_seconds = dict(timings.seconds)
     return summary
-
-
-# Until toxlink.disavow.merge_within_limits lands (the rules engineer's branch of issue 14),
-# the function moved here from batch.py, behaviour unchanged; the lead switches the import.
-def merge_within_limits(existing, domains: pd.DataFrame, whitelist):
-    """Merge the recommendations into *existing*, keeping the result uploadable.
-
-    Google takes at most 100,000 lines and 2 MB. First the per-site reason comments go
-    (domains.csv has every reason); if the new entries still do not fit, the riskiest
-    sites' entries that fit go into the merged file (``domains`` is sorted by action,
-    then risk) and the rest into an overflow file. Nothing of the existing file is ever
-    dropped.
-
-    Returns
-    -------
-    (merged, diff, overflow, notes) : DisavowFile, DisavowDiff, DisavowFile or None, list of str
-    """
-    import pyarrow as pa
-    import pyarrow.compute as pc
-
-    from toxlink import disavow as D
-
-    notes: list[str] = []
-    act = np.flatnonzero(domains[S.ACTION].isin([S.DISAVOW_DOMAIN, S.DISAVOW_URL]).to_numpy())
-    lines = np.zeros(len(domains), dtype=np.int64)
-    size = np.zeros(len(domains), dtype=np.int64)
-    if len(act):  # entries per site and their UTF-8 bytes with a line break each, in Arrow
-        listed = pa.array(domains[S.DISAVOW_ENTRIES].to_numpy()[act].tolist(), type=pa.list_(pa.large_string()))
-        lines[act] = np.asarray(pc.list_value_length(listed))
-        size[act] = np.bincount(np.asarray(pc.list_parent_indices(listed)), minlength=len(act),
-                                weights=np.asarray(pc.binary_length(pc.list_flatten(listed))) + 1)
-    # Room left after the existing file, a blank line and the dated header (with margin).
-    room_lines = D.MAX_LINES - len(existing.lines) - 2
-    room_bytes = D.MAX_BYTES - len(existing.to_bytes()) - 200
-    # Sizes are estimated before any file is built: the variant with a reason comment per
-    # site (~2 more lines and ~150 bytes each) is only tried when it may fit; then without
-    # comments; then trimmed.
-    sites = int((lines > 0).sum())
-    plan = None
-
-    def fits(size: tuple[int, int]) -> bool:  # DisavowFile.limit_problems() of the built file
-        return size[0] <= D.MAX_LINES and size[1] <= D.MAX_BYTES
-
-    if lines.sum() + 2 * sites <= room_lines and size.sum() + 150 * sites <= room_bytes:
-        # What becomes of each entry does not depend on the comments, so it is decided once
-        # and the files are rebuilt without them if needed.
-        plan = existing._merge_plan(D.DisavowFile.from_recommendations(domains), whitelist)
-        if fits(plan.size()):
-            merged, diff = plan.build()
-            if not merged.limit_problems():
-                return merged, diff, None, notes
-    notes.append("reason comments were left out of disavow.txt to stay within Google's limits "
-                 "(2 MB, 100,000 lines); domains.csv has every reason")
-    if lines.sum() <= room_lines and size.sum() <= room_bytes:
-        if plan is None:
-            plan = existing._merge_plan(D.DisavowFile.from_recommendations(domains, reasons=False), whitelist)
-        if fits(plan.size(reasons=False)):
-            merged, diff = plan.build(reasons=False)
-            if not merged.limit_problems():
-                return merged, diff, None, notes
-    within = (lines.cumsum() <= room_lines) & (size.cumsum() <= room_bytes)
-    k = int(within.sum()) if within.all() else int(np.argmin(within))
-    if k == 0:
-        raise D.DisavowError(f"{existing.name}: your existing disavow file leaves no room under Google's limits "
-                             "(100,000 lines, 2 MB) for new entries; consolidate URL entries into domain: entries")
-    merged, diff = existing.merge(D.DisavowFile.from_recommendations(domains.iloc[:k], reasons=False),
-                                  whitelist=whitelist, reasons=False)
-    overflow = D.DisavowFile.from_recommendations(domains.iloc[k:], reasons=False, name="disavow-overflow.txt")
-    notes.append(f"Google's limits leave room for the {int(lines[:k].sum()):,} entries of the riskiest "
-                 f"{k:,} sites; {int(lines[k:].sum()):,} more entries are in disavow-overflow.txt: review them, "
-                 "then replace URL entries by domain: entries or drop low-risk sites to make room")
-    return merged, diff, overflow, notes
 
 
 def read_existing(path):
