@@ -13,6 +13,7 @@ snapshot only (``suffix_list_urls=()``, no cache dir): it never touches the netw
 from __future__ import annotations
 
 import ipaddress
+import threading
 from functools import lru_cache
 
 import numpy as np
@@ -307,23 +308,15 @@ def _mask(arr: pa.Array, missing: bool = False) -> np.ndarray:
 
 # --- registrable domains ----------------------------------------------------------------
 
-@lru_cache(maxsize=_HOST_CACHE)
 def _host_parts(host: str) -> tuple[str, str, str, bool, bool]:
-    """(registrable domain, ICANN suffix, subdomain, is IP, on a private suffix) of a host."""
-    if _is_ip(host):
-        return host, "", "", True, False
+    """(registrable domain, ICANN suffix, subdomain, is IP, on a private suffix) of a host
+    that is not an IP address."""
     r = _EXTRACT.extract_str(host)
     # ICANN suffix, even when a private suffix (blogspot.com) was used for the domain.
     return r.top_domain_under_public_suffix or host, r.registry_suffix or "", r.subdomain, False, r.is_private
 
 
-_IPV4_CHARS = frozenset("0123456789.")
-
-
 def _is_ip(host: str) -> bool:
-    # Most hosts are names: skip the (slow) parser unless the host could be an IP literal.
-    if ":" not in host and not set(host) <= _IPV4_CHARS:
-        return False
     try:
         ipaddress.ip_address(host)
         return True
@@ -334,15 +327,58 @@ def _is_ip(host: str) -> bool:
 _FACTS = ("domain", "suffix", "subdomain", "is_ip", "private_suffix")
 
 
+def _computed_facts(hosts: pa.Array) -> dict[str, pa.Array]:
+    """:data:`_FACTS` of distinct hosts, as Arrow arrays: tldextract per host, the IP
+    parser only for hosts that could be an IP literal."""
+    maybe_ip = np.asarray(pc.fill_null(pc.match_substring_regex(hosts, r"^[0-9.]+$|:"), False))
+    rows = [(h, "", "", True, False) if ip and _is_ip(h) else _host_parts(h)
+            for h, ip in zip(hosts.to_pylist(), maybe_ip.tolist())]
+    cols = list(zip(*rows)) if rows else [()] * len(_FACTS)
+    return {k: pa.array(v, _STR if i < 3 else pa.bool_()) for i, (k, v) in enumerate(zip(_FACTS, cols))}
+
+
+class _HostMemo:
+    """The facts of every host looked up so far in this process, as Arrow columns.
+
+    An export has far fewer hosts than links, and each chunk (and pass 2's features) asks
+    about hosts that earlier chunks did: known hosts are taken from the columns with one
+    vectorised ``index_in``, only new ones go through tldextract. Bounded: past
+    :data:`_HOST_CACHE` hosts it starts over. A lock makes it safe for the engine's threads.
+    """
+
+    def __init__(self):
+        self._lock = threading.Lock()
+        self.clear()
+
+    def clear(self) -> None:
+        self._hosts = pa.array([], _STR)
+        self._facts = _computed_facts(self._hosts)
+
+    def facts(self, hosts: pa.Array) -> dict[str, pa.Array]:
+        """:data:`_FACTS` of each of *hosts* (distinct, non-null normalised hosts)."""
+        with self._lock:
+            at = pc.index_in(hosts, value_set=self._hosts)
+            if at.null_count:
+                new = _computed_facts(hosts.filter(pc.is_null(at)))
+                if len(self._hosts) + at.null_count > _HOST_CACHE:
+                    self._hosts, self._facts = hosts.filter(pc.is_null(at)), new
+                else:
+                    self._hosts = pa.concat_arrays([self._hosts, hosts.filter(pc.is_null(at))])
+                    self._facts = {k: pa.concat_arrays([self._facts[k], new[k]]) for k in _FACTS}
+                at = pc.index_in(hosts, value_set=self._hosts)
+            return {k: v.take(at) for k, v in self._facts.items()}
+
+
+_MEMO = _HostMemo()
+
+
 def host_facts(hosts: pa.Array) -> dict[str, pa.Array | np.ndarray]:
     """:func:`host_table`'s columns for distinct non-null normalised hosts, as arrays:
     ``domain, suffix, subdomain`` (``large_string``) and ``is_ip, private_suffix`` (bool
     ndarrays), shape (n,) each."""
-    rows = [_host_parts(h) for h in _arrow(hosts).to_pylist()]
-    cols = list(zip(*rows)) if rows else [()] * len(_FACTS)
-    out: dict[str, pa.Array | np.ndarray] = {k: pa.array(v, _STR) for k, v in zip(_FACTS[:3], cols)}
-    out |= {k: np.array(v, dtype=bool) for k, v in zip(_FACTS[3:], cols[3:])}
-    return out
+    facts = _MEMO.facts(_arrow(hosts))
+    return {k: v if k in _FACTS[:3] else np.asarray(v.to_numpy(zero_copy_only=False), dtype=bool)
+            for k, v in facts.items()}
 
 
 def host_table(hosts: pd.Series | np.ndarray | list) -> pd.DataFrame:
@@ -365,8 +401,7 @@ def host_table(hosts: pd.Series | np.ndarray | list) -> pd.DataFrame:
 def _domains(hosts: pa.Array) -> pa.Array:
     """Registrable domain of each host (null where the host is), once per distinct host."""
     enc = pc.dictionary_encode(hosts)
-    domains = pa.array([_host_parts(h)[0] for h in enc.dictionary.to_pylist()], _STR)
-    return domains.take(enc.indices)
+    return _MEMO.facts(enc.dictionary.cast(_STR))["domain"].take(enc.indices)
 
 
 def domains_of(hosts: pd.Series) -> pd.Series:
@@ -394,7 +429,7 @@ def with_hosts(links: pd.DataFrame) -> pd.DataFrame:
 
 def clear_caches() -> None:
     """Forget the per-host results kept across calls (for benchmarks that time a cold start)."""
-    _host_parts.cache_clear()
+    _MEMO.clear()
     _ascii_host.cache_clear()
 
 
