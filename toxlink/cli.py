@@ -84,6 +84,8 @@ def score(
     output: Path = typer.Option(Path("toxlink-out"), "--output", "-o", help="Folder for links.csv, domains.csv, disavow.txt, disavow-new.txt."),
     existing_disavow: Optional[Path] = typer.Option(None, "--existing-disavow", help="Your current disavow file: nothing in it is ever removed."),
     whitelist: Optional[Path] = typer.Option(None, "--whitelist", help="Domains/URLs never to disavow (one per line)."),
+    known_spam: List[Path] = typer.Option([], "--known-spam", help="Your list of sites known to be spam (one host or domain: entry per line; repeatable): a match raises the risk and is shown as a reason."),
+    known_clean: List[Path] = typer.Option([], "--known-clean", help="Your list of sites known to be fine (repeatable): a match lowers the risk and is shown as a reason."),
     model: Optional[str] = typer.Option(None, "--model", "-m", help="Model bundle path or models:/name@alias (default: the shipped model)."),
     export_format: Optional[str] = FormatOpt,
     toxic_threshold: Optional[float] = typer.Option(None, help="Risk at or above which a link is toxic (default: the model's)."),
@@ -97,6 +99,7 @@ def score(
 ) -> None:
     """Score backlink exports and write disavow recommendations."""
     from toxlink.engine import score_exports
+    from toxlink.known import KnownList
     from toxlink.policy import Policy, Whitelist
 
     policy = Policy(
@@ -104,6 +107,8 @@ def score(
         review_threshold=review_threshold,
         protect_gov_edu=protect_gov_edu,
         whitelist=Whitelist.read(whitelist) if whitelist else Whitelist(),
+        known_lists=tuple([KnownList.read(p, spam=True) for p in known_spam]
+                          + [KnownList.read(p, spam=False) for p in known_clean]),
     )
     kwargs = dict(model=model, policy=policy, export_format=export_format, existing_disavow=existing_disavow,
                   chunksize=chunksize, report=report)

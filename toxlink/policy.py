@@ -26,6 +26,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from toxlink import schema as S
+from toxlink.known import KnownList
 from toxlink.resources import word_list
 from toxlink.rollup import SiteStatistics
 # Re-exported: the engine, the report, the predictor and the CLI import them from here.
@@ -77,6 +78,9 @@ class Policy:
         Domains and URLs never to disavow.
     free_hosts : frozenset of str or None, default None
         Free hosting platforms (``None``: ``data/free_hosts.txt``).
+    known_lists : tuple of toxlink.known.KnownList, default ()
+        The user's lists of known spam and known clean sites: a referring host they name
+        has its risk moved and the list shown as a reason (:mod:`toxlink.known`).
     """
 
     toxic_threshold: float | None = None
@@ -87,6 +91,7 @@ class Policy:
     protect_gov_edu: bool = False
     whitelist: Whitelist = field(default_factory=Whitelist)
     free_hosts: frozenset[str] | None = None
+    known_lists: tuple[KnownList, ...] = ()
 
     def __post_init__(self):
         for name in ("toxic_threshold", "review_threshold", "min_risk", "domain_share"):

@@ -25,6 +25,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from toxlink import schema as S
+from toxlink.known import list_evidence
 from toxlink.model import apply_calibration
 from toxlink.timings import Timings
 from toxlink.urls import with_hosts  # noqa: F401 - re-exported: callers score with host columns
@@ -99,16 +100,24 @@ class Predictor:
             X = features.compute(links, profile=profile)
         ok = links[S.ROW_ISSUE].isna().to_numpy()
         risk = np.full(len(links), np.nan)
-        contrib = None
+        contrib = listed = None
         if ok.any():
             Xok = X if ok.all() else X.iloc[np.flatnonzero(ok)]  # no copy of a clean chunk
             raw, contrib = self._raw_and_contributions(Xok, timings)
             risk[ok] = apply_calibration(raw, self.bundle.calibration)
+            if self.policy.known_lists:  # log-odds of the calibrated risk: what the shift was measured on
+                shift, listed = list_evidence(links[S.HOST], self.policy.known_lists,
+                                              self.bundle.extra.get("list_evidence"))
+                p = np.clip(risk[ok], 1e-6, 1 - 1e-6)
+                risk[ok] = 1.0 / (1.0 + np.exp(-(np.log(p / (1 - p)) + shift[ok])))
         with timings.stage("reasons"):
             out = links.copy()
             out[S.RISK] = risk
             out[S.BAND] = self._bands(risk, ok)
-            out[S.REASONS] = pd.Series(self._reasons_column(links, X, contrib, ok, n_reasons), index=links.index)
+            reasons = self._reasons_column(links, X, contrib, ok, n_reasons)
+            if listed is not None:  # the user's own lists come first
+                reasons = pd.arrays.ArrowStringArray(_lists_first(listed, ok, pa.array(reasons)))
+            out[S.REASONS] = pd.Series(reasons, index=links.index)
         return out, (X, contrib, ok)
 
     def _raw_and_contributions(self, X: pd.DataFrame, timings: Timings):
@@ -248,6 +257,17 @@ class Predictor:
         if S.TARGET_URL in scored.columns:  # the audited site never disavows itself
             policy = policy.with_own_sites(own_sites(scored[S.TARGET_URL]))
         return recommend_domains(scored, policy)
+
+
+def _lists_first(listed: pa.Array, ok: np.ndarray, reasons: pa.Array) -> pa.Array:
+    """Each scored row's list sentence (*listed*, null where no list names its host) before
+    its *reasons*, ``"; "``-joined; rows that were not scored keep theirs."""
+    null = pa.scalar(None, pa.large_string())
+    listed = pc.if_else(pa.array(ok), listed, null)
+    said = pc.if_else(pc.equal(reasons, ""), null, reasons)
+    # Not null_handling="skip": pyarrow 25 drops the rows where every value is null.
+    both = pc.binary_join_element_wise(listed, said, pa.scalar("; ", pa.large_string()))
+    return pc.coalesce(both, listed, said, pa.scalar("", pa.large_string()))
 
 
 def _same_url(col: pd.Series, url: str) -> pd.Series:

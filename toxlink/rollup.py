@@ -325,15 +325,18 @@ def _grouped(parts: list[pa.Table], keys: list[str], aggregations: list[tuple[st
 
 def _top_reasons(reasons: pa.Table) -> pa.Table:
     """``site, top_reasons`` (strings): each site's :data:`TOP_REASONS` most frequent
-    sentences, ties in alphabetical (code point) order, ``"; "``-joined, from the
+    sentences, after any that a list of the user's names it in, ties in alphabetical (code
+    point) order, ``"; "``-joined, from the
     ``site, sentence`` (dictionary-encoded), ``n`` counts."""
     site, sentence = (reasons[c].combine_chunks() for c in ("site", "sentence"))
     alphabetical = np.empty(len(sentence.dictionary), dtype=np.int64)
     alphabetical[np.asarray(pc.sort_indices(sentence.dictionary))] = np.arange(len(alphabetical))
-    ranking = pa.table({"site": site.indices, "n": reasons["n"],
+    # What the user's own lists say (toxlink.known) comes first, then the most frequent.
+    listed = np.asarray(pc.starts_with(sentence.dictionary, "listed as "), dtype=np.int8)
+    ranking = pa.table({"site": site.indices, "listed": listed[np.asarray(sentence.indices)], "n": reasons["n"],
                         "alphabetical": alphabetical[np.asarray(sentence.indices)]})
-    order = np.asarray(pc.sort_indices(ranking, sort_keys=[("site", "ascending"), ("n", "descending"),
-                                                           ("alphabetical", "ascending")]))
+    order = np.asarray(pc.sort_indices(ranking, sort_keys=[("site", "ascending"), ("listed", "descending"),
+                                                           ("n", "descending"), ("alphabetical", "ascending")]))
     site_code = np.asarray(site.indices)[order]
     starts = np.flatnonzero(np.diff(site_code, prepend=-1))  # each site's first (most frequent) sentence
     rank = np.arange(len(order)) - np.repeat(starts, np.diff(np.append(starts, len(order))))
