@@ -55,7 +55,7 @@ class FeatureSet:
     Family modules declare each feature next to the code computing it::
 
         FEATURES = FeatureSet("domain")
-        FEATURES.add("dom_digits", "digits in the domain label", above(2, "{:.0f} digits ..."))
+        FEATURES.add("dom_digits", "digits in the domain label", above(2, "{:,.0f} digits ..."))
     """
 
     def __init__(self, family: str):

@@ -50,7 +50,7 @@ from toxlink.resources import word_list
 
 FEATURES = FeatureSet("anchor")
 FEATURES.add("anc_empty", "1 if the anchor text is empty (image or hidden link)", never)
-FEATURES.add("anc_length", "characters in the anchor text (trimmed)", above(80, "the anchor text is very long ({:.0f} characters)"))
+FEATURES.add("anc_length", "characters in the anchor text (trimmed)", above(80, "the anchor text is very long ({:,.0f} characters)"))
 FEATURES.add("anc_words", "words in the anchor text", never)
 FEATURES.add("anc_image", "1 if the anchor is an image placeholder or image file name (logo, banner, x.jpg)", never)
 FEATURES.add("anc_naked_url", "1 if the anchor is a bare URL or domain name", never)
@@ -59,7 +59,7 @@ FEATURES.add("anc_branded", "1 if the anchor contains the target's brand token (
 FEATURES.add("anc_commercial_terms", "commercial-intent words in the anchor (buy, cheap, best, price, review, ...)", above(1, "the anchor is stuffed with commercial keywords"))
 FEATURES.add("anc_exact_match", "1 if the anchor is an exact-match commercial keyword (unbranded, mostly commercial words)", flag("the anchor is an exact-match commercial keyword"))
 FEATURES.add("anc_partial_match", "1 if the anchor contains commercial keywords but is not exact-match", never)
-FEATURES.add("anc_spam_terms", "spam-lexicon terms in the anchor (all categories, multilingual)", above(0, "the anchor contains spam terms ({:.0f})"))
+FEATURES.add("anc_spam_terms", "spam-lexicon terms in the anchor (all categories, multilingual)", above(0, "the anchor contains spam terms ({:,.0f} found)"))
 FEATURES.add("anc_gambling_terms", "gambling terms in the anchor (casino, slot gacor, deneme bonusu, bandar togel, ...)", above(0, "the anchor is gambling spam"))
 FEATURES.add("anc_pharma_terms", "pharmacy spam terms in the anchor (viagra, cialis, online pharmacy, ...)", above(0, "the anchor is pharmacy spam"))
 FEATURES.add("anc_adult_terms", "adult-content terms in the anchor", above(0, "the anchor is adult-content spam"))

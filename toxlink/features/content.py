@@ -33,12 +33,12 @@ from toxlink.resources import word_list
 FEATURES = FeatureSet("content")
 FEATURES.add("cnt_title_length", "characters in the referring page title", never)
 FEATURES.add("cnt_title_words", "words in the referring page title", never)
-FEATURES.add("cnt_title_spam_terms", "spam-lexicon terms in the page title (gambling, pharma, adult, loans, essays, crypto, SEO)", above(0, "the page title contains spam terms ({:.0f})"))
+FEATURES.add("cnt_title_spam_terms", "spam-lexicon terms in the page title (gambling, pharma, adult, loans, essays, crypto, SEO)", above(0, "the page title contains spam terms ({:,.0f} found)"))
 FEATURES.add("cnt_title_link_selling", "link-selling phrases in the page title (write for us, guest post, buy backlinks, DA PA, ...)", above(0, "the page title advertises guest posts or link selling"))
 FEATURES.add("cnt_title_commercial_terms", "commercial-intent words in the page title", never)
 FEATURES.add("cnt_title_non_latin", "1 if the title's main script is not Latin", never)
 FEATURES.add("cnt_title_script_mismatch", "1 if the title's script differs from the page's language column; NaN without language or letters", flag("the page title's alphabet does not match the page's language"))
-FEATURES.add("cnt_text_spam_terms", "spam-lexicon terms in the text around the link", above(0, "the text around the link contains spam terms ({:.0f})"))
+FEATURES.add("cnt_text_spam_terms", "spam-lexicon terms in the text around the link", above(0, "the text around the link contains spam terms ({:,.0f} found)"))
 FEATURES.add("cnt_text_link_selling", "link-selling phrases in the text around the link", above(0, "the text around the link advertises link selling"))
 
 

@@ -41,15 +41,15 @@ from toxlink.features._base import (Context, FeatureSet, above, arrow_codes, exp
 NEW_DAYS = 30  # a link first seen within this many days of the reference date is "new"
 
 FEATURES = FeatureSet("profile")
-FEATURES.add("prf_domain_links", "links from this referring domain in the whole export", never)
+FEATURES.add("prf_domain_links", "links from this referring domain in the whole export", above(100, "this site links to you {:,.0f} times"))
 FEATURES.add("prf_domain_anchors", "distinct anchor texts used by this referring domain", never)
-FEATURES.add("prf_links_per_anchor", "links with an anchor / distinct anchors from this domain (high = one anchor repeated)", above(4, "this domain links {:.0f} times per distinct anchor text (the same anchor repeated)"))
+FEATURES.add("prf_links_per_anchor", "links with an anchor / distinct anchors from this domain (high = one anchor repeated)", above(4, "this domain links {:,.0f} times per distinct anchor text (the same anchor repeated)"))
 FEATURES.add("prf_commercial_share", "share of this domain's anchors that are exact/partial-match commercial", above(0.5, "{:.0%} of this domain's anchors are commercial keywords"))
 FEATURES.add("prf_sitewide_share", "share of this domain's links reported site-wide", above(0.5, "{:.0%} of this domain's links are site-wide"))
-FEATURES.add("prf_domain_hosts", "distinct hosts (subdomains) of this registrable domain linking", above(5, "{:.0f} subdomains of one domain link to you"))
-FEATURES.add("prf_subnet_domains", "referring domains sharing this host's IPv4 /24 subnet; NaN without an IPv4", above(3, "{:.0f} referring domains share one IP /24 block (possible link network)"))
-FEATURES.add("prf_title_domains", "referring domains whose page title is identical to this page's; NaN without a title", above(4, "{:.0f} referring domains use this exact page title (possible link network)"))
-FEATURES.add("prf_day_burst", "links first seen on this link's day / the export's average links per day", above(5, "the link arrived in a burst ({:.0f}x the usual daily rate)"))
+FEATURES.add("prf_domain_hosts", "distinct hosts (subdomains) of this registrable domain linking", above(5, "{:,.0f} subdomains of one domain link to you"))
+FEATURES.add("prf_subnet_domains", "referring domains sharing this host's IPv4 /24 subnet; NaN without an IPv4", above(3, "{:,.0f} referring domains share one IP /24 block (possible link network)"))
+FEATURES.add("prf_title_domains", "referring domains whose page title is identical to this page's; NaN without a title", above(4, "{:,.0f} referring domains use this exact page title (possible link network)"))
+FEATURES.add("prf_day_burst", "links first seen on this link's day / the export's average links per day", above(5, "the link arrived in a burst ({:,.0f}x the usual daily rate)"))
 FEATURES.add("prf_domain_new_share", f"share of this domain's links first seen within {NEW_DAYS} days of the reference date", above(0.8, "{:.0%} of this domain's links are new"))
 FEATURES.add("prf_domain_span_days", "days between this domain's earliest and latest first-seen link", never)
 
