@@ -12,6 +12,7 @@ import toxlink
 from toxlink import features as F
 from toxlink import schema as S
 from toxlink.policy import Policy
+from toxlink.predictor import NAME_ONLY, NO_SINGLE_SIGNAL
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLE = ROOT / "data" / "sample" / "ahrefs-backlinks-sample.csv"
@@ -66,15 +67,15 @@ def test_reasons_are_the_top_positive_contributions(predictor, links, scored):
     for i in np.flatnonzero(scored.loc[good.index, S.BAND].isin(["toxic", "review"]).to_numpy())[:50]:
         c = contrib[i]
         reasons = scored.loc[good.index[i], S.REASONS].split("; ")
-        # the strongest positive contributions, skipping absence-of-signal sentences
+        # of the 6 (2k) strongest contributions, the positive ones with a sentence of their own
         expected = []
-        for k in np.argsort(-c, kind="stable"):
+        for k in np.argsort(-c, kind="stable")[:6]:
             if c[k] <= 0 or len(expected) == 3:
                 break
             text, telling = _described(by_name[X.columns[k]], X.iat[i, k])
             if telling:
                 expected.append(text)
-        assert reasons == expected
+        assert reasons == (expected or [NO_SINGLE_SIGNAL])  # a flagged link always says why
         assert reasons[0] == _sentence(by_name[X.columns[int(np.argmax(c))]], X.iat[i, int(np.argmax(c))]) or not \
             _described(by_name[X.columns[int(np.argmax(c))]], X.iat[i, int(np.argmax(c))])[1]
         checked += 1
@@ -222,7 +223,7 @@ def test_reasons_follow_the_definition_with_ties_and_skipped_sentences():
                 kept.append(text)
         want.append("; ".join(kept))
     assert got == want
-    assert sum(r == "" for r in got) > 0 and sum(r.count("; ") == k - 1 for r in got) > 100
+    assert sum(r == "" for r in got) > 0 and sum(r.count("; ") == k - 1 for r in got) > 30
     assert _reasons(X, contrib[:0], k, rows=rows[:0]).to_pylist() == []
 
 
@@ -246,3 +247,20 @@ def test_distinct_rows_match_the_exact_factorisation_and_survive_key_collisions(
     for leaves, ecodes, efirst in seen:
         codes, first = A._distinct_rows(leaves)
         assert np.array_equal(codes, ecodes) and np.array_equal(first, efirst)
+
+
+def test_reasons_read_as_plain_sentences(scored):
+    """Numbers as people write them, no jargon, no missing-value notes among a link's reasons."""
+    sentences = {x for cell in scored[S.REASONS] for x in cell.split("; ") if x}
+    assert sentences
+    for text in sentences:
+        assert "entropy" not in text.lower() and "not in the export" not in text and "not given" not in text
+        assert not any(len(n.replace(",", "")) > 3 and "," not in n
+                       for n in __import__("re").findall(r"\b\d[\d,]*\b", text.split("(")[0])), text
+        assert "e+" not in text, text
+
+
+def test_a_link_known_only_by_its_url_says_so(predictor):
+    links = pd.DataFrame({S.SOURCE_URL: ["https://cheap-seo-links-4u.xyz/p/1", "https://example.org/blog"]})
+    scored = predictor.score(links)
+    assert scored[S.REASONS].str.endswith(NAME_ONLY).all()

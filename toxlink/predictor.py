@@ -117,6 +117,8 @@ class Predictor:
             reasons = self._reasons_column(links, X, contrib, ok, n_reasons)
             if listed is not None:  # the user's own lists come first
                 reasons = pd.arrays.ArrowStringArray(_lists_first(listed, ok, pa.array(reasons)))
+            reasons = pd.arrays.ArrowStringArray(_with_caveats(pa.array(reasons), ok & (risk >= self.policy.review_threshold),
+                                                               ok & _name_only(links)))
             out[S.REASONS] = pd.Series(reasons, index=links.index)
         return out, (X, contrib, ok)
 
@@ -259,6 +261,35 @@ class Predictor:
         return recommend_domains(scored, policy)
 
 
+#: What a link's reasons say when nothing stands out, and when the export says nothing but its URL.
+NO_SINGLE_SIGNAL = "no single signal stands out: many small ones add up"
+NAME_ONLY = "only the referring site's name and URL were scored: the export gives nothing else about this link"
+
+# Columns a backlink tool fills in about a link; the source URL and bookkeeping aside.
+_ABOUT_THE_LINK = tuple(c for c in S.COLUMNS if c not in (S.SOURCE_FILE, S.SOURCE_ROW, S.VENDOR, S.ROW_ISSUE,
+                                                          S.DUPLICATE_OF, S.SOURCE_URL, S.TARGET_URL))
+
+
+def _name_only(links: pd.DataFrame) -> np.ndarray:
+    """Whether the export gives nothing about each link but its URLs (a Search Console
+    list, a URL list), shape (n,) bool."""
+    given = [c for c in _ABOUT_THE_LINK if c in links.columns]
+    return links[given].isna().all(axis=1).to_numpy() if given else np.ones(len(links), dtype=bool)
+
+
+def _with_caveats(reasons: pa.Array, flagged: np.ndarray, name_only: np.ndarray) -> pa.Array:
+    """*reasons* with :data:`NO_SINGLE_SIGNAL` where a *flagged* (toxic or review) link has
+    none, and :data:`NAME_ONLY` after those of links scored on their name alone."""
+    text = lambda value: pa.scalar(value, pa.large_string())  # noqa: E731
+    empty = np.asarray(pc.equal(reasons, ""), dtype=bool)
+    reasons = pc.if_else(pa.array(flagged & empty), text(NO_SINGLE_SIGNAL), reasons)
+    if name_only.any():
+        empty = np.asarray(pc.equal(reasons, ""), dtype=bool)
+        joined = pc.binary_join_element_wise(reasons, text(NAME_ONLY), text("; "))
+        reasons = pc.if_else(pa.array(name_only), pc.if_else(pa.array(empty), text(NAME_ONLY), joined), reasons)
+    return reasons
+
+
 def _lists_first(listed: pa.Array, ok: np.ndarray, reasons: pa.Array) -> pa.Array:
     """Each scored row's list sentence (*listed*, null where no list names its host) before
     its *reasons*, ``"; "``-joined; rows that were not scored keep theirs."""
@@ -286,10 +317,10 @@ def _sentence(feature, value) -> str:
 
 
 def _described(feature, value) -> tuple[str, bool]:
-    """``(sentence, says_something)``: the second is False for the absence of a signal
-    (a missing column, a 0 of a yes/no feature) with no reason of the feature's own. Such
-    a sentence is true and shown by :meth:`Predictor.explain`, but a link's short list of
-    reasons skips it for the next signal ("not a .gov site" explains nothing to a user)."""
+    """``(sentence, telling)``: the feature's own reason when it gives one (*telling*: a
+    plain sentence written for the user, fit for a link's short list of reasons); else the
+    bare fact, which :meth:`Predictor.explain` shows but the short list skips ("characters
+    in the registrable label: 14" explains nothing to a client)."""
     v = None if pd.isna(value) else float(value)
     try:
         text = feature.reason(v)
@@ -299,12 +330,23 @@ def _described(feature, value) -> tuple[str, bool]:
         return text.replace(";", ","), True  # "; " separates reasons in a cell
     # The meaning's first clause; later clauses describe missing values and caveats.
     meaning = feature.meaning.split(";")[0].strip()
-    if v is None:
-        return f"{meaning}: not given in the export", False
+    if v is None:  # toxlink computes the host's, TLD's and URL's features itself
+        given = "unknown" if feature.family in _COMPUTED_FAMILIES else "not in the export"
+        return f"{meaning}: {given}", False
     if meaning.startswith("1 if "):
         condition = meaning[len("1 if "):]
-        return (condition, True) if v == 1 else (f"not the case: {condition}", False)
-    return f"{meaning}: {v:.3g}", True
+        return (condition if v == 1 else f"not the case: {condition}"), False
+    return f"{meaning}: {_number(v)}", False
+
+
+_COMPUTED_FAMILIES = frozenset({"domain", "tld", "url"})
+
+
+def _number(v: float) -> str:
+    """*v* as people write it: ``1,230``, ``0.38``, ``3.4``."""
+    if v == int(v):
+        return f"{int(v):,}"
+    return f"{v:,.2f}" if abs(v) < 10 else f"{v:,.1f}"
 
 
 # Sentences of the (feature, float32 value) pairs of earlier chunks: the chunks of an export
