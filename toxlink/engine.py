@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import errno
 import os
+from collections import deque
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -61,12 +62,13 @@ def prefetched(items: Iterable) -> Iterator:
     one before.
 
     Reading, Arrow compute, LightGBM and numpy release the GIL for most of their work, so on
-    a second core the next chunk is read or scored while this one is written:
-    ``benchmarks/prefetch.py`` measured the 1M-link ``toxlink score`` at 19.1 s with it and
-    24.0 s without (1.26x, best of 2, 2 cores). That is short of the 1.5x a hand-written fast
-    path must show, but this is the standard library's thread pool, not a replacement for
-    a library's work, and without it the run is slower than the code it replaced. At most
-    two items are alive at once. An error in the producer is raised here, unchanged.
+    a second core the next chunk is read while the caller works on this one. Together with
+    :func:`in_order` in pass 2, ``benchmarks/threads.py`` measured the 1M-link
+    ``toxlink score`` at 16.6 s with the threads and 19.1 s without (1.15x, best of 2, 2
+    cores): short of the 1.5x a hand-written fast path must show, but these are the
+    standard library's thread pools, not a replacement for a library's work, and without
+    them the run is further behind the code it replaced. At most two items are alive at
+    once. An error in the producer is raised here, unchanged.
     """
     end = object()
     it = iter(items)
@@ -79,6 +81,24 @@ def prefetched(items: Iterable) -> Iterator:
             pending = pool.submit(next, it, end)
             yield item
             del item
+
+
+#: Chunks scored at once in pass 2, each in a thread of its own.
+SCORING_THREADS = 2
+
+
+def in_order(fn: Callable, items: Iterable, workers: int) -> Iterator:
+    """``fn(item)`` for each of *items*, up to *workers* of them at once in threads, the
+    results in the items' order. At most *workers* + 1 results are alive at once. An
+    error in *fn* is raised here, unchanged."""
+    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="toxlink-score") as pool:
+        pending: deque = deque()
+        for item in items:
+            pending.append(pool.submit(fn, item))
+            if len(pending) > workers:
+                yield pending.popleft().result()
+        while pending:
+            yield pending.popleft().result()
 
 
 def _timed(items: Iterable, timings: Timings, stage: str) -> Iterator:
@@ -205,14 +225,13 @@ def score_batches(spool_path: str | os.PathLike, batches: Iterable[int], predict
 
     columns = [name for name in LINK_OUTPUT_COLUMNS if name not in (S.RISK, S.BAND, S.REASONS)]  # not the keys
 
-    def scored_chunks():
-        for i in batches:
-            with timings.stage("spool read"):
-                chunk = read_batch(spool_path, i, columns)
-            yield predictor.score(chunk, profile=profile, timings=timings)
+    def scored(i: int) -> pd.DataFrame:
+        with timings.stage("spool read"):
+            chunk = read_batch(spool_path, i, columns)
+        return predictor.score(chunk, profile=profile, timings=timings)
 
     tally = Tally(policy, report=report)
-    for scored in prefetched(scored_chunks()):
+    for scored in in_order(scored, batches, workers=SCORING_THREADS):
         with timings.stage("links.csv"):
             csv.write(scored)
         with timings.stage("roll-up and report"):

@@ -16,6 +16,7 @@ contributions, not a separate rule set.
 
 from __future__ import annotations
 
+import threading
 from dataclasses import replace
 from typing import Iterable, Iterator
 
@@ -29,6 +30,8 @@ from toxlink.known import list_evidence
 from toxlink.model import apply_calibration
 from toxlink.timings import Timings
 from toxlink.urls import with_hosts  # noqa: F401 - re-exported: callers score with host columns
+
+_PATHS_LOCK = threading.Lock()
 
 #: How many reasons are attached to each link.
 N_REASONS = 3
@@ -129,10 +132,11 @@ class Predictor:
         The raw score is the contributions' sum plus the bias, so the risk and its reasons
         come from the same evaluation of the trees.
         """
-        if self._paths is None:
-            from toxlink.attributions import PathAttributions
+        with _PATHS_LOCK:  # the engine scores two chunks at once: compile the paths once
+            if self._paths is None:
+                from toxlink.attributions import PathAttributions
 
-            self._paths = PathAttributions(self.bundle.booster)
+                self._paths = PathAttributions(self.bundle.booster)
         from toxlink.model import prediction_threads
 
         with timings.stage("model"):
