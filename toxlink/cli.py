@@ -199,15 +199,30 @@ def report(
 
 # -- helpers ---------------------------------------------------------------------------------
 def _return_freed_memory() -> None:
-    """Let Arrow allocate from jemalloc (where pyarrow has it), a process of its own's choice:
-    Arrow's default allocator, mimalloc, keeps the pages a long run frees. Peak RSS of
-    ``toxlink score`` on 1M links: ~600 MiB against 730-930 MiB (benchmarks/score.py)."""
+    """The allocators' settings of a ``toxlink`` process, its own choice as a program.
+
+    Arrow allocates from jemalloc (where pyarrow has it): Arrow's default allocator,
+    mimalloc, keeps the pages a long run frees. glibc's malloc (numpy, pandas) gets at
+    most 2 arenas: by default each of the engine's threads gets one of its own, and the
+    freed memory scattered over them made the peak RSS of scoring 1M links ~1.2 GiB
+    instead of ~0.9 GiB (``benchmarks/score.py``).
+    """
     import pyarrow as pa
 
     try:
         pa.set_memory_pool(pa.jemalloc_memory_pool())
     except NotImplementedError:  # a pyarrow built without jemalloc (e.g. on Windows)
         pass
+    if sys.platform.startswith("linux"):
+        import ctypes
+
+        try:
+            ctypes.CDLL("libc.so.6").mallopt(_M_ARENA_MAX, 2)
+        except (OSError, AttributeError):  # not glibc (musl, ...): its allocator, its rules
+            pass
+
+
+_M_ARENA_MAX = -8  # glibc's malloc.h
 
 
 class _UserError(Exception):
