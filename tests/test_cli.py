@@ -168,3 +168,47 @@ def test_a_full_disk_is_a_clear_message_not_an_internal_error(tmp_path, monkeypa
     assert cli.main(["score", str(SAMPLE), "-o", str(tmp_path / "out")]) == 2
     msg = capsys.readouterr().err
     assert "No space left on device writing" in msg and "links.csv.tmp" in msg and "internal error" not in msg
+
+
+@pytest.mark.parametrize("args, says", [
+    ([], "Usage"),
+    (["scor"], "No such command 'scor'"),
+    (["--bogus"], "No such option: --bogus"),
+    (["score"], "Missing argument"),
+    (["score", "x.csv", "--chunksize", "abc"], "--chunksize"),
+    (["score", "x.csv", "--engine", "spark"], "unknown engine 'spark'"),
+])
+def test_usage_errors_print_usage_and_exit_2(args, says, capsys):
+    from toxlink import cli
+
+    assert cli.main(args) == 2
+    printed = capsys.readouterr()
+    text = printed.out + printed.err
+    assert says in text and "internal error" not in text and "Traceback" not in text
+
+
+def test_version(capsys):
+    from toxlink import __version__, cli
+
+    assert cli.main(["--version"]) == 0
+    assert capsys.readouterr().out.strip() == f"toxlink {__version__}"
+
+
+def test_ctrl_c_mid_run_exits_130_and_leaves_nothing_behind(tmp_path, monkeypatch, capsys):
+    """Interrupted in pass 2, after links.csv was started and the spool written."""
+    from toxlink import cli
+    from toxlink.predictor import Predictor
+
+    score, calls = Predictor.score, []
+
+    def interrupted(self, *args, **kwargs):
+        calls.append(1)
+        if len(calls) == 3:
+            raise KeyboardInterrupt
+        return score(self, *args, **kwargs)
+
+    monkeypatch.setattr(Predictor, "score", interrupted)
+    out = tmp_path / "out"
+    assert cli.main(["score", str(SAMPLE), "-o", str(out), "--chunksize", "200"]) == 130
+    assert "interrupted" in capsys.readouterr().err
+    assert calls and (not out.exists() or not any(out.iterdir()))  # no spool, no temporary, no partial file

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import List, Optional
 
 import typer
+import typer.exceptions
 from rich.console import Console
 from rich.table import Table
 
@@ -30,8 +31,18 @@ ExportsArg = typer.Argument(..., help="Backlink export file(s): Ahrefs, Semrush,
 FormatOpt = typer.Option(None, "--format", "-f", help="Override format detection (ahrefs, semrush, semrush-audit, moz, majestic, gsc, generic, url-list).")
 
 
+def _print_version(value: bool) -> None:
+    if value:
+        from toxlink import __version__
+
+        out.print(f"toxlink {__version__}")
+        raise typer.Exit()
+
+
 @app.callback()
-def _main(debug: bool = typer.Option(False, "--debug", help="Show tracebacks for errors.")) -> None:
+def _main(debug: bool = typer.Option(False, "--debug", help="Show tracebacks for errors."),
+          version: bool = typer.Option(False, "--version", callback=_print_version, is_eager=True,
+                                       help="Print toxlink's version and exit.")) -> None:
     global _debug
     _debug = debug
 
@@ -286,41 +297,57 @@ def _user_errors() -> tuple[type[BaseException], ...]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Entry point of the ``toxlink`` console script; returns the exit code."""
+    """Entry point of the ``toxlink`` console script; returns the exit code.
+
+    0 done, 2 bad input or usage (with one message naming what), 130 interrupted, 70 a bug
+    of toxlink's (with ``--debug`` for the traceback).
+    """
     try:
-        app(args=argv, standalone_mode=False)
-        return 0
+        code = app(args=argv, standalone_mode=False)
     except SystemExit as exc:  # --help and click's own exits
         return int(exc.code or 0)
     except KeyboardInterrupt:
-        err.print("toxlink: interrupted; no partial output was left behind")
-        return 130
+        code = _INTERRUPTED
+    except typer.Exit as exc:
+        return exc.exit_code
+    except typer.Abort:
+        code = _INTERRUPTED
     except BaseException as exc:  # noqa: BLE001 - the one place that turns errors into messages
-        import click
+        return _report(exc)
+    if code == _INTERRUPTED:  # click turns Ctrl-C into this code when it does not raise
+        err.print("toxlink: interrupted; no partial output was left behind")
+        return _INTERRUPTED
+    return code if isinstance(code, int) else 0
 
-        if isinstance(exc, click.exceptions.Abort):
-            return 130
-        if isinstance(exc, click.ClickException):
-            exc.show(file=sys.stderr)
-            return exc.exit_code
-        if _debug or os.environ.get("TOXLINK_DEBUG"):
-            raise
-        if isinstance(exc, OSError) and exc.errno in _FULL_DISK:  # the outputs or the spool
-            where = f" writing {exc.filename}" if exc.filename else ""
-            err.print(f"toxlink: error: {exc.strerror}{where}: free some space, or choose an output folder "
-                      "on another disk (-o); no partial output was left behind", markup=False, highlight=False,
-                      soft_wrap=True)
-            return 2
-        if isinstance(exc, _user_errors()):
-            msg = str(exc)
-            if isinstance(exc, OSError) and exc.filename:
-                msg = f"{exc.filename}: {exc.strerror}"
-            # soft_wrap: a path must never be broken across lines (users copy it)
-            err.print(f"toxlink: error: {msg}", markup=False, highlight=False, soft_wrap=True)
-            return 2
-        err.print(f"toxlink: internal error: {type(exc).__name__}: {exc}\n(run with --debug for the traceback, and please report it)",
-                  markup=False, highlight=False, soft_wrap=True)
-        return 70
+
+_INTERRUPTED = 130
+
+
+def _report(exc: BaseException) -> int:
+    """Print *exc* for the user and return the exit code."""
+    # typer bundles its own click: its usage errors derive from typer's TyperException, not
+    # from the click package's ClickException.
+    if isinstance(exc, typer.exceptions.TyperException) and hasattr(exc, "show"):
+        exc.show(file=sys.stderr)
+        return int(getattr(exc, "exit_code", 2) or 2)
+    if _debug or os.environ.get("TOXLINK_DEBUG"):
+        raise exc
+    if isinstance(exc, OSError) and exc.errno in _FULL_DISK:  # the outputs or the spool
+        where = f" writing {exc.filename}" if exc.filename else ""
+        err.print(f"toxlink: error: {exc.strerror}{where}: free some space, or choose an output folder "
+                  "on another disk (-o); no partial output was left behind", markup=False, highlight=False,
+                  soft_wrap=True)
+        return 2
+    if isinstance(exc, _user_errors()):
+        msg = str(exc)
+        if isinstance(exc, OSError) and exc.filename:
+            msg = f"{exc.filename}: {exc.strerror}"
+        # soft_wrap: a path must never be broken across lines (users copy it)
+        err.print(f"toxlink: error: {msg}", markup=False, highlight=False, soft_wrap=True)
+        return 2
+    err.print(f"toxlink: internal error: {type(exc).__name__}: {exc}\n(run with --debug for the traceback, and please report it)",
+              markup=False, highlight=False, soft_wrap=True)
+    return 70
 
 
 if __name__ == "__main__":
