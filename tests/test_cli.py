@@ -177,6 +177,9 @@ def test_a_full_disk_is_a_clear_message_not_an_internal_error(tmp_path, monkeypa
     (["score"], "Missing argument"),
     (["score", "x.csv", "--chunksize", "abc"], "--chunksize"),
     (["score", "x.csv", "--engine", "spark"], "unknown engine 'spark'"),
+    (["score", "x.csv", "--chunksize", "0"], "--chunksize"),
+    (["score", "x.csv", "--toxic-threshold", "1.5"], "--toxic-threshold"),
+    (["score", "x.csv", "--toxic-threshold", "0.3", "--review-threshold", "0.5"], "is above --toxic-threshold"),
 ])
 def test_usage_errors_print_usage_and_exit_2(args, says, capsys):
     from toxlink import cli
@@ -212,3 +215,15 @@ def test_ctrl_c_mid_run_exits_130_and_leaves_nothing_behind(tmp_path, monkeypatc
     assert cli.main(["score", str(SAMPLE), "-o", str(out), "--chunksize", "200"]) == 130
     assert "interrupted" in capsys.readouterr().err
     assert calls and (not out.exists() or not any(out.iterdir()))  # no spool, no temporary, no partial file
+
+
+def test_scoring_an_output_into_its_own_folder_is_refused(tmp_path, capsys):
+    from toxlink import cli
+
+    audit = tmp_path / "audit"
+    audit.mkdir()
+    shutil.copy(SAMPLE, audit / "links.csv")
+    before = (audit / "links.csv").read_bytes()
+    assert cli.main(["score", str(audit / "links.csv"), "-o", str(audit)]) == 2
+    assert "would write over it" in capsys.readouterr().err
+    assert (audit / "links.csv").read_bytes() == before and sorted(p.name for p in audit.iterdir()) == ["links.csv"]

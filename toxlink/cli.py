@@ -99,11 +99,11 @@ def score(
     known_clean: List[Path] = typer.Option([], "--known-clean", help="Your list of sites known to be fine (repeatable): a match lowers the risk and is shown as a reason."),
     model: Optional[str] = typer.Option(None, "--model", "-m", help="Model bundle path or models:/name@alias (default: the shipped model)."),
     export_format: Optional[str] = FormatOpt,
-    toxic_threshold: Optional[float] = typer.Option(None, help="Risk at or above which a link is toxic (default: the model's)."),
-    review_threshold: Optional[float] = typer.Option(None, help="Risk at or above which a link needs review (default: the model's)."),
+    toxic_threshold: Optional[float] = typer.Option(None, min=0.0, max=1.0, help="Risk at or above which a link is toxic (default: the model's)."),
+    review_threshold: Optional[float] = typer.Option(None, min=0.0, max=1.0, help="Risk at or above which a link needs review (default: the model's)."),
     protect_gov_edu: bool = typer.Option(False, "--protect-gov-edu", help="Never disavow .gov/.edu/.ac.* domains."),
     report: bool = typer.Option(False, "--report", help="Also write report.html, a self-contained audit report."),
-    chunksize: int = typer.Option(100_000, help="Rows per chunk when streaming the exports."),
+    chunksize: int = typer.Option(100_000, min=1, help="Rows per chunk when streaming the exports."),
     engine: str = typer.Option("embedded", help="embedded (one process, streaming) or dask (needs toxlink[scale])."),
     scheduler: Optional[str] = typer.Option(None, help="Dask scheduler address (default: a local cluster)."),
     timings: Optional[Path] = typer.Option(None, "--timings", help="Write the seconds spent per stage to this JSON file."),
@@ -113,6 +113,9 @@ def score(
     from toxlink.known import KnownList
     from toxlink.policy import Policy, Whitelist
 
+    if toxic_threshold is not None and review_threshold is not None and review_threshold > toxic_threshold:
+        raise typer.BadParameter(f"{review_threshold} is above --toxic-threshold {toxic_threshold}",
+                                 param_hint="--review-threshold")
     policy = Policy(
         toxic_threshold=toxic_threshold,
         review_threshold=review_threshold,

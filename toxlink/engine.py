@@ -297,10 +297,22 @@ def read_existing(path):
     return DisavowFile.read(path) if path else DisavowFile()
 
 
-def check_output_folder(out_dir: Path) -> None:
+#: What a run may write into its output folder.
+OUTPUT_FILES = ("links.csv", "domains.csv", "disavow.txt", "disavow-new.txt", "disavow-diff.csv",
+                "disavow-overflow.txt", "report.html")
+
+
+def check_output_folder(out_dir: Path, inputs: Sequence[str | os.PathLike] = ()) -> None:
+    """Refuse an output folder that is a file, or whose outputs would replace one of the
+    *inputs* (scoring ``audit/links.csv`` into ``audit`` would overwrite the export read)."""
     if out_dir.exists() and not out_dir.is_dir():
         raise NotADirectoryError(errno.ENOTDIR, "exists and is not a folder; choose another output folder",
                                  str(out_dir))
+    outputs = {(out_dir / name).resolve() for name in OUTPUT_FILES}
+    for path in inputs:
+        if Path(path).resolve() in outputs:
+            raise FileExistsError(errno.EEXIST, f"is an input of this run and toxlink score would write over it in "
+                                                f"{out_dir}; choose another output folder (-o)", str(path))
 
 
 # -- the whole run ----------------------------------------------------------------------------------
@@ -335,7 +347,7 @@ def score_exports(
     from toxlink.predictor import Predictor
 
     out_dir = Path(out_dir)
-    check_output_folder(out_dir)
+    check_output_folder(out_dir, paths)
     existing = read_existing(existing_disavow)
     timings = Timings()
     out_dir.mkdir(parents=True, exist_ok=True)

@@ -143,7 +143,7 @@ def score_exports_dask(
     from toxlink.timings import Timings
 
     out_dir = Path(out_dir)
-    check_output_folder(out_dir)
+    check_output_folder(out_dir, paths)
     existing = read_existing(existing_disavow)
     predictor = Predictor.load(model, policy=policy)  # thresholds resolved from the model once, shipped to workers
     timings = Timings()
