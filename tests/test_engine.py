@@ -105,3 +105,38 @@ def test_over_the_line_limit_the_riskiest_entries_fit_and_the_rest_overflow(tmp_
     over_risk = [risk.get(site(e)) for e in overflow if e.startswith("domain:")]
     if kept_risk and over_risk:
         assert min(r for r in kept_risk if r is not None) >= max(r for r in over_risk if r is not None)
+
+
+def test_a_run_removes_what_an_interrupted_one_left_and_outputs_it_did_not_write(tmp_path):
+    out = tmp_path / "out"
+    score_exports([SAMPLE], out, report=True)
+    # what a killed run leaves: its spool folder and the temporaries of its atomic writes
+    (out / ".toxlink-spool-abc123").mkdir()
+    (out / ".toxlink-spool-abc123" / "chunks.arrow").write_bytes(b"x" * 100)
+    (out / ".links.csv.k2j3.tmp").write_bytes(b"half a file")
+    (out / "notes.txt").write_text("the user's own file\n", encoding="utf-8")
+    summary = score_exports([SAMPLE], out)  # no --report this time
+    names = sorted(p.name for p in out.iterdir())
+    assert names == sorted(["links.csv", "domains.csv", "disavow.txt", "disavow-new.txt", "disavow-diff.csv",
+                            "notes.txt"])
+    assert any("removed report.html of an earlier run" in n for n in summary.notes)
+
+
+def test_a_second_run_into_a_folder_in_use_is_refused(tmp_path):
+    fcntl = pytest.importorskip("fcntl")
+    from toxlink.engine import claimed
+
+    out = tmp_path / "out"
+    out.mkdir()
+    with claimed(out):
+        with pytest.raises(FileExistsError, match="another toxlink run is writing into this folder"):
+            score_exports([SAMPLE], out)
+    assert fcntl and not (out / ".toxlink.lock").exists() and not (out / "links.csv").exists()
+
+
+def test_warnings_about_the_existing_disavow_file_are_notes(tmp_path):
+    existing = tmp_path / "mine.txt"
+    existing.write_text("# old\nhello\nDomain:spam.com\n", encoding="utf-8")
+    summary = score_exports([SAMPLE], tmp_path / "out", existing_disavow=existing)
+    said = [n for n in summary.notes if n.startswith("your disavow file: ")]
+    assert any("line 2" in n and "http://hello/" in n for n in said) and any("line 3" in n for n in said)

@@ -19,8 +19,10 @@ from __future__ import annotations
 
 import errno
 import os
+import shutil
 from collections import deque
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Iterable, Iterator, Sequence
@@ -315,6 +317,48 @@ def check_output_folder(out_dir: Path, inputs: Sequence[str | os.PathLike] = ())
                                                 f"{out_dir}; choose another output folder (-o)", str(path))
 
 
+@contextmanager
+def claimed(out_dir: Path) -> Iterator[None]:
+    """Hold *out_dir* for one run.
+
+    A second run into the same folder while this one is writing stops with a message
+    (an advisory lock on ``.toxlink.lock``, where the platform has ``fcntl``). Once the
+    folder is held, what an interrupted run left behind -- its spool folder, the
+    temporaries of its atomic writes -- is no one's and is removed.
+    """
+    try:
+        import fcntl
+    except ImportError:  # Windows: no advisory locks; the run still cleans up after itself
+        fcntl = None
+    lock_path = out_dir / ".toxlink.lock"
+    with open(lock_path, "w") as lock:
+        if fcntl is not None:
+            try:
+                fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                raise FileExistsError(errno.EBUSY, "another toxlink run is writing into this folder; wait for it "
+                                                   "or choose another output folder (-o)", str(out_dir)) from None
+        try:
+            for stale in out_dir.glob(".toxlink-spool-*"):
+                shutil.rmtree(stale, ignore_errors=True)
+            for name in OUTPUT_FILES:
+                for stale in out_dir.glob(f".{name}.*.tmp"):
+                    stale.unlink(missing_ok=True)
+            yield
+        finally:
+            lock_path.unlink(missing_ok=True)
+
+
+def remove_stale_outputs(out_dir: Path, summary: ScoreSummary) -> None:
+    """Remove the outputs of an earlier run that this one did not write (a ``report.html``
+    or ``disavow-overflow.txt`` that no longer belongs to the folder's ``links.csv``),
+    and say so in *summary*'s notes."""
+    for name in OUTPUT_FILES:
+        if name not in summary.files and (out_dir / name).exists():
+            (out_dir / name).unlink()
+            summary.notes.append(f"removed {name} of an earlier run: this run did not write one")
+
+
 # -- the whole run ----------------------------------------------------------------------------------
 
 def score_exports(
@@ -343,14 +387,25 @@ def score_exports(
     on_chunk : callable ``(stage, rows)``, optional
         Called after each chunk of each pass (progress bars).
     """
-    from toxlink.outputs import CsvWriter
-    from toxlink.predictor import Predictor
-
     out_dir = Path(out_dir)
     check_output_folder(out_dir, paths)
     existing = read_existing(existing_disavow)
     timings = Timings()
     out_dir.mkdir(parents=True, exist_ok=True)
+    with claimed(out_dir):
+        summary = _score_into(paths, out_dir, existing, timings, predictor=predictor, model=model, policy=policy,
+                              export_format=export_format, chunksize=chunksize, report=report, on_chunk=on_chunk)
+        remove_stale_outputs(out_dir, summary)
+    summary.notes[:0] = [f"your disavow file: {w}" for w in existing.warnings]
+    return summary
+
+
+def _score_into(paths, out_dir: Path, existing, timings: Timings, *, predictor, model, policy, export_format,
+                chunksize: int, report: bool, on_chunk: OnChunk | None) -> ScoreSummary:
+    """The stages of :func:`score_exports`, in order, in a folder it holds."""
+    from toxlink.outputs import CsvWriter
+    from toxlink.predictor import Predictor
+
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="toxlink-model") as loader:
         # The model loads (mostly importing LightGBM, which imports scikit-learn and scipy:
         # 1-2 s) while pass 1 reads; a load error stops the run after the chunk being read.

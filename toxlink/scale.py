@@ -135,8 +135,8 @@ def score_exports_dask(
         from dask.distributed import Client, LocalCluster
     except ImportError:  # pragma: no cover - depends on the install
         raise ImportError("the dask engine needs the optional extra: pip install 'toxlink[scale]'") from None
-    from toxlink.engine import (LINK_OUTPUT_COLUMNS, Tally, check_output_folder, profile_of, read_existing,
-                                read_exports, run_policy, write_outputs)
+    from toxlink.engine import (LINK_OUTPUT_COLUMNS, Tally, check_output_folder, claimed, profile_of, read_existing,
+                                read_exports, remove_stale_outputs, run_policy, write_outputs)
     from toxlink.outputs import CsvWriter
     from toxlink.predictor import Predictor
     from toxlink.spool import Spool
@@ -148,37 +148,40 @@ def score_exports_dask(
     predictor = Predictor.load(model, policy=policy)  # thresholds resolved from the model once, shipped to workers
     timings = Timings()
     out_dir.mkdir(parents=True, exist_ok=True)
-    own_cluster = None
-    if client is None:
-        if scheduler:
-            client = Client(scheduler)
-        else:
-            own_cluster = LocalCluster(n_workers=n_workers, threads_per_worker=1, processes=True,
-                                       dashboard_address=None)
-            client = Client(own_cluster)
-    try:
-        with Spool(out_dir) as spool:
-            own = read_exports(expand_partitions(paths), spool, export_format=export_format, chunksize=chunksize,
-                               timings=timings)
-            profile = profile_of(spool, timings)
-            policy, notes = run_policy(predictor.policy, own)
-            ranges = split_batches(spool.batch_rows, tasks or len(client.scheduler_info()["workers"]) or 1)
-            parts = [str(spool.dir / f"part-{i:05d}.csv") for i in range(len(ranges))]
-            with timings.stage("pass 2 on the workers (wall)"):
-                results = client.gather(client.map(
-                    _score_task, [str(spool.path)] * len(ranges), ranges, parts, model=model, policy=policy,
-                    profile=client.scatter(profile, broadcast=True), report=report, pure=False))
-            with timings.stage("links.csv"), CsvWriter(out_dir / "links.csv", LINK_OUTPUT_COLUMNS) as csv:
-                for part, (_, rows, _, _) in zip(parts, results):
-                    csv.append_rows_of(part, rows)
-    finally:
-        if own_cluster is not None:
-            client.close()
-            own_cluster.close()
-    tally = Tally(policy, report=report)
-    for part_tally, _, worker_timings, _ in results:
-        tally.merge(part_tally)  # in input order: the roll-up keeps the first-seen order of sites
-        timings.add(worker_timings, prefix="workers: ")
-    summary = write_outputs(tally, policy, existing, out_dir, notes, timings)
-    summary.tasks = [facts for *_, facts in results]
+    with claimed(out_dir):
+        own_cluster = None
+        if client is None:
+            if scheduler:
+                client = Client(scheduler)
+            else:
+                own_cluster = LocalCluster(n_workers=n_workers, threads_per_worker=1, processes=True,
+                                           dashboard_address=None)
+                client = Client(own_cluster)
+        try:
+            with Spool(out_dir) as spool:
+                own = read_exports(expand_partitions(paths), spool, export_format=export_format, chunksize=chunksize,
+                                   timings=timings)
+                profile = profile_of(spool, timings)
+                policy, notes = run_policy(predictor.policy, own)
+                ranges = split_batches(spool.batch_rows, tasks or len(client.scheduler_info()["workers"]) or 1)
+                parts = [str(spool.dir / f"part-{i:05d}.csv") for i in range(len(ranges))]
+                with timings.stage("pass 2 on the workers (wall)"):
+                    results = client.gather(client.map(
+                        _score_task, [str(spool.path)] * len(ranges), ranges, parts, model=model, policy=policy,
+                        profile=client.scatter(profile, broadcast=True), report=report, pure=False))
+                with timings.stage("links.csv"), CsvWriter(out_dir / "links.csv", LINK_OUTPUT_COLUMNS) as csv:
+                    for part, (_, rows, _, _) in zip(parts, results):
+                        csv.append_rows_of(part, rows)
+        finally:
+            if own_cluster is not None:
+                client.close()
+                own_cluster.close()
+        tally = Tally(policy, report=report)
+        for part_tally, _, worker_timings, _ in results:
+            tally.merge(part_tally)  # in input order: the roll-up keeps the first-seen order of sites
+            timings.add(worker_timings, prefix="workers: ")
+        summary = write_outputs(tally, policy, existing, out_dir, notes, timings)
+        summary.tasks = [facts for *_, facts in results]
+        remove_stale_outputs(out_dir, summary)
+    summary.notes[:0] = [f"your disavow file: {w}" for w in existing.warnings]
     return summary
