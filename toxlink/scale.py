@@ -20,6 +20,7 @@ on other machines needs the output folder on shared storage mounted at the same 
 
 from __future__ import annotations
 
+import logging
 import os
 import time
 from functools import lru_cache
@@ -154,8 +155,10 @@ def score_exports_dask(
             if scheduler:
                 client = Client(scheduler)
             else:
+                # silence_logs: a task's error reaches the user once, as toxlink's message,
+                # not also as the worker's "Compute Failed ... Traceback" log.
                 own_cluster = LocalCluster(n_workers=n_workers, threads_per_worker=1, processes=True,
-                                           dashboard_address=None)
+                                           dashboard_address=None, silence_logs=logging.CRITICAL)
                 client = Client(own_cluster)
         try:
             with Spool(out_dir) as spool:
