@@ -227,3 +227,20 @@ def test_scoring_an_output_into_its_own_folder_is_refused(tmp_path, capsys):
     assert cli.main(["score", str(audit / "links.csv"), "-o", str(audit)]) == 2
     assert "would write over it" in capsys.readouterr().err
     assert (audit / "links.csv").read_bytes() == before and sorted(p.name for p in audit.iterdir()) == ["links.csv"]
+
+
+def test_outputs_read_well_in_a_spreadsheet(sample_run):
+    """Risks with 3 decimals at most; a list cell is its items, '; '-joined, not a Python list."""
+    _, out = sample_run
+    links = pd.read_csv(out / "links.csv", dtype=str, keep_default_na=False)
+    domains = pd.read_csv(out / "domains.csv", dtype=str, keep_default_na=False)
+    for frame, columns in ((links, [S.RISK]), (domains, [S.MAX_RISK, S.MEAN_RISK, S.TOXIC_SHARE])):
+        for c in columns:
+            written = frame[c][frame[c] != ""]
+            assert len(written) and written.str.fullmatch(r"[01](\.\d{1,3})?").all(), c
+    entries = domains[S.DISAVOW_ENTRIES]
+    assert not entries.str.contains(r"[\[\]']").any()
+    by_url = entries[domains[S.ACTION] == "disavow-url"]
+    assert len(by_url) and by_url.str.split("; ").map(lambda e: all(x.startswith("http") for x in e)).all()
+    by_domain = domains[domains[S.ACTION] == "disavow-domain"]
+    assert (by_domain[S.DISAVOW_ENTRIES] == "domain:" + by_domain[S.DOMAIN]).all()

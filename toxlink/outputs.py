@@ -23,6 +23,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
+from toxlink import schema as S
+
 #: Spreadsheet apps run a cell that starts with one of these as a formula (CSV injection).
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 _FORMULA_FIRST_BYTES = pa.array([c.encode() for c in FORMULA_START], pa.large_binary())
@@ -83,7 +85,9 @@ def csv_table(frame: pd.DataFrame) -> pa.Table:
     Parameters
     ----------
     frame : DataFrame, shape (n, k)
-        Any column types; lists are written as Python writes them (``['domain:a.com']``).
+        Any column types; list cells are written as their items joined by
+        :data:`toxlink.schema.LIST_SEPARATOR`, the risks of :data:`toxlink.schema.ROUNDED`
+        with :data:`toxlink.schema.RISK_DECIMALS` decimals.
 
     Returns
     -------
@@ -94,7 +98,10 @@ def csv_table(frame: pd.DataFrame) -> pa.Table:
     frame = frame.reset_index(drop=True)  # a new frame: the caller's is never changed
     for name in frame.columns:
         if frame[name].dtype == object and frame[name].map(type).eq(list).any():
-            frame[name] = frame[name].map(str)  # e.g. disavow_entries, as Python writes a list
+            # e.g. disavow_entries: "domain:a.com; domain:b.com", not a Python list
+            frame[name] = frame[name].map(lambda v: S.LIST_SEPARATOR.join(v) if isinstance(v, list) else v)
+        elif name in S.ROUNDED and pd.api.types.is_float_dtype(frame[name]):
+            frame[name] = frame[name].round(S.RISK_DECIMALS)
     table = pa.Table.from_pandas(frame, preserve_index=False, nthreads=1)
     arrays = []
     for arr in table.columns:

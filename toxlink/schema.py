@@ -139,6 +139,13 @@ N_REVIEW = "n_review"  # links in the review band (and toxic-band links under mi
 TOXIC_SHARE = "toxic_share"  # n_toxic / n_links
 MAX_RISK = "max_risk"
 MEAN_RISK = "mean_risk"
+
+#: Columns written to the CSV outputs with :data:`RISK_DECIMALS` decimals: a spreadsheet
+#: user compares 0.731 with 0.7, not 0.7309582370519638.
+ROUNDED = (RISK, TOXIC_SHARE, MAX_RISK, MEAN_RISK)
+RISK_DECIMALS = 3
+#: What separates the items of a list-valued cell in the CSV outputs (``disavow_entries``).
+LIST_SEPARATOR = "; "
 TOP_REASONS = "top_reasons"  # the 3 most frequent reasons among toxic/review links, "; "-joined
 WHITELISTED = "whitelisted"  # the site is covered by the whitelist (action is keep)
 PROTECTED = "protected"  # .gov/.edu/... site protected by Policy.protect_gov_edu

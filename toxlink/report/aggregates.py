@@ -47,14 +47,18 @@ def counted_links(scored: pd.DataFrame) -> pd.DataFrame:
 def rollup_frame(domains: pd.DataFrame) -> pd.DataFrame:
     """The roll-up as the report reads it: :data:`ROLLUP_ALIASES` renamed to the roll-up's
     own column names (only where the canonical column is absent), the ``whitelisted`` and
-    ``protected`` flags as bool and the counts and risks as numbers (NaN where missing),
-    whether it is the roll-up itself or text read back from ``domains.csv``."""
+    ``protected`` flags as bool and the counts and risks as numbers (NaN where missing;
+    risks rounded as the CSV outputs write them), whether it is the roll-up itself or text
+    read back from ``domains.csv``."""
     rename = {a: c for a, c in ROLLUP_ALIASES.items() if a in domains.columns and c not in domains.columns}
     out = domains.rename(columns=rename) if rename else domains
     typed = {c: out[c].map(_truthy).astype(bool) for c in (S.WHITELISTED, S.PROTECTED)
              if c in out.columns and out[c].dtype != bool}
     typed.update({c: pd.to_numeric(out[c], errors="coerce").astype("float64") for c in _ROLLUP_NUMBERS
                   if c in out.columns and not pd.api.types.is_numeric_dtype(out[c])})
+    # Risks as domains.csv gives them: the report ranks sites alike from the run or the file.
+    typed.update({c: pd.to_numeric(typed.get(c, out[c]), errors="coerce").round(S.RISK_DECIMALS)
+                  for c in S.ROUNDED if c in out.columns})
     return out.assign(**typed) if typed else out
 
 
@@ -87,6 +91,8 @@ def _risk_bins(rows: pd.DataFrame, band: pd.Series) -> dict[str, np.ndarray]:
     """Rows per risk bin (:data:`RISK_EDGES`) for each scored band, shape (20,) int64 each."""
     risk = (pd.to_numeric(rows[S.RISK], errors="coerce").to_numpy(float, na_value=np.nan) if S.RISK in rows.columns
             else np.full(len(rows), np.nan))
+    # As links.csv gives them, so that a report rebuilt from it (toxlink report) bins alike.
+    risk = np.round(risk, S.RISK_DECIMALS)
     scored = np.isfinite(risk)
     return {b: np.histogram(np.clip(risk[band.eq(b).to_numpy(bool) & scored], 0, 1), bins=RISK_EDGES)[0].astype(np.int64)
             for b in HIST_BANDS}

@@ -68,6 +68,9 @@ def report_from_dir(scored_dir: str | os.PathLike, output: str | os.PathLike | N
         scored[S.ANCHOR] = scored[S.ANCHOR].str.removeprefix("'")  # undo the spreadsheet neutralisation
         acc.update(scored)
     domains = pd.concat(_read_text_csv(d / "domains.csv"))
+    if S.DISAVOW_ENTRIES in domains.columns:  # a list cell is written as its items, "; "-joined
+        entries = domains[S.DISAVOW_ENTRIES].fillna("")
+        domains[S.DISAVOW_ENTRIES] = [v.split(S.LIST_SEPARATOR) if v else [] for v in entries.tolist()]
     return write_report_from(acc, Path(output) if output else d / "report.html", domains, diff=_diff_of_run(d),
                              title=title)
 
