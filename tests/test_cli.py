@@ -244,3 +244,30 @@ def test_outputs_read_well_in_a_spreadsheet(sample_run):
     assert len(by_url) and by_url.str.split("; ").map(lambda e: all(x.startswith("http") for x in e)).all()
     by_domain = domains[domains[S.ACTION] == "disavow-domain"]
     assert (by_domain[S.DISAVOW_ENTRIES] == "domain:" + by_domain[S.DOMAIN]).all()
+
+
+def test_features_command_writes_csv_by_its_name_and_refuses_other_names(tmp_path):
+    from toxlink.features import feature_names
+
+    r = toxlink("features", FIXTURES / "semrush_backlinks.csv", "-o", tmp_path / "f.csv")
+    assert r.returncode == 0, r.stderr
+    X = pd.read_csv(tmp_path / "f.csv")
+    assert list(X.columns[2:]) == feature_names() and not (tmp_path / "f.csv").read_bytes().startswith(b"PAR1")
+    r = toxlink("features", FIXTURES / "semrush_backlinks.csv", "-o", tmp_path / "f.txt")
+    assert r.returncode == 2 and ".parquet or a .csv" in r.stderr and not (tmp_path / "f.txt").exists()
+
+
+def test_explain_finds_a_url_whatever_its_scheme_and_a_whole_domain():
+    import toxlink as T
+
+    links = T.read_export(SAMPLE)
+    predictor = T.Predictor.load()
+    url = links[S.SOURCE_URL].iloc[0]
+    same = predictor.explain(links, url)
+    other = "HTTP://" + url.split("://", 1)[1].upper() + "/"
+    assert [e["source_url"] for e in predictor.explain(links, other)] == [e["source_url"] for e in same]
+    scored = predictor.score(links)
+    site = scored[S.DOMAIN].value_counts().index[0]
+    from_site = predictor.explain(links, domain=site)
+    assert len(from_site) == int((scored[S.DOMAIN] == site).sum()) > 1
+    assert {e["risk"] for e in from_site} <= set(scored.loc[scored[S.DOMAIN] == site, S.RISK])

@@ -70,22 +70,28 @@ def inspect(exports: List[Path] = ExportsArg, export_format: Optional[str] = For
 @app.command()
 def features(
     exports: List[Path] = ExportsArg,
-    output: Path = typer.Option(..., "--output", "-o", help="Parquet file to write the feature matrix to."),
+    output: Path = typer.Option(..., "--output", "-o", help="File to write the feature matrix to: .parquet or .csv."),
     export_format: Optional[str] = FormatOpt,
 ) -> None:
-    """Compute the feature matrix of the export(s) and write it as Parquet."""
+    """Compute the feature matrix of the export(s) and write it as Parquet or CSV (by the file name)."""
     import toxlink
     from toxlink import features as F
     from toxlink import schema as S
-    from toxlink.outputs import atomic_write
+    from toxlink.outputs import atomic_write, write_csv
     from toxlink.urls import with_hosts
 
+    kind = output.suffix.lower()
+    if kind not in (".parquet", ".csv"):
+        raise typer.BadParameter(f"{output.name}: name a .parquet or a .csv file", param_hint="--output")
     links = with_hosts(toxlink.read_export(exports, format=export_format))
     X = F.compute(links)
     X.insert(0, S.SOURCE_ROW, links[S.SOURCE_ROW].to_numpy())
     X.insert(0, S.SOURCE_FILE, links[S.SOURCE_FILE].to_numpy())
-    with atomic_write(output, "wb") as fh:
-        X.to_parquet(fh, index=False)
+    if kind == ".csv":
+        write_csv(X, output)
+    else:
+        with atomic_write(output, "wb") as fh:
+            X.to_parquet(fh, index=False)
     out.print(f"wrote {len(X):,} rows x {X.shape[1] - 2} features to {output}")
 
 
@@ -146,7 +152,8 @@ def score(
 @app.command()
 def explain(
     export: Path = typer.Argument(..., help="The backlink export holding the link."),
-    url: str = typer.Option(..., "--url", help="Source (referring page) URL of the link to explain."),
+    url: Optional[str] = typer.Option(None, "--url", help="Source (referring page) URL of the link to explain (any scheme, with or without a trailing /)."),
+    domain: Optional[str] = typer.Option(None, "--domain", help="Explain every link from this referring site instead."),
     model: Optional[str] = typer.Option(None, "--model", "-m"),
     export_format: Optional[str] = FormatOpt,
     shap: bool = typer.Option(False, "--shap", help="Show LightGBM's TreeSHAP values instead of the path attributions the reasons come from."),
@@ -154,10 +161,12 @@ def explain(
     """Print one link's score and every signal behind it."""
     import toxlink
 
+    if (url is None) == (domain is None):
+        raise typer.BadParameter("give --url or --domain (one of them)", param_hint="--url / --domain")
     predictor = toxlink.Predictor.load(model)
     try:
         entries = predictor.explain(toxlink.read_export([export], format=export_format), url,
-                                    method="shap" if shap else "paths")
+                                    method="shap" if shap else "paths", domain=domain)
     except KeyError as exc:
         raise _UserError(f"{export}: {exc.args[0]}") from None
     for e in entries:

@@ -186,8 +186,11 @@ class Predictor:
             yield self.score(chunk, profile=profile)
 
     # -- explanations ----------------------------------------------------------------------
-    def explain(self, links: pd.DataFrame, url: str, method: str = "paths") -> list[dict]:
-        """Every signal behind the score of the link(s) whose source URL is *url*.
+    def explain(self, links: pd.DataFrame, url: str | None = None, method: str = "paths", *,
+                domain: str | None = None) -> list[dict]:
+        """Every signal behind the score of the link(s) whose source URL is *url* (scheme,
+        case and a trailing ``/`` aside), or of every link from the site *domain* (the
+        host or any host under it).
 
         *method* ``"paths"`` (default) gives the path attributions that the reasons of
         :meth:`score` come from; ``"shap"`` gives LightGBM's TreeSHAP values instead.
@@ -203,9 +206,20 @@ class Predictor:
         from toxlink.features import FEATURES
 
         links = with_hosts(S.conform(links) if not set(S.COLUMNS) <= set(links.columns) else links)
-        want = _same_url(links[S.SOURCE_URL], url)
-        if not want.any():
-            raise KeyError(f"no link with source URL {url!r} in the export")
+        if (url is None) == (domain is None):
+            raise ValueError("give a url or a domain to explain")
+        if url is not None:
+            want = _same_url(links[S.SOURCE_URL], url)
+            if not want.any():
+                raise KeyError(f"no link with source URL {url!r} in the export")
+        else:
+            from toxlink.sites import is_covered
+            from toxlink.urls import normalise_hosts
+
+            site = normalise_hosts(pd.Series([domain.strip().removeprefix("domain:")], dtype="string")).iloc[0]
+            want = pd.Series(is_covered(links[S.HOST], {site} if isinstance(site, str) else set()), index=links.index)
+            if not want.any():
+                raise KeyError(f"no link from {domain!r} in the export")
         # Profile features must see the whole export, so score all rows, then pick.
         if method not in ("paths", "shap"):
             raise ValueError(f"method must be 'paths' or 'shap', not {method!r}")
@@ -306,7 +320,8 @@ def _lists_first(listed: pa.Array, ok: np.ndarray, reasons: pa.Array) -> pa.Arra
 
 
 def _same_url(col: pd.Series, url: str) -> pd.Series:
-    strip = lambda s: s.str.strip().str.rstrip("/").str.lower()  # noqa: E731
+    """Which of *col* are *url*, whatever their scheme, case and trailing ``/``."""
+    strip = lambda s: s.str.strip().str.replace(r"^[A-Za-z][A-Za-z0-9+.\-]*://", "", regex=True).str.rstrip("/").str.lower()  # noqa: E731
     return strip(col.astype("string")).eq(strip(pd.Series([url], dtype="string"))[0]).fillna(False)
 
 
