@@ -213,3 +213,32 @@ def test_load_never_unpickles(bundle, tmp_path, monkeypatch):
     monkeypatch.setattr(pickle, "loads", refuse)
     monkeypatch.setattr(joblib, "load", refuse)
     ModelBundle.load(tmp_path / "ok")
+
+
+def test_a_truncated_or_swapped_model_file_is_refused_before_lightgbm_reads_it(bundle, names, tmp_path):
+    bundle.save(tmp_path / "m")
+    text = (tmp_path / "m" / MODEL_FILE).read_bytes()
+    (tmp_path / "m" / MODEL_FILE).write_bytes(text[: len(text) // 2])  # an interrupted copy
+    with pytest.raises(ModelError, match="checksum differs"):
+        ModelBundle.load(tmp_path / "m")
+    (tmp_path / "m" / MODEL_FILE).write_bytes(text + b"\n")
+    with pytest.raises(ModelError, match="checksum differs"):
+        ModelBundle.load(tmp_path / "m")
+    (tmp_path / "m" / MODEL_FILE).write_bytes(text)
+    assert np.array_equal(ModelBundle.load(tmp_path / "m").predict(_X(names)), bundle.predict(_X(names)))
+    assert not [p.name for p in (tmp_path / "m").iterdir() if p.name.startswith(".")]  # written atomically
+
+
+@pytest.mark.parametrize("change, says", [
+    ({"thresholds": {"toxic": "high", "review": 0.4}}, "thresholds must be numbers"),
+    ({"thresholds": {"toxic": float("nan"), "review": 0.4}}, "0 <= review <= toxic <= 1"),
+    ({"thresholds": {"toxic": 0.3, "review": 0.4}}, "0 <= review <= toxic <= 1"),
+    ({"thresholds": {"toxic": 1.5, "review": 0.4}}, "0 <= review <= toxic <= 1"),
+    ({"calibration": {"method": "isotonic", "x": [0.0, 1.0], "y": [0.5]}}, "same, non-zero length"),
+])
+def test_bad_metadata_is_a_clear_model_error(bundle, tmp_path, change, says):
+    bundle.save(tmp_path / "m")
+    meta = json.loads((tmp_path / "m" / META_FILE).read_text())
+    (tmp_path / "m" / META_FILE).write_text(json.dumps({**meta, **change}))
+    with pytest.raises(ModelError, match=says):
+        ModelBundle.load(tmp_path / "m")

@@ -22,6 +22,7 @@ and JSON only, so a malicious file cannot run code.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 from dataclasses import dataclass, field
@@ -33,6 +34,7 @@ import numpy as np
 import pandas as pd
 
 MODEL_FILE = "toxlink-model.txt"
+MODEL_SHA256 = "model_sha256"  # metadata key: sha256 of the text model file
 META_FILE = "toxlink-model.json"
 FORMAT_VERSION = 1
 
@@ -121,7 +123,18 @@ class ModelBundle:
         missing = {"toxic", "review"} - set(self.thresholds)
         if missing:
             raise ModelError(f"thresholds lack {sorted(missing)}")
-        self.thresholds = {k: float(v) for k, v in self.thresholds.items()}
+        try:
+            self.thresholds = {k: float(v) for k, v in self.thresholds.items()}
+        except (TypeError, ValueError):
+            raise ModelError(f"thresholds must be numbers, got {self.thresholds!r}") from None
+        toxic, review = self.thresholds["toxic"], self.thresholds["review"]
+        if not (0.0 <= review <= toxic <= 1.0):  # NaN fails every comparison
+            raise ModelError(f"thresholds must be numbers with 0 <= review <= toxic <= 1, got review {review}, "
+                             f"toxic {toxic}")
+        if self.calibration.get("method") == "isotonic":
+            x, y = self.calibration.get("x"), self.calibration.get("y")
+            if not isinstance(x, list) or not isinstance(y, list) or len(x) != len(y) or not x:
+                raise ModelError("isotonic calibration needs lists x and y of the same, non-zero length")
 
     # -- scoring -------------------------------------------------------------------------
     def _matrix(self, X) -> np.ndarray:
@@ -190,11 +203,19 @@ class ModelBundle:
 
     def save(self, directory: str | os.PathLike) -> Path:
         """Write ``toxlink-model.txt`` and ``toxlink-model.json`` into *directory* (created)."""
+        from toxlink.outputs import atomic_write
+
         directory = Path(directory)
         directory.mkdir(parents=True, exist_ok=True)
-        self.booster.save_model(str(directory / MODEL_FILE))
-        with open(directory / META_FILE, "w", encoding="utf-8") as fh:
-            json.dump(self.metadata(), fh, indent=2, sort_keys=False, allow_nan=True)
+        text = self.booster.model_to_string().encode("utf-8")
+        # Each file whole or absent; the metadata, written last, names the model text it goes
+        # with, so a text file cut short or from another run is refused before LightGBM's
+        # parser reads it (a truncated file can crash the process).
+        with atomic_write(directory / MODEL_FILE, "wb") as fh:
+            fh.write(text)
+        with atomic_write(directory / META_FILE) as fh:
+            json.dump({**self.metadata(), MODEL_SHA256: hashlib.sha256(text).hexdigest()}, fh, indent=2,
+                      sort_keys=False, allow_nan=True)
             fh.write("\n")
         return directory
 
@@ -247,10 +268,14 @@ class ModelBundle:
         if not isinstance(meta, dict) or "feature_names" not in meta or "thresholds" not in meta:
             raise ModelError(f"{meta_file}: not toxlink model metadata (no feature_names/thresholds)")
 
+        text = model_file.read_bytes()
+        if MODEL_SHA256 in meta and hashlib.sha256(text).hexdigest() != meta[MODEL_SHA256]:
+            raise ModelError(f"{model_file}: damaged, or not the model {meta_file.name} describes (its checksum "
+                             "differs); copy the model folder again or rebuild it")
         lgb = import_lightgbm()
         try:
-            booster = lgb.Booster(model_file=str(model_file))
-        except lgb.basic.LightGBMError as e:
+            booster = lgb.Booster(model_str=text.decode("utf-8"))
+        except (lgb.basic.LightGBMError, UnicodeDecodeError) as e:
             raise ModelError(f"{model_file}: not a LightGBM text model ({e})") from None
         if check_features:
             from toxlink import features
