@@ -271,3 +271,26 @@ def test_explain_finds_a_url_whatever_its_scheme_and_a_whole_domain():
     from_site = predictor.explain(links, domain=site)
     assert len(from_site) == int((scored[S.DOMAIN] == site).sum()) > 1
     assert {e["risk"] for e in from_site} <= set(scored.loc[scored[S.DOMAIN] == site, S.RISK])
+
+
+@pytest.mark.parametrize("links, says", [
+    (b'garbage\x00\xff\n"unterminated\n', "not a CSV file written by toxlink score"),
+    (b"a,b\n1,2\n", "line 1: not the links.csv of toxlink score (no risk, band column)"),
+    (b'risk,band\n0.5,review\n"x\n', "cannot be read"),
+])
+def test_report_of_a_folder_with_garbage_is_a_message_and_exit_2(tmp_path, links, says):
+    (tmp_path / "links.csv").write_bytes(links)
+    (tmp_path / "domains.csv").write_text("domain,action\na.com,keep\n", encoding="utf-8")
+    r = toxlink("report", tmp_path)
+    assert r.returncode == 2 and says in r.stderr and "internal error" not in r.stderr
+    assert not (tmp_path / "report.html").exists()
+
+
+def test_a_damaged_model_is_a_message_and_exit_2(tmp_path):
+    from toxlink.model import MODEL_FILE, ModelBundle
+
+    ModelBundle.load().save(tmp_path / "model")
+    text = (tmp_path / "model" / MODEL_FILE).read_bytes()
+    (tmp_path / "model" / MODEL_FILE).write_bytes(text[: len(text) // 3])
+    r = toxlink("score", SAMPLE, "-o", tmp_path / "out", "--model", tmp_path / "model")
+    assert r.returncode == 2 and "checksum differs" in r.stderr and "internal error" not in r.stderr

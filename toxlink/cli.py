@@ -300,7 +300,8 @@ def _user_errors() -> tuple[type[BaseException], ...]:
     errors: list[type[BaseException]] = [_UserError, FileNotFoundError, IsADirectoryError, NotADirectoryError,
                                         FileExistsError, PermissionError]
     for mod, name in (("toxlink.exports", "ExportError"), ("toxlink.disavow", "DisavowError"),
-                      ("toxlink.model", "ModelError"), ("toxlink.labels", "LabelError")):
+                      ("toxlink.model", "ModelError"), ("toxlink.labels", "LabelError"),
+                      ("toxlink.report.files", "ReportError")):
         try:
             errors.append(getattr(__import__(mod, fromlist=[name]), name))
         except (ImportError, AttributeError):

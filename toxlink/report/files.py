@@ -57,9 +57,28 @@ def report_from_dir(scored_dir: str | os.PathLike, output: str | os.PathLike | N
     ``disavow.txt`` when present) and writes ``report.html`` there, or to *output*.
     """
     d = Path(scored_dir)
-    for name in ("links.csv", "domains.csv"):
+    for name, needed in (("links.csv", (S.RISK, S.BAND)), ("domains.csv", (S.DOMAIN, S.ACTION))):
         if not (d / name).is_file():
             raise FileNotFoundError(2, f"no {name} here: is this the output folder of `toxlink score`?", str(d / name))
+        try:
+            with open(d / name, newline="", encoding="utf-8-sig") as fh:
+                header = next(csv.reader(fh), [])
+        except (UnicodeDecodeError, csv.Error) as e:
+            raise ReportError(f"{d / name}: not a CSV file written by toxlink score ({e})") from None
+        missing = [c for c in needed if c not in header]
+        if missing:
+            raise ReportError(f"{d / name}, line 1: not the {name} of toxlink score (no {', '.join(missing)} column)")
+    try:
+        return _report_from_files(d, output, title, chunksize)
+    except (pa.ArrowInvalid, UnicodeDecodeError) as e:
+        raise ReportError(f"{d}: a CSV file of the run cannot be read ({e})") from None
+
+
+class ReportError(ValueError):
+    """The files of a run cannot make a report; ``str()`` names the file."""
+
+
+def _report_from_files(d: Path, output, title, chunksize: int) -> Path:
     # Streamed: the report only needs aggregates, so links.csv is never held whole.
     acc = ReportAccumulator()
     for scored in _read_text_csv(d / "links.csv", _LINKS_COLUMNS, chunksize=chunksize):
