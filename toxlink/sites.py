@@ -20,7 +20,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from toxlink.urls import domains_of, host_table, hosts_of
+from toxlink.urls import domains_of, host_table, hosts_of, url_issues
 
 # Labels of an ICANN suffix that mark government, military and academic registries
 # (gov.uk, ac.uk, edu.au, gouv.fr, gob.mx, go.jp, govt.nz, gv.at, gub.uy, k12.ca.us, sch.uk).
@@ -130,8 +130,10 @@ def site_of(hosts, domains, platforms: Iterable[str]) -> tuple[pa.Array, np.ndar
 
 def own_sites(target_urls: pd.Series) -> set[str]:
     """Registrable domains of the links' target URLs: the audited site itself (a free-host
-    site such as ``name.blogspot.com`` is its own domain, never the platform)."""
+    site such as ``name.blogspot.com`` is its own domain, never the platform). Cells that
+    are not usable URLs (``not a url``, a repeated header) are skipped."""
     targets = pd.Series(pd.unique(target_urls.dropna().astype("string")), dtype="string")
+    targets = targets[url_issues(targets).isna().to_numpy()]  # a cell that is no URL names no site
     if targets.empty:
         return set()
     return set(domains_of(hosts_of(targets)).dropna())
