@@ -294,3 +294,21 @@ def test_a_damaged_model_is_a_message_and_exit_2(tmp_path):
     (tmp_path / "model" / MODEL_FILE).write_bytes(text[: len(text) // 3])
     r = toxlink("score", SAMPLE, "-o", tmp_path / "out", "--model", tmp_path / "model")
     assert r.returncode == 2 and "checksum differs" in r.stderr and "internal error" not in r.stderr
+
+
+def test_urls_no_disavow_file_can_name_are_rejected_at_read_time(tmp_path):
+    """They used to pass the reader, score toxic, and stop the disavow writer after links.csv
+    was written; a second export's header joined into the file is a rejected row too."""
+    rows = ['"https://x.ru/page 117/"', "https://[2001:db8::1]/p", "https://com/", "-", "n/a", "https://localhost/x",
+            "http://256.256.256.256/", "Source URL", "https://fine.example/"]
+    path = tmp_path / "joined.csv"
+    path.write_text("Source URL,Target URL,Anchor\n" + "".join(f"{u},https://t.example/,casino\n" for u in rows)
+                    + "https://t2.example/,not a url,x\n", encoding="utf-8")
+    r = toxlink("score", path, "-o", tmp_path / "out")
+    assert r.returncode == 0, r.stderr
+    links = pd.read_csv(tmp_path / "out" / "links.csv", dtype=str, keep_default_na=False)
+    assert links[S.SOURCE_ROW].astype(int).tolist() == list(range(2, 12))  # every row once
+    rejected = links[S.BAND] == "rejected"
+    assert rejected.tolist() == [True] * 8 + [False, False]
+    assert links[S.ROW_ISSUE][7] == "a repeated header row"
+    assert (tmp_path / "out" / "disavow.txt").is_file()

@@ -133,3 +133,27 @@ def test_url_issues_rules(url, reason):
     got = urls.url_issues(pd.Series([url, "https://ok.example.com/"], dtype="string", index=[3, 4]))
     assert list(got.index) == [3, 4] and pd.isna(got[4])
     assert (None if pd.isna(got[3]) else got[3]) == reason
+
+
+@pytest.mark.parametrize("url, issue", [
+    ("https://x.ru/page 117/", "the URL contains whitespace"),
+    ("https://x.ru/p\tq/", "the URL contains whitespace"),
+    ("https://x.ru/a\nb", "the URL contains whitespace"),
+    ("https://[2001:db8::1]/p", "an IPv6 address as host cannot be disavowed"),
+    ("https://com/", "the host is a public suffix, not a site"),
+    ("https://co.uk/x", "the host is a public suffix, not a site"),
+    ("-", "the host is not a public site name"),
+    ("n/a", "the host is not a public site name"),
+    ("https://localhost/x", "the host is not a public site name"),
+    ("http://256.256.256.256/", "invalid host"),
+    ("http://ex ample.com/", "invalid host"),
+    ("http://192.0.2.1/p", None),
+    ("https://x.blogspot.com/p", None),
+    ("https://spam.example.co.uk/p q", "the URL contains whitespace"),
+])
+def test_referring_urls_a_disavow_file_cannot_name_are_issues(url, issue):
+    got = urls.url_issues(pd.Series([url], dtype="string"), referring=True).iloc[0]
+    assert (None if pd.isna(got) else got) == issue
+    # a disavow file's own lines keep their rules (a bare word there is a warning, not an error)
+    if issue and "IPv6" in issue:
+        assert pd.isna(urls.url_issues(pd.Series([url], dtype="string")).iloc[0])

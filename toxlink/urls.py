@@ -251,31 +251,58 @@ def _is_ipv6(host: str) -> bool:
         return False
 
 
+def _not_a_site(hosts: pa.Array) -> np.ndarray:
+    """Code of why each valid normalised host (ASCII, non-null) names no site a disavow file
+    could name, :data:`_OK` when it does: an IPv6 address, a public suffix itself
+    (``com``, ``co.uk``), a name without a dot (``localhost``, ``-``), or four numbers
+    that are no IPv4 address (``256.256.256.256``). Shape (n,) int8."""
+    code = np.full(len(hosts), _OK, dtype=np.int8)
+    if not len(hosts):
+        return code
+    facts = host_facts(hosts)
+    is_ip = facts["is_ip"]
+    code[~is_ip & ~_mask(pc.match_substring(hosts, "."))] = _NOT_A_NAME
+    code[~is_ip & _mask(pc.equal(facts["suffix"], hosts))] = _PUBLIC_SUFFIX
+    code[~is_ip & _mask(pc.match_substring_regex(hosts, r"^[0-9.]+$"))] = _INVALID_HOST
+    code[is_ip & _mask(pc.match_substring(hosts, ":"))] = _IPV6
+    return code
+
+
 # Codes of url_issues' reasons: a later rule wins over an earlier one.
-_OK, _INVALID_HOST, _NO_HOST, _SCHEME_NOT_HTTP, _TOO_LONG, _MISSING = range(6)
-_REASONS = pa.array([None, "invalid host", "no host", None, f"URL longer than {MAX_URL_LENGTH} characters",
+(_OK, _INVALID_HOST, _PUBLIC_SUFFIX, _NOT_A_NAME, _IPV6, _NO_HOST, _SCHEME_NOT_HTTP, _WHITESPACE, _TOO_LONG,
+ _MISSING) = range(10)
+_REASONS = pa.array([None, "invalid host", "the host is a public suffix, not a site",
+                     "the host is not a public site name", "an IPv6 address as host cannot be disavowed", "no host",
+                     None, "the URL contains whitespace", f"URL longer than {MAX_URL_LENGTH} characters",
                      "missing URL"], _STR)
 
 
-def url_issues(urls: pd.Series) -> pd.Series:
-    """Why each URL cannot be used as a referring page, or ``NA`` when it is fine.
+def url_issues(urls: pd.Series, *, referring: bool = False) -> pd.Series:
+    """Why each URL cannot be used, or ``NA`` when it is fine.
 
-    The rules, a later one winning over an earlier one:
+    The rules, a later one winning over an earlier one (those marked *referring* only
+    with ``referring=True``: a referring page, which a disavow file must be able to name):
 
     - ``invalid host``: the host is not a valid host name or IPv6 address (after
-      punycoding), or cannot be punycoded;
+      punycoding) or cannot be punycoded (*referring*: or four numbers that are no IPv4
+      address);
+    - *referring*: the host names no site a disavow file could name: a public suffix
+      itself (``https://com/``), a name without a dot (``localhost``, ``-``, ``n/a``), an
+      IPv6 address;
     - ``no host``: the URL has no host (``http:///x``, ``mailto:x@y``);
     - ``scheme X is not http(s)``: the URL's own scheme is another one;
+    - *referring*: ``the URL contains whitespace`` (a space, tab or line break inside
+      it), when its host is fine;
     - ``URL longer than 2048 characters``;
     - ``missing URL``: missing, empty or only whitespace.
 
     Returns a ``string`` Series on *urls*' index.
     """
-    issues = url_issues_arrow(_arrow(urls))
+    issues = url_issues_arrow(_arrow(urls), referring=referring)
     return _series(issues, urls.index)
 
 
-def url_issues_arrow(urls: pa.Array) -> pa.Array:
+def url_issues_arrow(urls: pa.Array, *, referring: bool = False) -> pa.Array:
     """:func:`url_issues` for an Arrow array of URLs: a ``large_string`` array, shape (n,)."""
     urls = _arrow(urls)
     parts, opaque, trimmed = _split(urls, _HEAD_RE)
@@ -284,14 +311,22 @@ def url_issues_arrow(urls: pa.Array) -> pa.Array:
     host = _ascii_hosts(raw)
     no_host = ~_mask(pc.greater(pc.binary_length(raw), 0))
     invalid = ~_mask(pc.is_valid(host))  # a host that cannot be punycoded
+    per_authority = np.where(invalid, _INVALID_HOST, _OK).astype(np.int8)
     if not invalid.all():
-        invalid[~invalid] = _bad_hosts(pc.drop_null(host))
-    per_authority = np.where(no_host, _NO_HOST, np.where(invalid, _INVALID_HOST, _OK)).astype(np.int8)
+        valid = np.flatnonzero(~invalid)
+        bad = _bad_hosts(pc.drop_null(host))
+        per_authority[valid[bad]] = _INVALID_HOST
+        if referring:
+            good = valid[~bad]
+            per_authority[good] = _not_a_site(host.take(pa.array(good, pa.int64())))
+    per_authority[no_host] = _NO_HOST
     code = np.array(pc.fill_null(auth.rows(pa.array(per_authority)), _OK).to_numpy(zero_copy_only=False), dtype=np.int8)
     if opaque is not None:
         code[_mask(opaque)] = _NO_HOST
     scheme = _schemes(parts, opaque, trimmed)
     code[_mask(pc.invert(pc.is_in(scheme, pa.array(["http", "https"], _STR))))] = _SCHEME_NOT_HTTP
+    if referring:  # a host's own problem says more than the whitespace in it
+        code[(code == _OK) & _mask(pc.match_substring_regex(trimmed, r"\s"))] = _WHITESPACE
     code[_mask(pc.greater(pc.utf8_length(urls), MAX_URL_LENGTH))] = _TOO_LONG
     code[_mask(pc.equal(trimmed, ""), missing=True)] = _MISSING
     out = _REASONS.take(pa.array(code))

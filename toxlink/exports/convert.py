@@ -88,7 +88,13 @@ def canonical(info: ExportInfo, block: Block, dates: DateOrder) -> pd.DataFrame:
     out[S.SOURCE_FILE] = _repeat(info.path, n)
     out[S.SOURCE_ROW] = block.lines.astype(np.int64)
     out[S.VENDOR] = _repeat(info.vendor, n)
-    out[S.ROW_ISSUE] = pd.array(url_issues_arrow(pa.array(out[S.SOURCE_URL])), dtype="string")
+    urls = pa.array(out[S.SOURCE_URL])
+    issues = url_issues_arrow(urls, referring=True)
+    label = info.mapping.get(S.SOURCE_URL)
+    if label:  # exports joined by concatenating their files: the second one's header is a row
+        again = pc.fill_null(pc.equal(urls, pa.scalar(label.strip(), urls.type)), False)
+        issues = pc.if_else(again, pa.scalar("a repeated header row", _STR), issues)
+    out[S.ROW_ISSUE] = pd.array(issues, dtype="string")
     # The columns' own arrays, not Series: a dict of Series would be re-indexed (copied).
     cols = {c: out[c] if c in out else _missing(S.DTYPES[c], n) for c in S.COLUMNS}
     return pd.DataFrame(cols, index=pd.RangeIndex(n), copy=False)
