@@ -8,6 +8,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from toxlink import disavow as D
+from toxlink import schema as S
 from toxlink.disavow import DisavowError, DisavowFile, normalise_urls, split
 from toxlink.disavow.merge import plan_merge
 from toxlink import policy as P
@@ -464,7 +465,12 @@ def test_merge_within_limits_drops_the_reasons_first_then_overflows_the_least_ri
     assert "disavow-overflow.txt" in notes[-1]
 
 
-def test_merge_within_limits_refuses_when_the_existing_file_leaves_no_room():
+def test_an_existing_file_at_the_limit_stays_as_it_is_and_new_entries_overflow():
     old = DisavowFile.parse("\n".join(f"domain:old{i}.com" for i in range(10)) + "\n")
-    with pytest.raises(DisavowError, match="leaves no room"):
-        D.merge_within_limits(old, _recs(3), max_lines=11)
+    recs = _recs(3)
+    for limit in (10, 11):  # exactly at the limit, and one line under it
+        merged, diff, overflow, notes = D.merge_within_limits(old, recs, max_lines=limit)
+        assert merged.lines == old.lines and not diff.added
+        wanted = [e for entries in recs[S.DISAVOW_ENTRIES] for e in entries]
+        assert [ln for ln in overflow.lines if not ln.startswith("#") and ln] == wanted
+        assert any("leaves no room" in n and "disavow-overflow.txt" in n for n in notes)

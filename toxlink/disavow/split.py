@@ -102,10 +102,6 @@ def merge_within_limits(existing: DisavowFile, domains: pd.DataFrame, whitelist=
     notes : list of str
         What was left out and why, for the user.
 
-    Raises
-    ------
-    DisavowError
-        When the existing file leaves no room for any new entry.
     """
     max_lines = dl.MAX_LINES if max_lines is None else max_lines
     max_bytes = dl.MAX_BYTES if max_bytes is None else max_bytes
@@ -139,10 +135,14 @@ def merge_within_limits(existing: DisavowFile, domains: pd.DataFrame, whitelist=
             return merged, diff, None, notes
     within = (lines.cumsum() <= room_lines) & (size.cumsum() <= room_bytes)
     k = int(within.sum()) if within.all() else int(np.argmin(within))
-    if k == 0:
-        raise DisavowError(f"{existing.name}: your existing disavow file leaves no room under Google's limits "
-                           "(100,000 lines, 2 MB) for new entries; consolidate URL entries into domain: entries",
-                           name=existing.name)
+    if k == 0:  # the user's file stays as it is, valid for upload; every new entry waits in the overflow
+        merged, diff = existing.merge(DisavowFile.from_recommendations(domains.iloc[:0], reasons=False),
+                                      whitelist=whitelist, reasons=False)
+        overflow = DisavowFile.from_recommendations(domains, reasons=False, name="disavow-overflow.txt")
+        notes.append(f"your disavow file leaves no room under Google's limits (100,000 lines, 2 MB): disavow.txt "
+                     f"is your file as it was, and the {int(lines.sum()):,} new entries are in "
+                     "disavow-overflow.txt; replace URL entries by domain: entries to make room")
+        return merged, diff, overflow, notes
     merged, diff = existing.merge(DisavowFile.from_recommendations(domains.iloc[:k], reasons=False),
                                   whitelist=whitelist, reasons=False)
     overflow = DisavowFile.from_recommendations(domains.iloc[k:], reasons=False, name="disavow-overflow.txt")
