@@ -312,3 +312,20 @@ def test_urls_no_disavow_file_can_name_are_rejected_at_read_time(tmp_path):
     assert rejected.tolist() == [True] * 8 + [False, False]
     assert links[S.ROW_ISSUE][7] == "a repeated header row"
     assert (tmp_path / "out" / "disavow.txt").is_file()
+
+
+def test_toxicity_is_the_risk_on_a_0_to_100_scale(sample_run):
+    _, out = sample_run
+    links = pd.read_csv(out / "links.csv")
+    scored = links[S.RISK].notna()
+    # whole numbers within rounding of 100 x the risk as written (3 decimals: +-0.05 on this scale)
+    for toxicity, risk in ((links.loc[scored, S.TOXICITY], links.loc[scored, S.RISK]),
+                           (domains_of(out)[S.TOXICITY], domains_of(out)[S.MAX_RISK])):
+        assert (toxicity == toxicity.round()).all() and ((toxicity - risk * 100).abs() <= 0.55).all()
+    assert links.loc[~scored, S.TOXICITY].isna().all()
+    domains = domains_of(out)
+    assert list(domains.columns).index(S.TOXICITY) == list(domains.columns).index(S.MAX_RISK) + 1
+
+
+def domains_of(out):
+    return pd.read_csv(out / "domains.csv")

@@ -35,7 +35,7 @@ from toxlink.spool import Spool
 from toxlink.timings import Timings
 
 #: Columns of links.csv, in order.
-LINK_OUTPUT_COLUMNS = list(S.COLUMNS) + [S.HOST, S.DOMAIN, S.RISK, S.BAND, S.REASONS]
+LINK_OUTPUT_COLUMNS = list(S.COLUMNS) + [S.HOST, S.DOMAIN, S.RISK, S.TOXICITY, S.BAND, S.REASONS]
 
 OnChunk = Callable[[str, int], None]
 
@@ -225,7 +225,7 @@ def score_batches(spool_path: str | os.PathLike, batches: Iterable[int], predict
     """
     from toxlink.spool import read_batch
 
-    columns = [name for name in LINK_OUTPUT_COLUMNS if name not in (S.RISK, S.BAND, S.REASONS)]  # not the keys
+    columns = [name for name in LINK_OUTPUT_COLUMNS if name not in (S.RISK, S.TOXICITY, S.BAND, S.REASONS)]
 
     def scored(i: int) -> pd.DataFrame:
         with timings.stage("spool read"):

@@ -40,7 +40,7 @@ from toxlink.whitelist import Whitelist
 __all__ = ["ACTION", "ACTIONS", "DISAVOW_DOMAIN", "DISAVOW_ENTRIES", "DISAVOW_URL", "FALLBACK_REVIEW", "FALLBACK_TOXIC",
            "FREE_HOST", "KEEP", "MAX_RISK", "MEAN_RISK", "N_LINKS", "N_REVIEW", "N_TOXIC", "PROTECTED", "REVIEW",
            "ROLLUP_COLUMNS", "ROLLUP_DOMAIN", "TOP_REASONS", "TOXIC_SHARE", "WHITELISTED", "Policy", "RollupAccumulator",
-           "Whitelist", "decide_actions", "gov_edu_hosts", "own_sites", "recommend_domains", "site_of"]
+           "Whitelist", "decide_actions", "toxicity", "gov_edu_hosts", "own_sites", "recommend_domains", "site_of"]
 
 #: Thresholds used when neither the policy nor the model metadata gives one.
 FALLBACK_TOXIC = 0.7
@@ -153,6 +153,14 @@ class Policy:
         if not own:
             return self
         return replace(self, whitelist=replace(self.whitelist, domains=self.whitelist.domains | own))
+
+
+def toxicity(risk: np.ndarray) -> pd.arrays.IntegerArray:
+    """:data:`toxlink.schema.TOXICITY`: *risk* (float, shape (n,)) as a whole number 0-100,
+    missing where the risk is not a finite number. A rescaling of the risk, nothing more."""
+    risk = np.asarray(risk, dtype=np.float64)
+    finite = np.isfinite(risk)
+    return pd.arrays.IntegerArray(np.round(np.where(finite, np.clip(risk, 0, 1), 0) * 100).astype(np.int64), ~finite)
 
 
 def decide_actions(site_stats: pd.DataFrame, policy: Policy) -> pd.Series:
@@ -297,6 +305,7 @@ class RollupAccumulator:
         order = np.lexsort((name_rank, -stats[MAX_RISK].to_numpy(), severity))
         out = stats.iloc[order].reset_index(drop=True)
         out[ACTION] = action.iloc[order].to_numpy()
+        out[S.TOXICITY] = toxicity(out[MAX_RISK].to_numpy())
         site_urls = dict(zip(stats[ROLLUP_DOMAIN][by_url].tolist(), url_entries))
         out[DISAVOW_ENTRIES] = [["domain:" + site] if a == DISAVOW_DOMAIN else site_urls[site] if a == DISAVOW_URL else []
                                 for site, a in zip(out[ROLLUP_DOMAIN].tolist(), out[ACTION].tolist())]

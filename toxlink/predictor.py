@@ -27,6 +27,7 @@ import pyarrow.compute as pc
 
 from toxlink import schema as S
 from toxlink.known import list_evidence
+from toxlink.policy import toxicity
 from toxlink.model import apply_calibration
 from toxlink.timings import Timings
 from toxlink.urls import with_hosts  # noqa: F401 - re-exported: callers score with host columns
@@ -116,6 +117,7 @@ class Predictor:
         with timings.stage("reasons"):
             out = links.copy()
             out[S.RISK] = risk
+            out[S.TOXICITY] = toxicity(risk)
             out[S.BAND] = self._bands(risk, ok)
             reasons = self._reasons_column(links, X, contrib, ok, n_reasons)
             if listed is not None:  # the user's own lists come first

@@ -122,12 +122,16 @@ DTYPES: dict[str, str] = {
 
 # --- columns added by scoring (toxlink.predictor) ---------------------------------------
 RISK = "risk"  # calibrated probability that the link is spam or manipulation
+# The risk rescaled to a whole number 0-100 (round(100 * risk); max_risk for a site): the
+# scale SEO tools' toxicity and spam scores use. A rescaling, not another model.
+TOXICITY = "toxicity"
 BAND = "band"  # "toxic" | "review" | "ok" | "rejected" (row could not be scored)
 REASONS = "reasons"  # plain-language reasons, "; "-joined, strongest first
 HOST = "host"  # normalised referring host (lower-case, punycode, no port/userinfo/trailing dot)
 DOMAIN = "domain"  # registrable domain of the host (eTLD+1), or the host for IPs
 
 BANDS = ("toxic", "review", "ok", "rejected")
+
 
 # --- columns of the per-site roll-up (domains.csv; toxlink.policy) -------------------------
 # ("domain" there is the referring site: the registrable domain, or the exact host on a free
@@ -152,7 +156,7 @@ PROTECTED = "protected"  # .gov/.edu/... site protected by Policy.protect_gov_ed
 FREE_HOST = "free_host"  # the site is on a free hosting platform (data/free_hosts.txt)
 DISAVOW_ENTRIES = "disavow_entries"  # list of disavow lines the site contributes
 
-ROLLUP_COLUMNS = (DOMAIN, ACTION, N_LINKS, N_TOXIC, N_REVIEW, TOXIC_SHARE, MAX_RISK, MEAN_RISK,
+ROLLUP_COLUMNS = (DOMAIN, ACTION, N_LINKS, N_TOXIC, N_REVIEW, TOXIC_SHARE, MAX_RISK, TOXICITY, MEAN_RISK,
                   TOP_REASONS, WHITELISTED, PROTECTED, FREE_HOST, DISAVOW_ENTRIES)
 
 # --- per-site facts the policy decides on (toxlink.rollup.SiteStatistics), besides the above ------
