@@ -604,3 +604,17 @@ def test_report_from_dir_rebuilds_the_report_of_the_run(tmp_path):
     assert second == first
     assert _value(first, "diff-existing") == len(existing.read_text(encoding="utf-8").splitlines())
     assert '"empty  (' in first  # the sample has image links without alt text
+
+
+def test_the_brand_of_a_host_without_a_public_suffix_is_its_name():
+    from toxlink.report.anchors import BRANDED, anchor_categories, brand_tokens
+
+    targets = pd.Series(["https://www.pawsome-pets.example/contact/", "https://www.acme-tools.co.uk/shop"])
+    assert brand_tokens(targets).tolist() == ["pawsomepets", "acmetools"]
+    anchors = pd.Series(["Pawsome Pets", "Acme Tools"])
+    assert anchor_categories(anchors, targets).tolist() == [BRANDED, BRANDED]
+    from toxlink import read_export
+
+    sample = read_export(Path(__file__).resolve().parents[1] / "data/sample/ahrefs-backlinks-sample.csv")
+    branded = anchor_categories(sample[S.ANCHOR], sample[S.TARGET_URL]) == BRANDED
+    assert branded.sum() >= sample[S.ANCHOR].str.lower().str.contains("pawsome pets").sum() > 0

@@ -106,13 +106,16 @@ def _categories_of(anchors: pd.Series) -> np.ndarray:
 
 def brand_tokens(target_urls: pd.Series) -> pd.Series:
     """The brand token of each target URL: its host's registrable domain without the public
-    suffix, alphanumerics only (``https://www.acme-tools.co.uk/`` -> ``acmetools``), ``NA``
+    suffix, alphanumerics only (``https://www.acme-tools.co.uk/`` -> ``acmetools``; without a
+    public suffix, the label before the last: ``pawsome-pets.example`` -> ``pawsomepets``), ``NA``
     when there is no host or the token is shorter than :data:`MIN_BRAND_TOKEN`. Computed
     once per distinct URL (an export links to few targets)."""
     codes, distinct = pd.factorize(target_urls.astype("string"), use_na_sentinel=True)
     hosts = urls.hosts_of(pd.Series(distinct, dtype="string"))
     table = urls.host_table(hosts)
-    label = [d[: -len(s) - 1] if s and d.endswith("." + s) else d
+    # Without a public suffix (pawsome-pets.example, a staging host) the brand is the label
+    # before the last one, not the whole host.
+    label = [d[: -len(s) - 1] if s and d.endswith("." + s) else d.removeprefix("www.").rsplit(".", 1)[0].rsplit(".", 1)[-1]
              for d, s in zip(table["domain"].astype(str), table["suffix"].astype(str))]
     token = pd.Series(label, index=table.index, dtype="string").str.replace(r"[^a-z0-9]", "", regex=True)
     token = token.where(token.str.len() >= MIN_BRAND_TOKEN)
