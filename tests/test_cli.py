@@ -329,3 +329,19 @@ def test_toxicity_is_the_risk_on_a_0_to_100_scale(sample_run):
 
 def domains_of(out):
     return pd.read_csv(out / "domains.csv")
+
+
+def test_excel_option_starts_every_csv_with_a_bom_and_the_report_still_rebuilds(tmp_path):
+    import re
+
+    from toxlink import report as R
+
+    out = tmp_path / "out"
+    r = toxlink("score", SAMPLE, "--existing-disavow", EXISTING, "-o", out, "--excel", "--report")
+    assert r.returncode == 0, r.stderr
+    for name in ("links.csv", "domains.csv", "disavow-diff.csv"):
+        assert (out / name).read_bytes().startswith(b"\xef\xbb\xbf" + b'"'), name
+    assert pd.read_csv(out / "domains.csv", encoding="utf-8-sig").columns[0] == S.DOMAIN
+    again = R.report_from_dir(out, tmp_path / "again.html")
+    stamp = re.compile(r"generated \d\d \w+ \d{4} \d\d:\d\d UTC")
+    assert stamp.sub("", again.read_text(encoding="utf-8")) == stamp.sub("", (out / "report.html").read_text(encoding="utf-8"))

@@ -109,6 +109,7 @@ def score(
     review_threshold: Optional[float] = typer.Option(None, min=0.0, max=1.0, help="Risk at or above which a link needs review (default: the model's)."),
     protect_gov_edu: bool = typer.Option(False, "--protect-gov-edu", help="Never disavow .gov/.edu/.ac.* domains."),
     report: bool = typer.Option(False, "--report", help="Also write report.html, a self-contained audit report."),
+    excel: bool = typer.Option(False, "--excel", help="Start the CSV files with a UTF-8 byte order mark, so that Excel on Windows reads accents right."),
     chunksize: int = typer.Option(100_000, min=1, help="Rows per chunk when streaming the exports."),
     engine: str = typer.Option("embedded", help="embedded (one process, streaming) or dask (needs toxlink[scale])."),
     scheduler: Optional[str] = typer.Option(None, help="Dask scheduler address (default: a local cluster)."),
@@ -131,7 +132,7 @@ def score(
                           + [KnownList.read(p, spam=False) for p in known_clean]),
     )
     kwargs = dict(model=model, policy=policy, export_format=export_format, existing_disavow=existing_disavow,
-                  chunksize=chunksize, report=report)
+                  chunksize=chunksize, report=report, excel_bom=excel)
     _return_freed_memory()
     with _progress() as on_chunk:
         if engine == "dask":

@@ -245,7 +245,8 @@ def score_batches(spool_path: str | os.PathLike, batches: Iterable[int], predict
 
 # -- the other outputs ------------------------------------------------------------------------------
 
-def write_outputs(tally: Tally, policy, existing, out_dir: Path, notes: list[str], timings: Timings) -> ScoreSummary:
+def write_outputs(tally: Tally, policy, existing, out_dir: Path, notes: list[str], timings: Timings, *,
+                  bom: bool = False) -> ScoreSummary:
     """Every output but ``links.csv``, from the *tally* of the scored links.
 
     Writes ``domains.csv`` (the roll-up, columns ``schema.ROLLUP_COLUMNS``), ``disavow.txt``
@@ -261,11 +262,11 @@ def write_outputs(tally: Tally, policy, existing, out_dir: Path, notes: list[str
     with timings.stage("domain roll-up"):
         domains = tally.rollup.finish()
     with timings.stage("domains.csv and disavow files"):
-        write_csv(domains, out_dir / "domains.csv")
+        write_csv(domains, out_dir / "domains.csv", bom=bom)
         merged, diff, overflow, limit_notes = merge_within_limits(existing, domains, policy.whitelist)
         merged.write(out_dir / "disavow.txt")
         diff.added_file().write(out_dir / "disavow-new.txt")
-        write_csv(diff.to_frame(), out_dir / "disavow-diff.csv")
+        write_csv(diff.to_frame(), out_dir / "disavow-diff.csv", bom=bom)
         summary.notes.extend(limit_notes)
         if overflow is not None:
             with atomic_write(out_dir / "disavow-overflow.txt") as fh:  # not for upload: no limit check
@@ -373,6 +374,7 @@ def score_exports(
     chunksize: int = 100_000,
     report: bool = False,
     on_chunk: OnChunk | None = None,
+    excel_bom: bool = False,
 ) -> ScoreSummary:
     """Score the export files *paths* into the folder *out_dir*.
 
@@ -386,6 +388,8 @@ def score_exports(
         Loaded from *model* and *policy* when not given; never changed by the run.
     on_chunk : callable ``(stage, rows)``, optional
         Called after each chunk of each pass (progress bars).
+    excel_bom : bool
+        Start the CSV files with a UTF-8 byte order mark (Excel on Windows).
     """
     out_dir = Path(out_dir)
     check_output_folder(out_dir, paths)
@@ -394,14 +398,15 @@ def score_exports(
     out_dir.mkdir(parents=True, exist_ok=True)
     with claimed(out_dir):
         summary = _score_into(paths, out_dir, existing, timings, predictor=predictor, model=model, policy=policy,
-                              export_format=export_format, chunksize=chunksize, report=report, on_chunk=on_chunk)
+                              export_format=export_format, chunksize=chunksize, report=report, on_chunk=on_chunk,
+                              bom=excel_bom)
         remove_stale_outputs(out_dir, summary)
     summary.notes[:0] = [f"your disavow file: {w}" for w in existing.warnings]
     return summary
 
 
 def _score_into(paths, out_dir: Path, existing, timings: Timings, *, predictor, model, policy, export_format,
-                chunksize: int, report: bool, on_chunk: OnChunk | None) -> ScoreSummary:
+                chunksize: int, report: bool, on_chunk: OnChunk | None, bom: bool) -> ScoreSummary:
     """The stages of :func:`score_exports`, in order, in a folder it holds."""
     from toxlink.outputs import CsvWriter
     from toxlink.predictor import Predictor
@@ -424,7 +429,7 @@ def _score_into(paths, out_dir: Path, existing, timings: Timings, *, predictor, 
             with timings.stage("waiting for the model"):
                 predictor = predictor if loading is None else loading.result()
             policy, notes = run_policy(predictor.policy, own)
-            with CsvWriter(out_dir / "links.csv", LINK_OUTPUT_COLUMNS) as csv:
+            with CsvWriter(out_dir / "links.csv", LINK_OUTPUT_COLUMNS, bom=bom) as csv:
                 tally = score_batches(spool.path, range(len(spool.batch_rows)), predictor, profile, policy, csv,
                                       report=report, timings=timings, on_chunk=on_chunk)
-    return write_outputs(tally, policy, existing, out_dir, notes, timings)
+    return write_outputs(tally, policy, existing, out_dir, notes, timings, bom=bom)

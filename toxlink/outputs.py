@@ -131,9 +131,12 @@ class CsvWriter:
     header : bool, default True
         Write the header line. A file written without one can be appended to a file with
         one (:meth:`append_rows_of`): the Dask engine's workers write ``links.csv`` in parts.
+    bom : bool, default False
+        Start the file with a UTF-8 byte order mark, by which Excel on Windows knows the
+        file is UTF-8 (without it, it reads ``café`` as ``cafÃ©``).
     """
 
-    def __init__(self, path: str | os.PathLike, columns: Sequence[str], *, header: bool = True):
+    def __init__(self, path: str | os.PathLike, columns: Sequence[str], *, header: bool = True, bom: bool = False):
         self.path = Path(path)
         self.columns = list(columns)
         self.rows = 0
@@ -142,6 +145,8 @@ class CsvWriter:
         # (half the CPU of formatting into memory and writing that through Python).
         self._sink = pa.OSFile(str(self._cm.__enter__()), "wb")
         self._writer: pacsv.CSVWriter | None = None
+        if bom:
+            self._sink.write(b"\xef\xbb\xbf")
         if header:
             empty = pa.table({c: pa.array([], pa.null()) for c in self.columns})
             pacsv.write_csv(empty, self._sink)
@@ -192,8 +197,8 @@ class CsvWriter:
             self.abort(ev)
 
 
-def write_csv(frame: pd.DataFrame, path: str | os.PathLike) -> Path:
+def write_csv(frame: pd.DataFrame, path: str | os.PathLike, *, bom: bool = False) -> Path:
     """Write *frame* to *path* atomically through :class:`CsvWriter` (without the index)."""
-    with CsvWriter(path, [str(c) for c in frame.columns]) as writer:
+    with CsvWriter(path, [str(c) for c in frame.columns], bom=bom) as writer:
         writer.write(frame.set_axis([str(c) for c in frame.columns], axis=1))
     return Path(path)

@@ -114,6 +114,7 @@ def score_exports_dask(
     report: bool = False,
     n_workers: int = 2,
     tasks: int | None = None,
+    excel_bom: bool = False,
 ):
     """Score the exports on a Dask cluster; same outputs as :func:`toxlink.engine.score_exports`.
 
@@ -172,7 +173,8 @@ def score_exports_dask(
                     results = client.gather(client.map(
                         _score_task, [str(spool.path)] * len(ranges), ranges, parts, model=model, policy=policy,
                         profile=client.scatter(profile, broadcast=True), report=report, pure=False))
-                with timings.stage("links.csv"), CsvWriter(out_dir / "links.csv", LINK_OUTPUT_COLUMNS) as csv:
+                with timings.stage("links.csv"), CsvWriter(out_dir / "links.csv", LINK_OUTPUT_COLUMNS,
+                                                                          bom=excel_bom) as csv:
                     for part, (_, rows, _, _) in zip(parts, results):
                         csv.append_rows_of(part, rows)
         finally:
@@ -183,7 +185,7 @@ def score_exports_dask(
         for part_tally, _, worker_timings, _ in results:
             tally.merge(part_tally)  # in input order: the roll-up keeps the first-seen order of sites
             timings.add(worker_timings, prefix="workers: ")
-        summary = write_outputs(tally, policy, existing, out_dir, notes, timings)
+        summary = write_outputs(tally, policy, existing, out_dir, notes, timings, bom=excel_bom)
         summary.tasks = [facts for *_, facts in results]
         remove_stale_outputs(out_dir, summary)
     summary.notes[:0] = [f"your disavow file: {w}" for w in existing.warnings]
