@@ -1,0 +1,210 @@
+"""Tracking and promotion: record a training run in MLflow and gate the ``champion`` alias.
+
+:func:`log_run` records params, metrics, the data hash and the bundle as artifacts;
+:func:`register_and_gate` registers the model and moves ``@champion`` only when the new
+model is not worse than the current champion on the same evaluation rows.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from toxlink import metrics as M
+from toxlink.fit import data_hash
+from toxlink.model import ModelBundle, ModelError, resolve_tracking_uri
+
+REGISTERED_MODEL = "toxlink"
+CHAMPION = "champion"
+EXPERIMENT = "toxlink"
+
+__all__ = ["REGISTERED_MODEL", "CHAMPION", "EXPERIMENT", "log_run", "GateDecision", "register_and_gate"]
+
+
+def _artifact_location(tracking_uri: str) -> str:
+    """Artifacts next to a SQLite store (``<db dir>/mlruns-artifacts``), else ./mlruns-artifacts."""
+    if tracking_uri.startswith("sqlite:///"):
+        db = Path(tracking_uri[len("sqlite:///"):])
+        return (db.parent / "mlruns-artifacts").resolve().as_uri()
+    return (Path.cwd() / "mlruns-artifacts").resolve().as_uri()
+
+
+def client_for(tracking_uri: str | None):
+    import logging
+
+    os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
+    os.environ.setdefault("DO_NOT_TRACK", "true")
+    from mlflow import MlflowClient
+
+    # MLflow logs its database migrations at INFO on first use; keep CLI output clean
+    # (after the import, which configures mlflow's logger).
+    for name in ("mlflow", "alembic"):
+        logging.getLogger(name).setLevel(logging.WARNING)
+
+    uri = resolve_tracking_uri(tracking_uri)
+    return MlflowClient(tracking_uri=uri, registry_uri=uri), uri
+
+
+def _experiment_id(client, uri: str, name: str = EXPERIMENT) -> str:
+    exp = client.get_experiment_by_name(name)
+    if exp is not None:
+        return exp.experiment_id
+    return client.create_experiment(name, artifact_location=_artifact_location(uri))
+
+
+def _flat_metrics(d: dict, prefix: str = "") -> dict[str, float]:
+    import re
+
+    out = {}
+    for k, v in d.items():
+        # MLflow metric names: alphanumerics, _ - . / : and spaces; keep them readable
+        key = prefix + re.sub(r"[^A-Za-z0-9_\-./:]+", "_", str(k)).strip("_")
+        if isinstance(v, dict):
+            out.update(_flat_metrics(v, key + "."))
+        elif isinstance(v, (int, float, np.number)) and not isinstance(v, bool) and np.isfinite(v):
+            out[key] = float(v)
+    return out
+
+
+def log_run(
+    bundle: ModelBundle,
+    *,
+    tracking_uri: str | None = None,
+    run_name: str | None = None,
+    metrics: dict | None = None,
+    params: dict | None = None,
+    tags: dict | None = None,
+    artifacts: dict[str, str | os.PathLike] | None = None,
+) -> str:
+    """Log a training run (params, metrics, data hash, the bundle as artifacts ``model/``).
+
+    Returns
+    -------
+    str: the MLflow run id.
+    """
+    client, uri = client_for(tracking_uri)
+    eid = _experiment_id(client, uri)
+    run = client.create_run(eid, run_name=run_name, tags={"data_hash": bundle.data_hash, "toxlink_version": bundle.version, **(tags or {})})
+    rid = run.info.run_id
+    try:
+        from mlflow.entities import Metric, Param
+
+        allp = {**bundle.params, **(params or {})}
+        plist = [Param(k, str(v)[:6000]) for k, v in allp.items()]
+        now = int(time.time() * 1000)
+        mlist = [Metric(k, v, now, 0) for k, v in _flat_metrics({**bundle.metrics, **(metrics or {})}).items()]
+        # log_batch takes at most 100 params and 1000 metrics per call
+        for i in range(0, len(plist), 100):
+            client.log_batch(rid, params=plist[i:i + 100])
+        for i in range(0, len(mlist), 1000):
+            client.log_batch(rid, metrics=mlist[i:i + 1000])
+        with tempfile.TemporaryDirectory() as tmp:
+            bundle.save(tmp)
+            client.log_artifacts(rid, tmp, "model")
+        for dest, path in (artifacts or {}).items():
+            path = Path(path)
+            if path.is_dir():
+                client.log_artifacts(rid, str(path), dest)
+            elif path.is_file():
+                client.log_artifact(rid, str(path), dest or None)
+        client.set_terminated(rid, "FINISHED")
+    except BaseException:
+        client.set_terminated(rid, "FAILED")
+        raise
+    return rid
+
+
+@dataclass
+class GateDecision:
+    """Outcome of :func:`register_and_gate`."""
+
+    promoted: bool
+    version: str | None
+    champion_version: str | None
+    new: dict[str, float]
+    champion: dict[str, float] | None
+    reason: str
+    tolerance: float
+
+    def lines(self) -> list[str]:
+        out = [f"registered model {REGISTERED_MODEL!r} version {self.version}"]
+        if self.champion is not None:
+            out.append(f"{'metric':<10} {'new':>8} {'champion v' + str(self.champion_version):>14}")
+            for k in ("roc_auc", "pr_auc"):
+                out.append(f"{k:<10} {self.new.get(k, float('nan')):>8.4f} {self.champion.get(k, float('nan')):>14.4f}")
+        out.append(("promoted to @champion: " if self.promoted else "NOT promoted: ") + self.reason)
+        return out
+
+
+def register_and_gate(
+    run_id: str,
+    bundle: ModelBundle,
+    X_eval: pd.DataFrame,
+    y_eval,
+    *,
+    tracking_uri: str | None = None,
+    tolerance: float = 0.002,
+    w_eval=None,
+    name: str = REGISTERED_MODEL,
+) -> GateDecision:
+    """Register the run's model and move ``@champion`` only if it is not worse.
+
+    Both the new model and the current champion are scored on the *same* evaluation rows
+    ``(X_eval, y_eval)``; the new one is promoted when its ROC-AUC and PR-AUC are each at
+    least the champion's minus *tolerance*. With no champion yet, it is promoted. A
+    champion trained on a different feature list cannot score these rows (and could not be
+    loaded by this toxlink), so it is replaced, and the reason says so.
+    """
+    client, uri = client_for(tracking_uri)
+    from mlflow.exceptions import MlflowException
+
+    try:
+        client.get_registered_model(name)
+    except MlflowException:
+        client.create_registered_model(name, description="toxlink toxic-backlink classifier (LightGBM text model + JSON metadata)")
+    run = client.get_run(run_id)
+    mv = client.create_model_version(name, f"{run.info.artifact_uri}/model", run_id=run_id)
+    y_eval = np.asarray(y_eval, float)
+    p_new = bundle.predict(X_eval)
+    new = {"roc_auc": M.roc_auc(y_eval, p_new, w_eval), "pr_auc": M.pr_auc(y_eval, p_new, w_eval)}
+    eval_hash = data_hash(X_eval, y_eval, w_eval)
+    try:
+        champ_mv = client.get_model_version_by_alias(name, CHAMPION)
+    except MlflowException:
+        champ_mv = None
+    champ, champ_version = None, None
+    if champ_mv is None:
+        promoted, reason = True, "no champion yet"
+    else:
+        champ_version = str(champ_mv.version)
+        try:
+            old = ModelBundle.load(f"models:/{name}/{champ_mv.version}", check_features=False, tracking_uri=uri)
+            if old.feature_names != list(X_eval.columns):
+                raise ModelError("feature list differs")
+            p_old = old.predict(X_eval)
+            champ = {"roc_auc": M.roc_auc(y_eval, p_old, w_eval), "pr_auc": M.pr_auc(y_eval, p_old, w_eval)}
+        except ModelError as e:
+            promoted, reason = True, f"champion v{champ_version} cannot score this feature matrix ({e}); replaced"
+        else:
+            worse = [k for k in ("roc_auc", "pr_auc") if not (new[k] >= champ[k] - tolerance)]
+            promoted = not worse
+            reason = (
+                f"not worse than champion v{champ_version} on the same {len(y_eval)} evaluation rows (tolerance {tolerance:g})"
+                if promoted
+                else f"worse than champion v{champ_version} on {', '.join(worse)} by more than {tolerance:g} on the same {len(y_eval)} evaluation rows"
+            )
+    for k, v in new.items():
+        client.set_model_version_tag(name, mv.version, f"eval_{k}", f"{v:.6f}")
+    client.set_model_version_tag(name, mv.version, "eval_set_hash", eval_hash)
+    client.set_model_version_tag(name, mv.version, "data_hash", bundle.data_hash)
+    client.set_model_version_tag(name, mv.version, "gate", "promoted" if promoted else "refused")
+    if promoted:
+        client.set_registered_model_alias(name, CHAMPION, mv.version)
+    client.set_tag(run_id, "gate", ("promoted: " if promoted else "refused: ") + reason)
+    return GateDecision(promoted, str(mv.version), champ_version, new, champ, reason, tolerance)
