@@ -277,7 +277,9 @@ def test_retrain_with_base_data_weights_user_rows(tmp_path):
     spam = sorted(set(host[host.str.contains("casino|slot|gacor|bet|loan|pharma|viagra|poker")]))
     (tmp_path / "labels.csv").write_text("domain,label\n" + "".join(f"{h},toxic\n" for h in spam)
                                          + "".join(f"{h},ok\n" for h in sorted(set(host) - set(spam))[:80]))
-    base = labelled_synth(2000, seed=22).assign(weight=1.0)
+    synth = labelled_synth(2000, seed=22)
+    base = T.compute_features(synth).assign(label=synth["label"].to_numpy(), weight=1.0,
+                                            group="base:" + synth["group"].to_numpy())
     rep = T.retrain(user, labels=tmp_path / "labels.csv", base_links=base, user_weight=5.0, base_weight=0.5,
                     register=False, out_dir=tmp_path / "m", config=T.TrainConfig(**FAST))
     assert rep.rows["base"] == 2000 and rep.rows["user"] + rep.rows["user_held_out"] == rep.label_counts["toxic"] + rep.label_counts["ok"]
@@ -295,25 +297,29 @@ def test_shipped_model_matches_this_code():
     assert (ROOT / "models" / "toxlink-model.txt").stat().st_size < 5_000_000
 
 
-def test_balancing_equalises_classes_within_cells():
-    import importlib.util
+def test_shipped_base_table_loads_without_host_names():
+    from toxlink import basedata as B
+    from toxlink import features
 
-    spec = importlib.util.spec_from_file_location("training_train", ROOT / "training" / "train.py")
-    tt = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(tt)
-    kind = np.array(["cc"] * 6 + ["generic"] * 4 + ["inst"] * 3)
-    y = np.array([1, 1, 1, 1, 0, 0] + [1, 0, 0, 0] + [0, 0, 0])
-    w = tt.balance_within(np.ones(13), y, kind, cap=4.0)
-    for k in ("cc", "generic"):
-        m = kind == k
-        assert w[m & (y == 1)].sum() == pytest.approx(w[m & (y == 0)].sum())
-    # by hand: cc half = 3 -> spam x0.75, clean x1.5; generic half = 2 -> spam x2, clean x2/3;
-    # inst (one class) untouched; raw total 6 + 4 + 3 = 13 -> no renormalisation
-    assert w[:4] == pytest.approx([0.75] * 4) and w[4:6] == pytest.approx([1.5] * 2)
-    assert w[6] == pytest.approx(2.0) and w[7:10] == pytest.approx([2 / 3] * 3)
-    assert w[10:] == pytest.approx([1.0] * 3)
-    assert w.mean() == pytest.approx(1.0)
-    # factors are capped: 1 spam vs 30 clean can get at most 4x
-    kind2, y2 = np.array(["k"] * 31), np.array([1] + [0] * 30)
-    w2 = tt.balance_within(np.ones(31), y2, kind2, cap=4.0)
-    assert w2[0] / w2[1] == pytest.approx(4.0 / max(15.5 / 30, 0.25))
+    base = B.load_base_table(features.feature_names())
+    assert list(base.columns[: len(features.feature_names())]) == features.feature_names()
+    assert set(base[B.LABEL].unique()) == {0, 1} and (base[B.WEIGHT] > 0).all()
+    # no host names: the only text column is the list's name, groups are integer codes
+    text = [c for c in base.columns if base[c].dtype == object or str(base[c].dtype).startswith("string")]
+    assert text == [B.GROUP, B.LABEL_SOURCE] and base[B.GROUP].str.fullmatch(r"base:\d+").all()
+    assert (ROOT / "models" / B.BASE_TABLE).stat().st_size < 3_000_000
+
+
+def test_base_table_refuses_another_feature_list(tmp_path):
+    from toxlink import basedata as B
+
+    X = pd.DataFrame({"f_a": [1.0, 2.0], "f_b": [np.nan, np.nan]})
+    path = B.save_base_table(X, [0, 1], [1.0, 1.0], ["a.com", "b.com"], ["x", "y"], tmp_path / "t.csv.gz")
+    again = B.load_base_table(["f_a", "f_b", "f_c"], path)
+    assert again["f_a"].tolist() == [1.0, 2.0] and again["f_b"].isna().all() and again["f_c"].isna().all()
+    assert again[B.GROUP].tolist() == ["base:0", "base:1"]
+    first = path.read_bytes()
+    B.save_base_table(X, [0, 1], [1.0, 1.0], ["a.com", "b.com"], ["x", "y"], path)
+    assert path.read_bytes() == first  # byte-identical rebuilds
+    with pytest.raises(ValueError, match="another feature list"):
+        B.load_base_table(["f_b"], path)

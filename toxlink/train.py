@@ -1,7 +1,7 @@
 """``toxlink train``: retrain the model on a user's exports and labels, plus the shipped base rows.
 
 :func:`retrain` reads the exports, labels them (labels file, past disavow file, whitelist),
-mixes in the base data (:mod:`toxlink.basedata`),
+mixes in the base rows shipped as a derived table (:func:`toxlink.basedata.load_base_table`),
 fits (:mod:`toxlink.fit`), evaluates on held-out user domains, writes the bundle and records
 the run with its promotion gate (:mod:`toxlink.tracking`).
 
@@ -120,7 +120,8 @@ def retrain(
     whitelist : path or Whitelist, optional
         Links it covers are ok.
     with_base : bool
-        Also train on the shipped base data (:func:`toxlink.basedata.build_base_links`).
+        Also train on the shipped base rows (:func:`toxlink.basedata.load_base_table`:
+        features and labels of the public lists' hosts, no host names).
     base_weight, user_weight : float
         Row weights: base rows keep their dataset weight (mean 1) times *base_weight*;
         each labelled user link weighs *user_weight* (default 3).
@@ -134,7 +135,8 @@ def retrain(
         Share of the user's labelled links (by whole referring domain) held out to evaluate
         the model and gate its promotion.
     base_links : DataFrame, optional
-        A prebuilt base dataset (tests, or to reuse one across calls).
+        Base rows in :func:`toxlink.basedata.load_base_table`'s form (feature columns plus
+        ``label``, ``weight``, ``group``), instead of the shipped table.
 
     Returns
     -------
@@ -183,13 +185,12 @@ def retrain(
     if with_base:
         from toxlink import basedata as B
 
-        base = B.build_base_links(seed) if base_links is None else base_links
+        base = B.load_base_table(list(X_all.columns)) if base_links is None else base_links
         base_hash = B.dataset_hash(base)[:16]
-        Xb = compute_features(base)
-        Xs.append(Xb)
+        Xs.append(base[list(X_all.columns)].reset_index(drop=True))
         ys.append(base[LABEL].to_numpy(float))
         ws.append(base[WEIGHT].to_numpy(float) * float(base_weight))
-        gs.append(("base:" + base[GROUP].astype("string")).reset_index(drop=True))
+        gs.append(base[GROUP].astype("string").reset_index(drop=True))
         rows["base"] = int(len(base))
     X = pd.concat(Xs, ignore_index=True)
     y, w = np.concatenate(ys), np.concatenate(ws)
