@@ -42,7 +42,7 @@ def test_shape_dtype_order_and_index():
     assert (X.dtypes == np.float32).all()
     assert list(X.index) == [10, 7]
     assert len(FEATURES) >= 60
-    assert set(families()) == {"domain", "tld", "url", "anchor", "link", "content", "profile"}
+    assert set(families()) == {"domain", "tld", "url", "anchor", "link", "content", "profile", "hostname"}
 
 
 def test_every_feature_has_meaning_and_callable_reason():

@@ -1,7 +1,7 @@
 """Feature extraction: canonical links table -> float32 feature matrix.
 
-Seven families, one module each (``domain``, ``tld``, ``url``, ``anchor``, ``link``,
-``content``, ``profile``); :mod:`toxlink.features.registry` lists every feature with its
+Eight families, one module each (``domain``, ``tld``, ``url``, ``anchor``, ``link``,
+``content``, ``profile``, ``hostname``); :mod:`toxlink.features.registry` lists every feature with its
 meaning and a ``reason(value)`` sentence for explanations. See ``docs/features.md``.
 
 >>> X = compute(links)                          # whole table, profile from itself

@@ -10,11 +10,11 @@ from __future__ import annotations
 
 import sys
 
-from toxlink.features import anchor, content, domain, link, profile, tld, url
+from toxlink.features import anchor, content, domain, hostname, link, profile, tld, url
 from toxlink.features._base import Feature
 
 #: Family modules in model order. Each has ``FEATURES`` (a FeatureSet) and ``compute(ctx)``.
-FAMILY_MODULES = (domain, tld, url, anchor, link, content, profile)
+FAMILY_MODULES = (domain, tld, url, anchor, link, content, profile, hostname)
 
 #: Every feature, in model (column) order.
 FEATURES: list[Feature] = [f for m in FAMILY_MODULES for f in m.FEATURES]
