@@ -200,8 +200,9 @@ def evidence_shift(rows: pd.DataFrame) -> dict:
     # sides were dropped), so an unpenalised fit would give an infinite shift.
     lr = LogisticRegression(C=0.1).fit(A, rows["y"], sample_weight=rows["w"] / rows["w"].mean())
     a, s_spam, s_clean = (float(v) for v in lr.coef_[0])
-    shift = {"known_spam": round(s_spam / a, 3), "known_clean": round(s_clean / a, 3)}
-    z2 = z + shift["known_spam"] * rows["spam_matches"].clip(upper=3) + shift["known_clean"] * rows["clean_matches"].clip(upper=3)
+    # Keys as toxlink.known reads them from the bundle: log-odds per list that names a host.
+    shift = {"spam": round(s_spam / a, 3), "clean": round(s_clean / a, 3)}
+    z2 = z + shift["spam"] * rows["spam_matches"].clip(upper=3) + shift["clean"] * rows["clean_matches"].clip(upper=3)
     after = rows.assign(p=1 / (1 + np.exp(-z2)))
     per = summarise(after, {"toxic": 1, "review": 1})
     cover = {"spam_hosts_with_spam_match": float((rows.loc[rows["y"] == 1, "spam_matches"] > 0).mean()),

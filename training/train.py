@@ -96,8 +96,9 @@ def main(argv=None) -> int:
         "threshold_rule": "highest 98th / 75th percentile of any left-out clean list's LOSO probabilities "
                           "(every left-out clean list within 2% toxic, 25% review-or-worse)",
         "list_evidence": loso["list_evidence"]["shift_per_match"],
-        "list_evidence_rule": "log-odds shift per match (at most 3) of a user's known-spam / known-clean list, "
-                              "fitted on pooled LOSO rows (training/evaluate.py evidence_shift)",
+        "list_evidence_rule": "log-odds added to the calibrated risk per known-spam / known-clean list naming the "
+                              "host (toxlink.known), fitted on pooled LOSO rows where other public lists stand in "
+                              "for a user's lists (training/evaluate.py evidence_shift)",
         "ngram_model": NGRAM_FILE,
         "seed": args.seed,
         "hosts": int(len(y)),
@@ -225,10 +226,9 @@ def model_card(bundle, hm, data: H.HostData, loso: dict, sizes: dict, variants: 
         f"lists each fold's model never saw; spam and clean weigh 50/50, every list the same), then moved to a stated prior of **{H.PRIOR:.0%} toxic referring hosts** (log-odds + logit({H.PRIOR})). "
         "A risk of 0.3 means: among hosts like this in a profile where 15% of referring hosts are toxic, about 30% are.",
         f"- **Thresholds**: toxic ≥ {t['toxic']:.3f}, review ≥ {t['review']:.3f} (from the LOSO run above).",
-        f"- **List evidence** (measured, not yet wired to the command line): a host named by another independent "
-        f"list moves the log-odds by {ev['shift_per_match']['known_spam']:+.2f} per spam-list match and "
-        f"{ev['shift_per_match']['known_clean']:+.2f} per clean-list match (at most 3 matches), fitted on the pooled "
-        f"LOSO rows. With it the LOSO mean ROC-AUC is {ev['mean_roc_auc']:.3f} (worst {ev['worst_roc_auc']:.3f}); "
+        f"- **List evidence** (`toxlink score --known-spam FILE --known-clean FILE`): a host named by a list moves "
+        f"the log-odds of its risk by {ev['shift_per_match']['spam']:+.2f} per spam list and {ev['shift_per_match']['clean']:+.2f} per clean "
+        f"list, fitted on the pooled LOSO rows with the other public lists standing in for a user's lists. With it the LOSO mean ROC-AUC is {ev['mean_roc_auc']:.3f} (worst {ev['worst_roc_auc']:.3f}); "
         f"{ev['coverage']['spam_hosts_with_spam_match']:.1%} of test spam hosts and "
         f"{ev['coverage']['clean_hosts_with_clean_match']:.1%} of test clean hosts are named by another list of their class. "
         "Hosts listed on both sides were dropped from the lists, so the clean shift is over-estimated here. Stored in the "
