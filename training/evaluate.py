@@ -48,11 +48,9 @@ from toxlink import basedata as B
 from toxlink import metrics as M
 from toxlink.evaluation import rule_baseline
 
-VARIANTS = {
-    "stack": None,  # every feature + the OOF n-gram score
-    "lexical": "no-ngram",  # every feature but the n-gram score
-    "ngram": "ngram-only",  # the n-gram score alone
-}
+#: stack: host-name features + the OOF n-gram score (shipped); lexical: without the n-gram
+#: score; ngram: the n-gram score alone.
+VARIANTS = ("stack", "lexical", "ngram")
 
 
 def log(msg: str) -> None:
@@ -97,11 +95,13 @@ def matches(groups: np.ndarray, own: np.ndarray, left_out: str, ev: dict[str, se
     return n
 
 
-def columns_for(variant: str, X: pd.DataFrame) -> list[str] | None:
+def columns_for(variant: str, X: pd.DataFrame) -> list[str]:
+    """LightGBM's inputs in *variant*: always within :func:`hostmodel.host_columns`."""
+    cols = H.host_columns(X.columns)
     if variant == "stack":
-        return None
+        return cols
     if variant == "lexical":
-        return [c for c in X.columns if c != H.NGRAM]
+        return [c for c in cols if c != H.NGRAM]
     if variant == "ngram":
         return [H.NGRAM]
     raise ValueError(variant)
@@ -129,8 +129,7 @@ def run_fold(data: H.HostData, hold: np.ndarray, left: str, variant: str, seed: 
     te = np.flatnonzero(test)
     Xte = data.X.iloc[te].reset_index(drop=True)
     cols = columns_for(variant, data.X)
-    if cols is not None:
-        Xte[[c for c in Xte.columns if c not in set(cols)]] = np.nan
+    Xte[[c for c in Xte.columns if c not in set(cols)]] = np.nan
     raw = hm.raw(Xte, data.host[te])
     p = hm.proba(Xte, data.host[te])
     rule, _ = rule_baseline(data.X.iloc[te])
@@ -311,7 +310,7 @@ def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--lists", default=str(H.LISTS_DIR))
-    ap.add_argument("--variant", default="stack", choices=list(VARIANTS))
+    ap.add_argument("--variant", default="stack", choices=VARIANTS)
     ap.add_argument("--folds", default="", help="comma-separated list names (default: all 13)")
     ap.add_argument("--previous", default="", help="a previous bundle to score as a peer (directory or .json)")
     ap.add_argument("--grouped", action="store_true", help="also the grouped-split view")

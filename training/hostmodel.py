@@ -35,6 +35,11 @@ NGRAM = "hst_ngram_score"
 #: Share of toxic referring hosts the shipped probabilities are calibrated to (stated prior).
 PRIOR = 0.15
 NGRAM_C = 1.0
+#: Feature families the host model learns from: what a host *name* says. The lists give no
+#: links, so the url family (computed on https://host/) and the profile family (computed with
+#: the whole list as the "export": hosts per domain is a listing habit) would mean something
+#: else on a real export than in training.
+HOST_FAMILIES = ("domain", "tld", "hostname")
 NGRAM_MIN_DF = 10
 
 
@@ -119,6 +124,14 @@ class HostModel:
         return prior_shift(self.fitted.bundle.predict(self.features(X, hosts)), prior)
 
 
+def host_columns(columns) -> list[str]:
+    """The columns of *columns* in :data:`HOST_FAMILIES`, in order."""
+    from toxlink.features import families
+
+    keep = {c for fam in HOST_FAMILIES for c in families()[fam]}
+    return [c for c in columns if c in keep]
+
+
 def host_config(seed: int = 0) -> F.TrainConfig:
     """LightGBM settings of the host model (chosen under leave-one-source-out)."""
     return F.TrainConfig(seed=seed, num_leaves=15, min_data_in_leaf=50, learning_rate=0.05, num_boost_round=400,
@@ -126,15 +139,14 @@ def host_config(seed: int = 0) -> F.TrainConfig:
 
 
 def fit_host_model(X: pd.DataFrame, hosts, y, w, groups, seed: int = 0, columns=None, oof=None) -> HostModel:
-    """Fit the stack on training rows (see module docstring); *columns* restricts LightGBM's
-    inputs (the rest stay NaN, so the bundle keeps the full feature list). *oof* reuses
-    precomputed out-of-fold n-gram scores."""
+    """Fit the stack on training rows (see module docstring); LightGBM sees *columns* only
+    (default :func:`host_columns`); the rest stay NaN, so the bundle keeps the full feature
+    list and never splits on them. *oof* reuses precomputed out-of-fold n-gram scores."""
     X = X.copy()
     hosts = np.asarray(hosts, dtype=object)
     X[NGRAM] = oof_ngram(hosts, y, w, groups, seed=seed) if oof is None else oof
-    if columns is not None:
-        drop = [c for c in X.columns if c not in set(columns)]
-        X[drop] = np.nan
+    keep = set(host_columns(X.columns) if columns is None else columns)
+    X[[c for c in X.columns if c not in keep]] = np.nan
     fitted = F.fit(X=X, y=np.asarray(y, float), w=np.asarray(w, float), groups=pd.Series(groups, dtype="string"),
                    config=host_config(seed))
     return HostModel(fitted, fit_ngram(hosts, y, w, seed=seed))

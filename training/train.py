@@ -106,8 +106,11 @@ def main(argv=None) -> int:
     bundle.params.update({"prior": H.PRIOR, "ngram_C": H.NGRAM_C, "ngram_min_df": H.NGRAM_MIN_DF})
     bundle.save(out)
     (out / NGRAM_FILE).write_text(json.dumps(hm.ngram.to_json(), separators=(",", ":")), encoding="utf-8")
+    # Only what the host model learns from ships: the other families' values on these rows
+    # mean something else than on a real export (see hostmodel.HOST_FAMILIES).
     X_base = data.X.copy()
     X_base[H.NGRAM] = oof
+    X_base[[c for c in X_base.columns if c not in set(H.host_columns(X_base.columns))]] = np.nan
     B.save_base_table(X_base, y, w, groups, data.source, out / B.BASE_TABLE)
     sizes = {p.name: p.stat().st_size for p in out.iterdir() if p.is_file()}
     log("sizes: " + ", ".join(f"{k} {v / 1024:.0f} KB" for k, v in sorted(sizes.items())))
@@ -216,8 +219,9 @@ def model_card(bundle, hm, data: H.HostData, loso: dict, sizes: dict, variants: 
         "",
         "- **Inputs it learnt from: the host name only.** The lists name hosts, not links, and nothing is simulated: "
         "each host is one row `https://host/` with every link attribute missing. The model splits only on host-name "
-        "features (domain, TLD and hostname families; see `docs/features.md`); link, anchor, content and profile "
-        "features are in its feature list but it never saw them set, so they do not move its score. "
+        "features (domain, TLD and hostname families; see `docs/features.md`); URL, link, anchor, content and profile "
+        "features are in its feature list but it never saw them set, so they do not move its score: every link from "
+        "one host gets the same risk. "
         "`toxlink train` with your own labels can teach it those.",
         "- **`hst_ngram_score`**: a character n-gram (1-5, TF-IDF) logistic regression over host names, shipped as "
         f"plain data (`models/{NGRAM_FILE}`: n-grams, IDF, coefficients). LightGBM was trained on its *out-of-fold* "
