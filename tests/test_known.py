@@ -97,7 +97,9 @@ def test_the_model_metadata_sets_the_amount(sample):
 
 def test_score_command_shows_the_list_first_in_links_and_domains(tmp_path, sample):
     _, _, base = sample
-    site = base[S.DOMAIN].value_counts().index[0]
+    # The riskiest site: its links are flagged with or without the list, so domains.csv has
+    # top reasons for it whatever the shipped model thinks of the sample's other sites.
+    site = base.groupby(S.DOMAIN)[S.RISK].mean().idxmax()
     (tmp_path / "agency.txt").write_text(f"domain:{site}\n", encoding="utf-8")
     assert main(["score", str(SAMPLE), "-o", str(tmp_path / "out"), "--known-spam", str(tmp_path / "agency.txt")]) == 0
     links = pd.read_csv(tmp_path / "out" / "links.csv", dtype=str, keep_default_na=False)

@@ -413,7 +413,10 @@ def test_accumulator_over_any_chunking_equals_the_whole_table_roll_up(request, w
     got = acc.finish()
     want = recommend_domains(frame, policy, model_thresholds=thresholds)
     pd.testing.assert_frame_equal(got, want, check_exact=True)
-    assert len(want) > 50 and set(want[P.ACTION]) == set(P.ACTIONS)
+    # The shipped model scores host names: all links of one host share a risk, so the sample
+    # has no site with only some of its URLs toxic; synth_scored's edge rows cover that action.
+    expected = set(P.ACTIONS) - ({P.DISAVOW_URL} if which == "sample_scored" else set())
+    assert len(want) > 50 and set(want[P.ACTION]) >= expected
     if which == "synth_scored":  # the edge sites are in the table and decided as intended
         sites = by_site(want)
         assert sites["x.wordpress.com"][P.FREE_HOST] and sites["wordpress.com"][P.ACTION] == P.DISAVOW_URL

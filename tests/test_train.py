@@ -154,7 +154,7 @@ def test_by_source_one_vs_rest():
 def test_ablation_reports_every_family(fitted, data):
     _, test, X_test = data
     fams = T.family_columns(fitted.X.columns)
-    assert set(fams) == {"domain", "tld", "url", "anchor", "link", "content", "profile"}
+    assert set(fams) == {"domain", "tld", "url", "anchor", "link", "content", "profile", "hostname"}
     small = {k: fams[k] for k in ("domain", "link")}
     t = T.ablation(fitted, X_test, test["label"], families=small)
     assert t["family"].tolist() == ["all features", "without domain", "without link"]
@@ -305,7 +305,7 @@ def test_shipped_base_table_loads_without_host_names():
     assert list(base.columns[: len(features.feature_names())]) == features.feature_names()
     assert set(base[B.LABEL].unique()) == {0, 1} and (base[B.WEIGHT] > 0).all()
     # no host names: the only text column is the list's name, groups are integer codes
-    text = [c for c in base.columns if base[c].dtype == object or str(base[c].dtype).startswith("string")]
+    text = [c for c in base.columns if not pd.api.types.is_numeric_dtype(base[c])]
     assert text == [B.GROUP, B.LABEL_SOURCE] and base[B.GROUP].str.fullmatch(r"base:\d+").all()
     assert (ROOT / "models" / B.BASE_TABLE).stat().st_size < 3_000_000
 

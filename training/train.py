@@ -35,6 +35,8 @@ from toxlink import basedata as B
 from toxlink.features.hostname import NGRAM_FILE
 
 LOSO_COMMAND = "python training/evaluate.py --previous <previous bundle> --grouped"
+#: The last commit whose models/ held the model trained on six lists with simulated links.
+PREVIOUS_COMMIT = "293996d"
 
 
 def log(msg: str) -> None:
@@ -184,7 +186,9 @@ def model_card(bundle, hm, data: H.HostData, loso: dict, sizes: dict, variants: 
         "",
         "## Leave-one-source-out: how it does on lists it never saw",
         "",
-        f"Produced by `{LOSO_COMMAND}` (seed {loso['seed']}, deterministic). For each of the thirteen public lists: "
+        f"Produced by `{LOSO_COMMAND}` (seed {loso['seed']}, deterministic; the previous bundle is `models/` as of "
+        f"commit {PREVIOUS_COMMIT}, extracted with `git show {PREVIOUS_COMMIT}:models/toxlink-model.txt` and `.json`). "
+        "For each of the thirteen public lists: "
         "train on the other twelve (minus every domain the left-out list names), score the left-out list against "
         "the held-out 20% (by registrable domain) of the other class's lists, each list weighing the same. "
         "Recall at 1%/2% FPR: for a spam list, the share of it caught while at most 1%/2% of the clean held-out hosts "
