@@ -240,10 +240,12 @@ def test_outputs_read_well_in_a_spreadsheet(sample_run):
             assert len(written) and written.str.fullmatch(r"[01](\.\d{1,3})?").all(), c
     entries = domains[S.DISAVOW_ENTRIES]
     assert not entries.str.contains(r"[\[\]']").any()
+    # The shipped model scores host names (every link of a host has one risk), so the sample
+    # may hold no URL-level action; when it does, its entries are URLs.
     by_url = entries[domains[S.ACTION] == "disavow-url"]
-    assert len(by_url) and by_url.str.split("; ").map(lambda e: all(x.startswith("http") for x in e)).all()
+    assert by_url.str.split("; ").map(lambda e: all(x.startswith("http") for x in e)).all()
     by_domain = domains[domains[S.ACTION] == "disavow-domain"]
-    assert (by_domain[S.DISAVOW_ENTRIES] == "domain:" + by_domain[S.DOMAIN]).all()
+    assert len(by_domain) and (by_domain[S.DISAVOW_ENTRIES] == "domain:" + by_domain[S.DOMAIN]).all()
 
 
 def test_features_command_writes_csv_by_its_name_and_refuses_other_names(tmp_path):
