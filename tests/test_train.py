@@ -286,6 +286,8 @@ def test_retrain_with_base_data_weights_user_rows(tmp_path):
     assert rep.run_id is None and rep.gate is None
     b = ModelBundle.load(tmp_path / "m")
     assert b.extra["retrain"]["base_weight"] == 0.5 and b.extra["retrain"]["user_weight"] == 5.0
+    # the measured list-evidence shift carries over from the shipped model
+    assert b.extra["list_evidence"] == ModelBundle.load().extra["list_evidence"]
 
 
 def test_shipped_model_matches_this_code():

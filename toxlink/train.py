@@ -200,6 +200,12 @@ def retrain(
                  extra={"retrain": {"user_weight": user_weight, "base_weight": base_weight if with_base else None,
                                     "base_data_hash": base_hash, "label_counts": counts}})
     bundle = fitted.bundle
+    evidence = _shipped_list_evidence()
+    if evidence:
+        # How far a known-spam/known-clean list moves the risk was measured for the shipped
+        # model under leave-one-source-out; a user's few labels cannot re-measure it.
+        bundle.extra["list_evidence"] = evidence
+        bundle.extra["list_evidence_from"] = "the shipped model's leave-one-source-out measurement"
     metrics = None
     if test.any():
         metrics = evaluate(bundle, Xu[test], yu[test])
@@ -231,3 +237,17 @@ def retrain(
         report.run_id, report.tracking_uri = rid, uri
     report.seconds = time.perf_counter() - t0
     return report
+
+
+def _shipped_list_evidence() -> dict | None:
+    """``extra.list_evidence`` of the shipped model's metadata (None if absent or unreadable)."""
+    import json
+
+    from toxlink.model import META_FILE
+    from toxlink.resources import models_path
+
+    try:
+        with open(models_path(META_FILE), encoding="utf-8") as fh:
+            return json.load(fh).get("extra", {}).get("list_evidence")
+    except (OSError, ValueError):
+        return None
