@@ -24,7 +24,7 @@ NGRAM_FILE = "toxlink-ngrams.json"
 
 FEATURES = FeatureSet("hostname")
 FEATURES.add("hst_ngram_score", "log-odds that the host is spam from a character n-gram model of host names (out-of-fold in training)",
-             above(1.0, "the host name resembles spam host names seen on public blocklists"))
+             above(0.0, "the site's name resembles the names of sites on public spam blocklists"))
 FEATURES.add("hst_language_label", "1 if the host's first label is a language code (es., fr., pa., zh-cn.) under a registrable domain: a sign of machine-translated mirrors",
              flag("the host looks like a language mirror of another site"))
 
