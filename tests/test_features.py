@@ -380,3 +380,21 @@ def test_hosts_of_equals_the_full_url_split():
                   index=range(100, 118))
     full = urls.normalise_hosts(urls.split_urls(s)["host"])
     pd.testing.assert_series_equal(urls.hosts_of(s), full)
+
+
+def test_ngram_score_is_tfidf_logistic_regression_over_host_ngrams():
+    """The Arrow-vectorised score against its definition, one host at a time."""
+    from collections import Counter
+
+    from toxlink.features.hostname import NgramModel, host_ngrams
+
+    rng = np.random.default_rng(5)
+    vocab = sorted({g for h in ("casino-bonus.xyz", "www.news.example.org", "blog.ab") for g in host_ngrams(h)})
+    model = NgramModel({g: i for i, g in enumerate(vocab)}, rng.uniform(1, 3, len(vocab)), rng.normal(size=len(vocab)), -0.3)
+    hosts = ["casino-bonus.xyz", "www2.casino.example", "www.news.example.org", "zzz", "xn--n3h.com", "a" * 70 + ".ab", ""]
+    for host, got in zip(hosts, model.score(hosts)):
+        counts = Counter(g for g in host_ngrams(host) if g in model.index)
+        tf = {g: c * model.idf[model.index[g]] for g, c in counts.items()}
+        norm = sum(v * v for v in tf.values()) ** 0.5
+        want = model.intercept + (sum(v * model.coef[model.index[g]] for g, v in tf.items()) / norm if norm else 0.0)
+        assert got == pytest.approx(want, abs=1e-12), host
