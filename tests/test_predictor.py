@@ -67,6 +67,8 @@ def test_reasons_are_the_top_positive_contributions(predictor, links, scored):
     for i in np.flatnonzero(scored.loc[good.index, S.BAND].isin(["toxic", "review"]).to_numpy())[:50]:
         c = contrib[i]
         reasons = scored.loc[good.index[i], S.REASONS].split("; ")
+        if predictor.knows_names_only:  # the caveat of a model that learnt from host names only
+            assert reasons.pop() == NAME_ONLY
         # of the 6 (2k) strongest contributions, the positive ones with a sentence of their own
         expected = []
         for k in np.argsort(-c, kind="stable")[:6]:
@@ -260,7 +262,14 @@ def test_reasons_read_as_plain_sentences(scored):
         assert "e+" not in text, text
 
 
-def test_a_link_known_only_by_its_url_says_so(predictor):
-    links = pd.DataFrame({S.SOURCE_URL: ["https://cheap-seo-links-4u.xyz/p/1", "https://example.org/blog"]})
-    scored = predictor.score(links)
-    assert scored[S.REASONS].str.endswith(NAME_ONLY).all()
+def test_a_flagged_link_scored_on_its_name_alone_says_so(predictor, scored):
+    """An export with nothing but URLs, or a model that learnt from host names only (the
+    shipped one): a toxic or review link's reasons end with NAME_ONLY, an ok link's do not."""
+    links = pd.DataFrame({S.SOURCE_URL: ["https://cheap-seo-links-4u.xyz/p/1", "https://casino-bonus-24.top/x"]})
+    url_only = predictor.score(links)
+    flagged = url_only[S.BAND].isin(["toxic", "review"])
+    assert flagged.any() and url_only[S.REASONS][flagged].str.endswith(NAME_ONLY).all()
+    assert predictor.knows_names_only  # the shipped model
+    band = scored[S.BAND]
+    assert scored[S.REASONS][band.isin(["toxic", "review"])].str.endswith(NAME_ONLY).all()
+    assert not scored[S.REASONS][band == "ok"].str.contains(NAME_ONLY).any()

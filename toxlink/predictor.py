@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import threading
 from dataclasses import replace
+from functools import cached_property
 from typing import Iterable, Iterator
 
 import numpy as np
@@ -61,6 +62,17 @@ class Predictor:
             policy = replace(policy, review_threshold=float(thresholds["review"]))
         self.policy = policy
         self._paths = None  # compiled path attributions, built on first use
+
+    @cached_property
+    def knows_names_only(self) -> bool:
+        """Whether the model splits on the referring host's name only (the domain, TLD and
+        hostname families): then a link's anchor, flags and metrics do not move its risk,
+        and its reasons say so."""
+        from toxlink.features import FEATURES
+
+        family = {f.name: f.family for f in FEATURES}
+        used = self.bundle.booster.feature_importance("split") > 0
+        return all(family.get(name) in _NAME_FAMILIES for name, u in zip(self.bundle.feature_names, used) if u)
 
     @classmethod
     def load(cls, model: str | None = None, policy=None) -> "Predictor":
@@ -122,8 +134,9 @@ class Predictor:
             reasons = self._reasons_column(links, X, contrib, ok, n_reasons)
             if listed is not None:  # the user's own lists come first
                 reasons = pd.arrays.ArrowStringArray(_lists_first(listed, ok, pa.array(reasons)))
-            reasons = pd.arrays.ArrowStringArray(_with_caveats(pa.array(reasons), ok & (risk >= self.policy.review_threshold),
-                                                               ok & _name_only(links)))
+            flagged = ok & (risk >= self.policy.review_threshold)
+            name_only = flagged & (self.knows_names_only or _name_only(links))
+            reasons = pd.arrays.ArrowStringArray(_with_caveats(pa.array(reasons), flagged, name_only))
             out[S.REASONS] = pd.Series(reasons, index=links.index)
         return out, (X, contrib, ok)
 
@@ -283,7 +296,8 @@ class Predictor:
 
 #: What a link's reasons say when nothing stands out, and when the export says nothing but its URL.
 NO_SINGLE_SIGNAL = "no single signal stands out: many small ones add up"
-NAME_ONLY = "only the referring site's name and URL were scored: the export gives nothing else about this link"
+NAME_ONLY = "scored on the referring site's name alone"
+_NAME_FAMILIES = frozenset({"domain", "tld", "hostname"})
 
 # Columns a backlink tool fills in about a link; the source URL and bookkeeping aside.
 _ABOUT_THE_LINK = tuple(c for c in S.COLUMNS if c not in (S.SOURCE_FILE, S.SOURCE_ROW, S.VENDOR, S.ROW_ISSUE,
@@ -299,7 +313,8 @@ def _name_only(links: pd.DataFrame) -> np.ndarray:
 
 def _with_caveats(reasons: pa.Array, flagged: np.ndarray, name_only: np.ndarray) -> pa.Array:
     """*reasons* with :data:`NO_SINGLE_SIGNAL` where a *flagged* (toxic or review) link has
-    none, and :data:`NAME_ONLY` after those of links scored on their name alone."""
+    none, and :data:`NAME_ONLY` after those of *name_only* links: the export gives nothing
+    but their URLs, or the model learnt from host names only (the shipped one)."""
     text = lambda value: pa.scalar(value, pa.large_string())  # noqa: E731
     empty = np.asarray(pc.equal(reasons, ""), dtype=bool)
     reasons = pc.if_else(pa.array(flagged & empty), text(NO_SINGLE_SIGNAL), reasons)
