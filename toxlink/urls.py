@@ -239,16 +239,8 @@ def _bad_hosts(hosts: pa.Array) -> np.ndarray:
     bad = _mask(pc.or_(pc.match_substring_regex(hosts, _BAD_HOST_RE), pc.greater(pc.binary_length(hosts), 253)))
     colon = np.flatnonzero(_mask(pc.match_substring(hosts, ":")))
     for i, host in zip(colon, hosts.take(pa.array(colon, pa.int64())).to_pylist()):
-        bad[i] = not _is_ipv6(host)
+        bad[i] = not _is_ip(host)  # with a colon, only an IPv6 address
     return bad
-
-
-def _is_ipv6(host: str) -> bool:
-    try:
-        ipaddress.IPv6Address(host)
-        return True
-    except ValueError:
-        return False
 
 
 def _not_a_site(hosts: pa.Array) -> np.ndarray:
