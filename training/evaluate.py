@@ -50,7 +50,7 @@ from toxlink.evaluation import rule_baseline
 
 #: stack: host-name features + the OOF n-gram score (shipped); lexical: without the n-gram
 #: score; ngram: the n-gram score alone.
-VARIANTS = ("stack", "lexical", "ngram")
+VARIANTS = ("stack", "lexical", "ngram", "without-domain", "without-tld", "without-hostname")
 
 
 def log(msg: str) -> None:
@@ -104,6 +104,11 @@ def columns_for(variant: str, X: pd.DataFrame) -> list[str]:
         return [c for c in cols if c != H.NGRAM]
     if variant == "ngram":
         return [H.NGRAM]
+    if variant.startswith("without-"):  # the per-family ablation
+        from toxlink.features import families
+
+        dropped = set(families()[variant.removeprefix("without-")])
+        return [c for c in cols if c not in dropped]
     raise ValueError(variant)
 
 
