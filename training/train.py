@@ -143,7 +143,9 @@ def _nested_verdict(nested: dict) -> str:
 
 
 VARIANT_TEXT = {"stack": "shipped: host features + out-of-fold n-gram score", "lexical": "host features without the n-gram score",
-                "ngram": "n-gram score alone"}
+                "ngram": "n-gram score alone", "without-domain": "without the domain family (label length, digits, entropy...)",
+                "without-tld": "without the TLD family (abuse rates, TLD kinds)",
+                "without-hostname": "without the hostname family (n-gram score, language mirrors)"}
 
 
 def variant_table(loso: dict, variants: list[dict]) -> list[str]:
