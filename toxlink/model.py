@@ -22,6 +22,7 @@ and JSON only, so a malicious file cannot run code.
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import json
 import os
@@ -217,6 +218,48 @@ class ModelBundle:
             json.dump({**self.metadata(), MODEL_SHA256: hashlib.sha256(text).hexdigest()}, fh, indent=2,
                       sort_keys=False, allow_nan=True)
             fh.write("\n")
+        return directory
+
+    def save_folder(self, directory: str | os.PathLike) -> Path:
+        """Write the bundle as the folder *directory*, whole or not at all.
+
+        The files go to a temporary sibling folder first, which is then renamed into place;
+        an interrupted run leaves the previous folder (or none) under *directory*, never a
+        half-written one. An existing *directory* is replaced only if it holds nothing but a
+        model bundle's files, so that ``-o .`` or a mistyped folder never deletes anything else.
+
+        Raises
+        ------
+        FileExistsError
+            *directory* exists and holds files other than a bundle's.
+        """
+        import shutil
+        import tempfile
+
+        directory = Path(directory)
+        if directory.exists():
+            others = sorted(p.name for p in directory.iterdir() if p.name not in (MODEL_FILE, META_FILE)) \
+                if directory.is_dir() else [directory.name]
+            if others:
+                raise FileExistsError(errno.EEXIST, f"not a model folder ({', '.join(others[:3])} in it); "
+                                      "choose another --output", str(directory))
+        directory.parent.mkdir(parents=True, exist_ok=True)
+        tmp = Path(tempfile.mkdtemp(prefix=f".{directory.name}.", suffix=".tmp", dir=directory.parent))
+        old = None
+        try:
+            self.save(tmp)
+            if directory.exists():
+                old = Path(tempfile.mkdtemp(prefix=f".{directory.name}.", suffix=".old", dir=directory.parent))
+                os.replace(directory, old / directory.name)
+            os.replace(tmp, directory)
+        except BaseException:
+            if old is not None and not directory.exists():
+                os.replace(old / directory.name, directory)  # put the previous model back
+            shutil.rmtree(tmp, ignore_errors=True)
+            raise
+        finally:
+            if old is not None:
+                shutil.rmtree(old, ignore_errors=True)
         return directory
 
     @classmethod
