@@ -26,6 +26,70 @@ def _bundle_bytes(d: Path) -> tuple[bytes, bytes]:
     return (d / MODEL_FILE).read_bytes(), (d / META_FILE).read_bytes()
 
 
+def test_first_retrain_is_gated_against_the_shipped_model(tmp_path):
+    """Two labels on the bundled sample, empty registry: the shipped model is the champion to beat."""
+    from toxlink import basedata as B
+    from toxlink import features
+
+    base = B.load_base_table(features.feature_names())
+    # a slice of the shipped base rows keeps the test fast; the shipped model saw them all
+    base = pd.concat([base[base[B.LABEL] == v].sample(1500, random_state=0) for v in (0, 1)], ignore_index=True)
+    (tmp_path / "labels.csv").write_text("domain,label\nonline-pharma.ru,toxic\nhospitalityhub.it,ok\n")
+    rep = T.retrain([SAMPLE], labels=tmp_path / "labels.csv", base_links=base, tracking_uri=_store(tmp_path),
+                    out_dir=tmp_path / "model", config=T.TrainConfig(**FAST))
+    g = rep.gate
+    assert g.compared_with == "shipped model" and g.champion is not None and g.n_eval > 0
+    not_worse = all(g.new[k] >= g.champion[k] - g.tolerance for k in ("roc_auc", "pr_auc"))
+    assert g.promoted == not_worse
+    text = "\n".join(rep.lines())
+    # both models' figures side by side, as printed
+    assert "shipped model" in text and f"{g.champion['roc_auc']:.4f}" in text and f"{g.new['roc_auc']:.4f}" in text
+    assert (tmp_path / "model").is_dir() == g.promoted
+
+
+def _synthetic_labels(tmp_path):
+    from synth import synth_links
+
+    links = synth_links(4000, seed=11)
+    host = links[S.SOURCE_URL].str.extract(r"//(?:www\.)?([^/]+)")[0]
+    spam = sorted(set(host[host.str.contains("casino|slot|gacor|bet|loan|pharma|viagra|poker")]))
+    clean = sorted(set(host) - set(spam))[:150]
+    path = tmp_path / "labels.csv"
+    path.write_text("domain,label\n" + "".join(f"{h},toxic\n" for h in spam) + "".join(f"{h},ok\n" for h in clean))
+    return links, path
+
+
+def test_refused_model_never_overwrites_output_unless_forced(tmp_path):
+    links, labels = _synthetic_labels(tmp_path)
+    uri, out = _store(tmp_path), tmp_path / "model"
+    kw = dict(labels=labels, with_base=False, tracking_uri=uri, out_dir=out)
+    first = T.retrain(links, baseline=None, config=T.TrainConfig(**FAST), **kw)
+    assert first.gate.promoted and first.model_dir == str(out)
+    before = _bundle_bytes(out)
+    # leaves too large to split: constant scores, far worse than champion v1 on the same links
+    stump = T.TrainConfig(**{**FAST, "min_data_in_leaf": 100_000})
+    second = T.retrain(links, config=stump, **kw)
+    assert not second.gate.promoted and second.gate.compared_with == "champion v1"
+    assert second.model_dir is None and _bundle_bytes(out) == before
+    assert any("--force" in w for w in second.warnings)
+    forced = T.retrain(links, config=stump, force=True, **kw)
+    assert not forced.gate.promoted and forced.model_dir == str(out) and _bundle_bytes(out) != before
+    assert ModelBundle.load(out).data_hash == forced.data_hash
+
+
+def test_too_little_to_evaluate_is_refused_with_exit_2(tmp_path, capsys):
+    from toxlink import cli
+
+    (tmp_path / "labels.csv").write_text("domain,label\nonline-pharma.ru,toxic\nhospitalityhub.it,ok\nviagra-soft.ru,toxic\n")
+    db = tmp_path / "store" / "mlruns.db"
+    code = cli.main(["train", "--export", str(SAMPLE), "--labels", str(tmp_path / "labels.csv"), "--no-base",
+                     "-o", str(tmp_path / "model"), "--tracking-uri", f"sqlite:///{db}"])
+    assert code == 2
+    msg = capsys.readouterr().err
+    assert "too little to evaluate" in msg and "Traceback" not in msg
+    assert not (tmp_path / "model").exists() and not db.exists()
+
+
 def test_save_folder_is_whole_or_absent(tmp_path, monkeypatch):
     b = ModelBundle.load()
     out = tmp_path / "model"
