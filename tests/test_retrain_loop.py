@@ -116,3 +116,45 @@ def test_save_folder_is_whole_or_absent(tmp_path, monkeypatch):
     assert (tmp_path / "mine" / "notes.txt").read_text() == "keep me"
     b.save_folder(out)  # replacing a bundle folder works
     assert ModelBundle.load(out).feature_names == b.feature_names
+
+
+# --- where the MLflow store is ------------------------------------------------------------------
+@pytest.fixture
+def elsewhere(tmp_path, monkeypatch):
+    """A home folder and a current folder of the test's own, no MLFLOW_TRACKING_URI."""
+    home, cwd = tmp_path / "home", tmp_path / "cwd"
+    home.mkdir()
+    cwd.mkdir()
+    monkeypatch.setenv("HOME", str(home))
+    monkeypatch.setenv("USERPROFILE", str(home))
+    monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
+    monkeypatch.chdir(cwd)
+    return home, cwd
+
+
+def test_tracking_store_resolution(elsewhere, monkeypatch):
+    from toxlink.model import local_store_path, resolve_tracking_uri
+
+    home, cwd = elsewhere
+    default = resolve_tracking_uri()
+    assert local_store_path(default) == home / ".toxlink" / "mlruns.db"  # not the current folder
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", "sqlite:////env/m.db")
+    assert resolve_tracking_uri() == "sqlite:////env/m.db"
+    assert resolve_tracking_uri("http://mlflow.team:5000") == "http://mlflow.team:5000"  # --tracking-uri first
+    assert local_store_path("http://mlflow.team:5000") is None
+    assert local_store_path(f"file://{cwd}/runs") == cwd / "runs"
+
+
+def test_reading_the_champion_never_creates_a_store(elsewhere, capsys):
+    from toxlink import cli
+    from toxlink.model import ModelError
+
+    home, cwd = elsewhere
+    with pytest.raises(ModelError, match="no MLflow store at .*mlruns.db.*toxlink train"):
+        ModelBundle.load("models:/toxlink@champion")
+    with pytest.raises(ModelError, match="no MLflow store"):
+        ModelBundle.load("models:/toxlink@champion", tracking_uri=f"sqlite:///{cwd / 'other.db'}")
+    assert cli.main(["score", str(SAMPLE), "-o", str(cwd / "out"), "--model", "models:/toxlink@champion"]) == 2
+    assert "no MLflow store" in capsys.readouterr().err
+    assert list(home.iterdir()) == [] and [p.name for p in cwd.iterdir()] in ([], ["out"])
+    assert not list(cwd.rglob("*.db"))

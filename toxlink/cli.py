@@ -192,7 +192,7 @@ def train(
     user_weight: float = typer.Option(3.0, help="Sample weight of your labelled links relative to base rows."),
     output: Path = typer.Option(Path("toxlink-model"), "--output", "-o", help="Folder for the new model bundle (written only if promoted, unless --force)."),
     force: bool = typer.Option(False, "--force", help="Write the new model to --output even if the promotion gate refuses it."),
-    tracking_uri: Optional[str] = typer.Option(None, "--tracking-uri", help="MLflow tracking URI (default: sqlite ./mlruns.db or MLFLOW_TRACKING_URI)."),
+    tracking_uri: Optional[str] = typer.Option(None, "--tracking-uri", help="MLflow tracking URI (default: MLFLOW_TRACKING_URI, else ~/.toxlink/mlruns.db)."),
 ) -> None:
     """Retrain on your own labels, log the run to MLflow and promote it if it is not worse."""
     from toxlink.train import retrain

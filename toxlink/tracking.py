@@ -18,7 +18,7 @@ import pandas as pd
 
 from toxlink import metrics as M
 from toxlink.fit import data_hash
-from toxlink.model import ModelBundle, ModelError, resolve_tracking_uri
+from toxlink.model import ModelBundle, ModelError, local_store_path, resolve_tracking_uri
 
 REGISTERED_MODEL = "toxlink"
 CHAMPION = "champion"
@@ -48,6 +48,11 @@ def client_for(tracking_uri: str | None):
         logging.getLogger(name).setLevel(logging.WARNING)
 
     uri = resolve_tracking_uri(tracking_uri)
+    store = local_store_path(uri)
+    if store is not None:
+        # every caller here writes (runs, versions, aliases): the store's folder may be new,
+        # e.g. ~/.toxlink on a first run
+        (store.parent if uri.startswith("sqlite:") else store).mkdir(parents=True, exist_ok=True)
     return MlflowClient(tracking_uri=uri, registry_uri=uri), uri
 
 

@@ -137,7 +137,8 @@ def retrain(
         Row weights: base rows keep their dataset weight (mean 1) times *base_weight*;
         each labelled user link weighs *user_weight* (default 3).
     tracking_uri : str, optional
-        MLflow store (default ``sqlite:///<cwd>/mlruns.db``, or ``$MLFLOW_TRACKING_URI``).
+        MLflow store (default ``$MLFLOW_TRACKING_URI``, else ``~/.toxlink/mlruns.db``:
+        :func:`toxlink.model.resolve_tracking_uri`).
     out_dir : path
         Folder the new bundle (``toxlink-model.txt`` + ``.json``) is written to, whole or not
         at all (:meth:`toxlink.model.ModelBundle.save_folder`). A model the gate refuses is
