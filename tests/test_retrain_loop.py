@@ -158,3 +158,60 @@ def test_reading_the_champion_never_creates_a_store(elsewhere, capsys):
     assert "no MLflow store" in capsys.readouterr().err
     assert list(home.iterdir()) == [] and [p.name for p in cwd.iterdir()] in ([], ["out"])
     assert not list(cwd.rglob("*.db"))
+
+
+# --- labels from toxlink's own outputs ----------------------------------------------------------
+@pytest.fixture(scope="module")
+def scored(tmp_path_factory):
+    from toxlink import cli
+
+    out = tmp_path_factory.mktemp("scored")
+    assert cli.main(["score", str(SAMPLE), "-o", str(out)]) == 0
+    return out
+
+
+def _fill_decisions(src: Path, dest: Path, decide) -> None:
+    """*src* as a user's spreadsheet leaves it: a ``decision`` column added, some cells filled."""
+    lines = src.read_text(encoding="utf-8").splitlines()
+    out = [lines[0] + ",decision"] + [f"{ln},{decide(i)}" for i, ln in enumerate(lines[1:])]
+    dest.write_text("\n".join(out) + "\n", encoding="utf-8")
+
+
+def test_domains_csv_with_decisions_labels_every_link_of_a_domain(scored, tmp_path):
+    from toxlink.exports import read_export
+    from toxlink.labels import label_links
+    from toxlink.urls import with_hosts
+
+    domains = pd.read_csv(scored / "domains.csv")
+    many = domains.index[domains["n_links"] > 1][:2]  # domains with several links each
+    decide = {many[0]: "toxic", many[1]: "ok"}
+    _fill_decisions(scored / "domains.csv", tmp_path / "domains.csv", lambda i: decide.get(i, ""))
+    links = with_hosts(read_export([SAMPLE]))
+    lab = label_links(links, labels=tmp_path / "domains.csv")
+    usable = (links[S.DUPLICATE_OF].isna() & links[S.ROW_ISSUE].isna()).to_numpy()
+    domain = links["domain"].astype("string").fillna("")
+    for i, value in ((many[0], 1.0), (many[1], 0.0)):
+        of_domain = (domain == domains.at[i, "domain"]).to_numpy() & usable
+        assert of_domain.sum() > 1 and (lab.label[of_domain] == value).all()
+    # blank decisions label nothing
+    assert lab.label.notna().sum() == (domain.isin(domains.loc[many, "domain"]).to_numpy() & usable).sum()
+    assert lab.unmatched.empty
+
+
+def test_links_csv_with_decisions_labels_those_links(scored, tmp_path):
+    from toxlink.exports import read_export
+    from toxlink.labels import LabelError, label_links
+    from toxlink.urls import with_hosts
+
+    _fill_decisions(scored / "links.csv", tmp_path / "links.csv", lambda i: {3: "toxic", 10: "ok"}.get(i, ""))
+    links = with_hosts(read_export([SAMPLE]))
+    lab = label_links(links, labels=tmp_path / "links.csv")
+    scored_links = pd.read_csv(scored / "links.csv")
+    for i, value in ((3, 1.0), (10, 0.0)):
+        row = scored_links.iloc[i]
+        same = (links[S.SOURCE_URL] == row[S.SOURCE_URL]) & (links[S.TARGET_URL] == row[S.TARGET_URL])
+        assert (lab.label[same.to_numpy()] == value).all()
+    assert lab.label.notna().sum() == 2 and lab.unmatched.empty
+    _fill_decisions(scored / "links.csv", tmp_path / "none.csv", lambda i: "")
+    with pytest.raises(LabelError, match="no decision filled in"):
+        label_links(links, labels=tmp_path / "none.csv")

@@ -185,7 +185,7 @@ def explain(
 @app.command()
 def train(
     export: List[Path] = typer.Option([], "--export", help="Backlink export(s) the labels refer to."),
-    labels: Optional[Path] = typer.Option(None, "--labels", help="CSV of links or domains with a label (toxic/ok)."),
+    labels: Optional[Path] = typer.Option(None, "--labels", help="CSV of links or domains with a label (toxic/ok), or toxlink's domains.csv / links.csv with a 'decision' column filled in."),
     disavow: Optional[Path] = typer.Option(None, "--disavow", help="Your past disavow file: links it covers are labelled toxic."),
     whitelist: Optional[Path] = typer.Option(None, "--whitelist", help="Domains/URLs you keep: labelled ok."),
     with_base: bool = typer.Option(True, "--with-base/--no-base", help="Also train on toxlink's base data."),
