@@ -45,6 +45,13 @@ def test_first_retrain_is_gated_against_the_shipped_model(tmp_path):
     # both models' figures side by side, as printed
     assert "shipped model" in text and f"{g.champion['roc_auc']:.4f}" in text and f"{g.new['roc_auc']:.4f}" in text
     assert (tmp_path / "model").is_dir() == g.promoted
+    # the table is also the run's artifact gate.txt, the gate decision its tag
+    from mlflow import MlflowClient
+
+    c = MlflowClient(tracking_uri=rep.tracking_uri, registry_uri=rep.tracking_uri)
+    c.download_artifacts(rep.run_id, "gate.txt", str(tmp_path))
+    assert Path(tmp_path / "gate.txt").read_text() == "\n".join(g.lines()) + "\n"
+    assert c.get_run(rep.run_id).data.tags["gate"].startswith("promoted" if g.promoted else "refused")
 
 
 def _synthetic_labels(tmp_path):

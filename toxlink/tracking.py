@@ -227,4 +227,7 @@ def register_and_gate(
     if promoted:
         client.set_registered_model_alias(name, CHAMPION, mv.version)
     client.set_tag(run_id, "gate", ("promoted: " if promoted else "refused: ") + reason)
-    return GateDecision(promoted, str(mv.version), champ_version, new, champ, reason, tolerance, compared_with, len(y_eval))
+    decision = GateDecision(promoted, str(mv.version), champ_version, new, champ, reason, tolerance, compared_with, len(y_eval))
+    # the side-by-side table as printed, for whoever reviews the run in the MLflow UI
+    client.log_text(run_id, "\n".join(decision.lines()) + "\n", "gate.txt")
+    return decision
