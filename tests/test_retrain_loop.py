@@ -222,3 +222,16 @@ def test_links_csv_with_decisions_labels_those_links(scored, tmp_path):
     _fill_decisions(scored / "links.csv", tmp_path / "none.csv", lambda i: "")
     with pytest.raises(LabelError, match="no decision filled in"):
         label_links(links, labels=tmp_path / "none.csv")
+
+
+def test_ui_extra_is_the_full_mlflow_at_the_skinny_version():
+    """`pip install toxlink[ui]` brings `mlflow ui`, reading the store mlflow-skinny writes."""
+    import re
+    import tomllib
+
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]
+    skinny = next(d for d in project["dependencies"] if d.startswith("mlflow-skinny"))
+    (ui,) = project["optional-dependencies"]["ui"]
+    assert re.fullmatch(r"mlflow\s*(>=.*)", ui).group(1) == skinny[len("mlflow-skinny"):].strip()
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    assert 'pip install "toxlink[ui]"' in readme and 'mlflow ui --backend-store-uri "sqlite:///$HOME/.toxlink/mlruns.db"' in readme
