@@ -185,13 +185,14 @@ def explain(
 @app.command()
 def train(
     export: List[Path] = typer.Option([], "--export", help="Backlink export(s) the labels refer to."),
-    labels: Optional[Path] = typer.Option(None, "--labels", help="CSV of links or domains with a label (toxic/ok)."),
+    labels: Optional[Path] = typer.Option(None, "--labels", help="CSV of links or domains with a label (toxic/ok), or toxlink's domains.csv / links.csv with a 'decision' column filled in."),
     disavow: Optional[Path] = typer.Option(None, "--disavow", help="Your past disavow file: links it covers are labelled toxic."),
     whitelist: Optional[Path] = typer.Option(None, "--whitelist", help="Domains/URLs you keep: labelled ok."),
     with_base: bool = typer.Option(True, "--with-base/--no-base", help="Also train on toxlink's base data."),
     user_weight: float = typer.Option(3.0, help="Sample weight of your labelled links relative to base rows."),
-    output: Path = typer.Option(Path("toxlink-model"), "--output", "-o", help="Folder for the new model bundle."),
-    tracking_uri: Optional[str] = typer.Option(None, "--tracking-uri", help="MLflow tracking URI (default: sqlite ./mlruns.db or MLFLOW_TRACKING_URI)."),
+    output: Path = typer.Option(Path("toxlink-model"), "--output", "-o", help="Folder for the new model bundle (written only if promoted, unless --force)."),
+    force: bool = typer.Option(False, "--force", help="Write the new model to --output even if the promotion gate refuses it."),
+    tracking_uri: Optional[str] = typer.Option(None, "--tracking-uri", help="MLflow tracking URI (default: MLFLOW_TRACKING_URI, else ~/.toxlink/mlruns.db)."),
 ) -> None:
     """Retrain on your own labels, log the run to MLflow and promote it if it is not worse."""
     from toxlink.train import retrain
@@ -203,7 +204,7 @@ def train(
     try:
         with err.status("training (features, LightGBM, calibration, evaluation)...", spinner="dots"):
             result = retrain(export, labels=labels, disavow=disavow, whitelist=whitelist, with_base=with_base,
-                             user_weight=user_weight, out_dir=output, tracking_uri=tracking_uri)
+                             user_weight=user_weight, out_dir=output, tracking_uri=tracking_uri, force=force)
     except ValueError as exc:  # retrain's own checks on what the user gave (no labels matched, ...)
         raise _UserError(str(exc)) from None
     out.print("\n".join(result.lines()), markup=False, highlight=False)

@@ -35,6 +35,11 @@ Label values: ``toxic``/``1``/``disavow``/``spam``/``bad`` and ``ok``/``0``/``ke
 ``clean``. A file without a header is read as ``item,label`` or ``source,target,label``, where
 ``item`` is a URL, ``domain:x.com`` or a bare domain. Blank lines and lines starting with ``#``
 are skipped. Errors (:class:`LabelError`) name the file and line.
+
+toxlink's own outputs are labels files too: ``domains.csv`` or ``links.csv`` of ``toxlink score``
+with a ``decision`` column the user added and filled in (``toxic`` / ``ok``; blank = not
+decided, skipped). A row of ``domains.csv`` labels every link from that domain; a row of
+``links.csv`` labels that link (source and target URL).
 """
 
 from __future__ import annotations
@@ -64,6 +69,8 @@ _LABEL_COLS = {"label", "verdict", "class", "is_toxic"}
 
 #: Columns of the table :func:`read_labels` returns.
 KIND, ITEM, TARGET, LABEL_VALUE, LINE = "kind", "item", "target", "label", "line"
+#: The column a user fills in toxlink's own ``links.csv`` or ``domains.csv`` to label it.
+DECISION = "decision"
 ORIGIN = "label_origin"
 
 
@@ -122,7 +129,10 @@ def read_labels(path: str | os.PathLike) -> pd.DataFrame:
     rows = [(i, r) for (i, ln) in lines for r in csv.reader(io.StringIO(ln), delimiter=delim)]
     first_line, first = rows[0]
     names = [_norm_col(c) for c in first]
-    label_at = next((j for j, c in enumerate(names) if c in _LABEL_COLS), None)
+    # toxlink's own links.csv / domains.csv with the user's ``decision`` column filled in:
+    # that column is the label, whatever else the file holds, and a blank cell is unlabelled
+    decision_at = names.index(DECISION) if DECISION in names else None
+    label_at = decision_at if decision_at is not None else next((j for j, c in enumerate(names) if c in _LABEL_COLS), None)
     if first and first[-1].strip().lower() in TOXIC | OK:
         label_at = None  # the first row is already a label row: no header
     if label_at is not None:
@@ -148,6 +158,8 @@ def read_labels(path: str | os.PathLike) -> pd.DataFrame:
     out = {KIND: [], ITEM: [], TARGET: [], LABEL_VALUE: [], LINE: []}
     for line, r in body:
         get = lambda j: (r[j].strip() if j is not None and j < len(r) else "")  # noqa: E731
+        if decision_at is not None and not get(decision_at):
+            continue  # not decided yet
         if label_at >= len(r):
             raise LabelError(path, f"row has {len(r)} fields, the label is column {label_at + 1}", line)
         lab = _parse_label(r[label_at], path, line)
@@ -169,6 +181,8 @@ def read_labels(path: str | os.PathLike) -> pd.DataFrame:
             raise LabelError(path, "row names neither a link nor a domain", line)
         out[LABEL_VALUE].append(lab)
         out[LINE].append(line)
+    if not out[LINE]:
+        raise LabelError(path, f"no decision filled in (write toxic or ok in the {DECISION!r} column)")
     frame = pd.DataFrame(out).astype({KIND: "string", ITEM: "string", TARGET: "string", LABEL_VALUE: "int8", LINE: "int64"})
     is_dom = frame[KIND] == "domain"
     if is_dom.any():

@@ -22,6 +22,7 @@ and JSON only, so a malicious file cannot run code.
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import json
 import os
@@ -38,7 +39,7 @@ MODEL_SHA256 = "model_sha256"  # metadata key: sha256 of the text model file
 META_FILE = "toxlink-model.json"
 FORMAT_VERSION = 1
 
-__all__ = ["ModelBundle", "ModelError", "apply_calibration", "resolve_tracking_uri", "MODEL_FILE", "META_FILE"]
+__all__ = ["ModelBundle", "ModelError", "apply_calibration", "resolve_tracking_uri", "default_store", "local_store_path", "MODEL_FILE", "META_FILE"]
 
 def import_lightgbm():
     """The ``lightgbm`` module, imported on first use rather than with toxlink (it imports
@@ -219,6 +220,48 @@ class ModelBundle:
             fh.write("\n")
         return directory
 
+    def save_folder(self, directory: str | os.PathLike) -> Path:
+        """Write the bundle as the folder *directory*, whole or not at all.
+
+        The files go to a temporary sibling folder first, which is then renamed into place;
+        an interrupted run leaves the previous folder (or none) under *directory*, never a
+        half-written one. An existing *directory* is replaced only if it holds nothing but a
+        model bundle's files, so that ``-o .`` or a mistyped folder never deletes anything else.
+
+        Raises
+        ------
+        FileExistsError
+            *directory* exists and holds files other than a bundle's.
+        """
+        import shutil
+        import tempfile
+
+        directory = Path(directory)
+        if directory.exists():
+            others = sorted(p.name for p in directory.iterdir() if p.name not in (MODEL_FILE, META_FILE)) \
+                if directory.is_dir() else [directory.name]
+            if others:
+                raise FileExistsError(errno.EEXIST, f"not a model folder ({', '.join(others[:3])} in it); "
+                                      "choose another --output", str(directory))
+        directory.parent.mkdir(parents=True, exist_ok=True)
+        tmp = Path(tempfile.mkdtemp(prefix=f".{directory.name}.", suffix=".tmp", dir=directory.parent))
+        old = None
+        try:
+            self.save(tmp)
+            if directory.exists():
+                old = Path(tempfile.mkdtemp(prefix=f".{directory.name}.", suffix=".old", dir=directory.parent))
+                os.replace(directory, old / directory.name)
+            os.replace(tmp, directory)
+        except BaseException:
+            if old is not None and not directory.exists():
+                os.replace(old / directory.name, directory)  # put the previous model back
+            shutil.rmtree(tmp, ignore_errors=True)
+            raise
+        finally:
+            if old is not None:
+                shutil.rmtree(old, ignore_errors=True)
+        return directory
+
     @classmethod
     def load(
         cls,
@@ -241,7 +284,8 @@ class ModelBundle:
             ``toxlink.features.feature_names()`` (the features this code computes).
         tracking_uri : str, optional
             MLflow tracking / registry URI for ``models:/`` URIs (default as for
-            training: ``MLFLOW_TRACKING_URI`` or ``sqlite:///<cwd>/mlruns.db``).
+            training: :func:`resolve_tracking_uri`); a local store that does not exist is
+            an error, never created.
         """
         if path is None:
             from toxlink.resources import models_path
@@ -325,6 +369,7 @@ def _download(uri: str, tracking_uri: str | None) -> Path:
 
     logging.getLogger("mlflow").setLevel(logging.WARNING)
     uri_ = resolve_tracking_uri(tracking_uri)
+    _require_store(uri_)
     try:
         if uri.startswith("models:/"):
             # Resolved here rather than by download_artifacts, which would consult the
@@ -350,15 +395,48 @@ def _download(uri: str, tracking_uri: str | None) -> Path:
     return Path(local)
 
 
+def default_store() -> Path:
+    """toxlink's own MLflow store when none is named: ``~/.toxlink/mlruns.db``.
+
+    One place per user, whatever the current folder, so that ``models:/toxlink@champion``
+    means the same model from anywhere; the home folder is :meth:`pathlib.Path.home`.
+    """
+    return Path.home() / ".toxlink" / "mlruns.db"
+
+
 def resolve_tracking_uri(tracking_uri: str | None = None) -> str:
-    """The MLflow tracking URI: *tracking_uri*, else ``$MLFLOW_TRACKING_URI``, else a local
-    SQLite store ``sqlite:///<cwd>/mlruns.db`` (embedded, no server, no network)."""
+    """The MLflow tracking URI: *tracking_uri* (``--tracking-uri``), else
+    ``$MLFLOW_TRACKING_URI``, else the SQLite file :func:`default_store` (embedded, no server,
+    no network)."""
     if tracking_uri:
         return tracking_uri
     env = os.environ.get("MLFLOW_TRACKING_URI")
     if env:
         return env
-    return f"sqlite:///{Path.cwd() / 'mlruns.db'}"
+    return f"sqlite:///{default_store()}"
+
+
+def local_store_path(tracking_uri: str) -> Path | None:
+    """The file or folder a local store lives in (``sqlite:///x.db``, ``file:///d``, a bare
+    path), or None for a server (``http://...``, ``databricks``, ...)."""
+    from urllib.parse import unquote, urlparse
+
+    if tracking_uri.startswith("sqlite:///"):
+        return Path(unquote(tracking_uri[len("sqlite:///"):]))
+    parsed = urlparse(tracking_uri)
+    if parsed.scheme == "file":
+        return Path(unquote(parsed.path))
+    if parsed.scheme == "" or (len(parsed.scheme) == 1 and os.name == "nt"):  # a path, C:\ on Windows
+        return Path(tracking_uri)
+    return None
+
+
+def _require_store(tracking_uri: str) -> None:
+    """Refuse to read from a local store that does not exist: MLflow would create an empty one."""
+    path = local_store_path(tracking_uri)
+    if path is not None and not path.exists():
+        raise ModelError(f"no MLflow store at {path}: train a model first (toxlink train), or name the store "
+                         "with --tracking-uri or MLFLOW_TRACKING_URI")
 
 
 def prediction_threads() -> int:

@@ -18,7 +18,7 @@ import pandas as pd
 
 from toxlink import metrics as M
 from toxlink.fit import data_hash
-from toxlink.model import ModelBundle, ModelError, resolve_tracking_uri
+from toxlink.model import ModelBundle, ModelError, local_store_path, resolve_tracking_uri
 
 REGISTERED_MODEL = "toxlink"
 CHAMPION = "champion"
@@ -48,6 +48,11 @@ def client_for(tracking_uri: str | None):
         logging.getLogger(name).setLevel(logging.WARNING)
 
     uri = resolve_tracking_uri(tracking_uri)
+    store = local_store_path(uri)
+    if store is not None:
+        # every caller here writes (runs, versions, aliases): the store's folder may be new,
+        # e.g. ~/.toxlink on a first run
+        (store.parent if uri.startswith("sqlite:") else store).mkdir(parents=True, exist_ok=True)
     return MlflowClient(tracking_uri=uri, registry_uri=uri), uri
 
 
@@ -131,13 +136,19 @@ class GateDecision:
     champion: dict[str, float] | None
     reason: str
     tolerance: float
+    #: what the new model was compared with: ``champion vN`` or the baseline's name
+    compared_with: str | None = None
+    n_eval: int = 0
 
     def lines(self) -> list[str]:
         out = [f"registered model {REGISTERED_MODEL!r} version {self.version}"]
         if self.champion is not None:
-            out.append(f"{'metric':<10} {'new':>8} {'champion v' + str(self.champion_version):>14}")
+            other = self.compared_with or f"champion v{self.champion_version}"
+            width = max(14, len(other))
+            out.append(f"same {self.n_eval:,} evaluation links:")
+            out.append(f"{'metric':<10} {'new':>8} {other:>{width}}")
             for k in ("roc_auc", "pr_auc"):
-                out.append(f"{k:<10} {self.new.get(k, float('nan')):>8.4f} {self.champion.get(k, float('nan')):>14.4f}")
+                out.append(f"{k:<10} {self.new.get(k, float('nan')):>8.4f} {self.champion.get(k, float('nan')):>{width}.4f}")
         out.append(("promoted to @champion: " if self.promoted else "NOT promoted: ") + self.reason)
         return out
 
@@ -152,12 +163,16 @@ def register_and_gate(
     tolerance: float = 0.002,
     w_eval=None,
     name: str = REGISTERED_MODEL,
+    baseline: ModelBundle | None = None,
+    baseline_name: str = "shipped model",
 ) -> GateDecision:
     """Register the run's model and move ``@champion`` only if it is not worse.
 
     Both the new model and the current champion are scored on the *same* evaluation rows
     ``(X_eval, y_eval)``; the new one is promoted when its ROC-AUC and PR-AUC are each at
-    least the champion's minus *tolerance*. With no champion yet, it is promoted. A
+    least the champion's minus *tolerance*. With no champion yet, *baseline* (for
+    ``toxlink train``: the shipped model) is the champion to beat; with no baseline either,
+    the new model is promoted. A
     champion trained on a different feature list cannot score these rows (and could not be
     loaded by this toxlink), so it is replaced, and the reason says so.
     """
@@ -178,26 +193,31 @@ def register_and_gate(
         champ_mv = client.get_model_version_by_alias(name, CHAMPION)
     except MlflowException:
         champ_mv = None
-    champ, champ_version = None, None
-    if champ_mv is None:
+    champ, champ_version, compared_with = None, None, None
+    if champ_mv is None and baseline is None:
         promoted, reason = True, "no champion yet"
     else:
-        champ_version = str(champ_mv.version)
+        if champ_mv is None:
+            compared_with = baseline_name
+        else:
+            champ_version = str(champ_mv.version)
+            compared_with = f"champion v{champ_version}"
         try:
-            old = ModelBundle.load(f"models:/{name}/{champ_mv.version}", check_features=False, tracking_uri=uri)
+            old = baseline if champ_mv is None else ModelBundle.load(f"models:/{name}/{champ_mv.version}",
+                                                                      check_features=False, tracking_uri=uri)
             if old.feature_names != list(X_eval.columns):
                 raise ModelError("feature list differs")
             p_old = old.predict(X_eval)
             champ = {"roc_auc": M.roc_auc(y_eval, p_old, w_eval), "pr_auc": M.pr_auc(y_eval, p_old, w_eval)}
         except ModelError as e:
-            promoted, reason = True, f"champion v{champ_version} cannot score this feature matrix ({e}); replaced"
+            promoted, reason = True, f"{compared_with} cannot score this feature matrix ({e}); replaced"
         else:
             worse = [k for k in ("roc_auc", "pr_auc") if not (new[k] >= champ[k] - tolerance)]
             promoted = not worse
             reason = (
-                f"not worse than champion v{champ_version} on the same {len(y_eval)} evaluation rows (tolerance {tolerance:g})"
+                f"not worse than the {compared_with} on the same {len(y_eval)} evaluation rows (tolerance {tolerance:g})"
                 if promoted
-                else f"worse than champion v{champ_version} on {', '.join(worse)} by more than {tolerance:g} on the same {len(y_eval)} evaluation rows"
+                else f"worse than the {compared_with} on {', '.join(worse)} by more than {tolerance:g} on the same {len(y_eval)} evaluation rows"
             )
     for k, v in new.items():
         client.set_model_version_tag(name, mv.version, f"eval_{k}", f"{v:.6f}")
@@ -207,4 +227,7 @@ def register_and_gate(
     if promoted:
         client.set_registered_model_alias(name, CHAMPION, mv.version)
     client.set_tag(run_id, "gate", ("promoted: " if promoted else "refused: ") + reason)
-    return GateDecision(promoted, str(mv.version), champ_version, new, champ, reason, tolerance)
+    decision = GateDecision(promoted, str(mv.version), champ_version, new, champ, reason, tolerance, compared_with, len(y_eval))
+    # the side-by-side table as printed, for whoever reviews the run in the MLflow UI
+    client.log_text(run_id, "\n".join(decision.lines()) + "\n", "gate.txt")
+    return decision

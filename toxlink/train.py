@@ -24,7 +24,7 @@ from toxlink.basedata import GROUP, LABEL, LABEL_SOURCE, WEIGHT
 from toxlink.evaluation import RULE_MARKERS, Marker, ablation, by_source, family_columns, rule_baseline, rule_baseline_metrics
 from toxlink.fit import (FitResult, TrainConfig, choose_thresholds, compute_features, data_hash, evaluate, fit,
                          fit_calibration, grouped_folds, train_booster)
-from toxlink.model import resolve_tracking_uri
+from toxlink.model import ModelBundle, ModelError, resolve_tracking_uri
 from toxlink.tracking import CHAMPION, EXPERIMENT, REGISTERED_MODEL, GateDecision, log_run, register_and_gate
 from toxlink.urls import with_hosts
 
@@ -32,7 +32,7 @@ __all__ = [
     "TrainConfig", "FitResult", "GateDecision", "TrainReport", "fit", "evaluate", "ablation", "rule_baseline",
     "rule_baseline_metrics", "RULE_MARKERS", "Marker", "by_source", "family_columns", "grouped_folds", "train_booster",
     "fit_calibration", "choose_thresholds", "compute_features", "data_hash", "log_run", "register_and_gate",
-    "retrain", "USER_WEIGHT", "REGISTERED_MODEL", "CHAMPION", "EXPERIMENT", "GROUP", "LABEL", "LABEL_SOURCE", "WEIGHT",
+    "retrain", "TrainRefused", "MIN_EVAL_PER_CLASS", "USER_WEIGHT", "REGISTERED_MODEL", "CHAMPION", "EXPERIMENT", "GROUP", "LABEL", "LABEL_SOURCE", "WEIGHT",
 ]
 
 
@@ -40,12 +40,20 @@ __all__ = [
 #: average 1 per row: a user's own verdicts are the most relevant evidence for their site.
 USER_WEIGHT = 3.0
 
+#: Fewest evaluation links of each class the promotion gate accepts: below it ROC-AUC and
+#: PR-AUC are undefined (one class) or decided by a single link.
+MIN_EVAL_PER_CLASS = 5
+
+
+class TrainRefused(ValueError):
+    """Training cannot be judged (too little to evaluate): nothing is written or registered."""
+
 
 @dataclass
 class TrainReport:
     """What :func:`retrain` did, as data; :meth:`lines` is the printed summary."""
 
-    model_dir: str
+    model_dir: str | None  # None when the model was refused and not written
     label_counts: dict[str, int]
     rows: dict[str, int]
     thresholds: dict[str, float]
@@ -79,7 +87,8 @@ class TrainReport:
             )
         else:
             out.append("held-out user links: too few labelled links of both classes to evaluate")
-        out.append(f"model written to {self.model_dir} (data hash {self.data_hash})")
+        if self.model_dir:
+            out.append(f"model written to {self.model_dir} (data hash {self.data_hash})")
         if self.run_id:
             out.append(f"MLflow run {self.run_id} in {self.tracking_uri}")
         if self.gate is not None:
@@ -106,6 +115,8 @@ def retrain(
     format: str | None = None,
     config: TrainConfig | None = None,
     base_links: pd.DataFrame | None = None,
+    force: bool = False,
+    baseline: ModelBundle | None | str = "shipped",
 ) -> TrainReport:
     """Retrain on a user's exports + labels (and by default the shipped base data).
 
@@ -126,11 +137,18 @@ def retrain(
         Row weights: base rows keep their dataset weight (mean 1) times *base_weight*;
         each labelled user link weighs *user_weight* (default 3).
     tracking_uri : str, optional
-        MLflow store (default ``sqlite:///<cwd>/mlruns.db``, or ``$MLFLOW_TRACKING_URI``).
+        MLflow store (default ``$MLFLOW_TRACKING_URI``, else ``~/.toxlink/mlruns.db``:
+        :func:`toxlink.model.resolve_tracking_uri`).
     out_dir : path
-        Where the new bundle (``toxlink-model.txt`` + ``.json``) is written.
+        Folder the new bundle (``toxlink-model.txt`` + ``.json``) is written to, whole or not
+        at all (:meth:`toxlink.model.ModelBundle.save_folder`). A model the gate refuses is
+        not written unless *force*.
     register : bool
         Log the run to MLflow, register the model and apply the promotion gate.
+    force : bool
+        Write a refused model to *out_dir* all the same (replacing the bundle there).
+    baseline : ModelBundle, None or ``"shipped"``
+        The champion to beat while the registry has none (default: the shipped model).
     test_fraction : float
         Share of the user's labelled links (by whole referring domain) held out to evaluate
         the model and gate its promotion.
@@ -141,6 +159,12 @@ def retrain(
     Returns
     -------
     TrainReport
+
+    Raises
+    ------
+    TrainRefused
+        Fewer than :data:`MIN_EVAL_PER_CLASS` evaluation links of either class, or
+        undefined (NaN) metrics: the run is neither written nor registered.
     """
     from toxlink import labels as L
 
@@ -175,7 +199,7 @@ def retrain(
     test = np.zeros(len(yu), dtype=bool)
     if test_fraction > 0 and gu.nunique() >= 10:
         test = grouped_folds(gu, (1 - test_fraction, test_fraction), seed=seed + 7, strata=yu.astype(np.int64)) == 1
-        if not ((yu[test] == 1).any() and (yu[test] == 0).any()) or (yu[~test] == 1).sum() == 0:
+        if min((yu[test] == 1).sum(), (yu[test] == 0).sum()) < MIN_EVAL_PER_CLASS or (yu[~test] == 1).sum() == 0:
             test[:] = False
     if not test.any():
         warnings.append("too few labelled links of both classes to hold some out: no held-out evaluation, gate compares on the calibration fold")
@@ -210,10 +234,14 @@ def retrain(
     if test.any():
         metrics = evaluate(bundle, Xu[test], yu[test])
         bundle.metrics["user_held_out"] = metrics
+        X_eval, y_eval = Xu[test], yu[test]
+    else:
+        ca = fitted.folds == 2
+        X_eval, y_eval = fitted.X[ca], fitted.y[ca]
+    _check_evaluable(bundle, X_eval, y_eval)
     out_dir = Path(out_dir)
-    bundle.save(out_dir)
     report = TrainReport(
-        model_dir=str(out_dir),
+        model_dir=None,
         label_counts=counts,
         rows=rows,
         thresholds=dict(bundle.thresholds),
@@ -225,18 +253,45 @@ def retrain(
         warnings=warnings,
     )
     if register:
+        if isinstance(baseline, str):
+            baseline = _shipped_model(warnings)
         uri = resolve_tracking_uri(tracking_uri)
         rid = log_run(bundle, tracking_uri=uri, run_name="toxlink train", tags={"kind": "retrain"},
                       params={"with_base": with_base, "user_weight": user_weight, "base_weight": base_weight})
-        if test.any():
-            X_eval, y_eval = Xu[test], yu[test]
-        else:
-            ca = fitted.folds == 2
-            X_eval, y_eval = fitted.X[ca], fitted.y[ca]
-        report.gate = register_and_gate(rid, bundle, X_eval, y_eval, tracking_uri=uri)
+        report.gate = register_and_gate(rid, bundle, X_eval, y_eval, tracking_uri=uri, baseline=baseline)
         report.run_id, report.tracking_uri = rid, uri
+    if report.gate is None or report.gate.promoted or force:
+        bundle.save_folder(out_dir)
+        report.model_dir = str(out_dir)
+    else:
+        warnings.append(f"the refused model was not written to {out_dir} (--force writes it all the same)")
     report.seconds = time.perf_counter() - t0
     return report
+
+
+def _check_evaluable(bundle, X_eval: pd.DataFrame, y_eval: np.ndarray) -> None:
+    """Raise :class:`TrainRefused` when *y_eval* cannot judge the model (see :data:`MIN_EVAL_PER_CLASS`)."""
+    from toxlink import metrics as M
+
+    pos, neg = int((y_eval == 1).sum()), int((y_eval == 0).sum())
+    if min(pos, neg) >= MIN_EVAL_PER_CLASS:
+        p = bundle.predict(X_eval)
+        if np.isfinite(M.roc_auc(y_eval, p)) and np.isfinite(M.pr_auc(y_eval, p)):
+            return
+    raise TrainRefused(
+        f"too little to evaluate: {len(y_eval):,} evaluation links ({pos:,} toxic, {neg:,} ok), at least "
+        f"{MIN_EVAL_PER_CLASS} of each class are needed to judge the model; label more links of both classes, "
+        "or train with the base data (drop --no-base). Nothing was written or registered."
+    )
+
+
+def _shipped_model(warnings: list[str]) -> ModelBundle | None:
+    """The shipped model, the first champion to beat (None, with a warning, if it cannot load)."""
+    try:
+        return ModelBundle.load()
+    except ModelError as e:
+        warnings.append(f"the shipped model cannot be compared ({e})")
+        return None
 
 
 def _shipped_list_evidence() -> dict | None:
