@@ -474,3 +474,15 @@ def test_an_existing_file_at_the_limit_stays_as_it_is_and_new_entries_overflow()
         wanted = [e for entries in recs[S.DISAVOW_ENTRIES] for e in entries]
         assert [ln for ln in overflow.lines if not ln.startswith("#") and ln] == wanted
         assert any("leaves no room" in n and "disavow-overflow.txt" in n for n in notes)
+
+
+def test_a_disavow_file_with_lone_cr_line_ends_is_read_line_by_line(tmp_path):
+    """Old Mac files end lines with a lone CR: read as one comment line, the entries were
+    invisible and added again."""
+    path = tmp_path / "mac.txt"
+    path.write_bytes(b"# my file\rdomain:spam.com\rhttps://x.example.com/p\r")
+    f = DisavowFile.read(path)
+    assert f.lines == ("# my file", "domain:spam.com", "https://x.example.com/p")
+    assert list(f.facts.kinds) == ["comment", "domain", "url"]
+    f.write(tmp_path / "again.txt")
+    assert (tmp_path / "again.txt").read_bytes() == path.read_bytes()  # written back as it came

@@ -74,6 +74,8 @@ class DisavowFile:
             text = text[1:]
         crlf = text.count("\r\n")
         newline = "\r\n" if crlf and crlf * 2 >= text.count("\n") else "\n"
+        if "\r" in text and "\n" not in text:  # lone CRs (old Mac files) end the lines
+            text, newline = text.replace("\r", "\n"), "\r"
         raw = text.split("\n")
         trailing = text.endswith("\n")
         if trailing or text == "":
