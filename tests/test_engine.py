@@ -142,3 +142,12 @@ def test_warnings_about_the_existing_disavow_file_are_notes(tmp_path):
     summary = score_exports([SAMPLE], tmp_path / "out", existing_disavow=existing)
     said = [n for n in summary.notes if n.startswith("your disavow file: ")]
     assert any("line 2" in n and "http://hello/" in n for n in said) and any("line 3" in n for n in said)
+
+
+def test_progress_reports_every_row_of_each_pass_and_pass_two_knows_its_total(tmp_path):
+    calls = []
+    score_exports([SAMPLE], tmp_path / "out", chunksize=400, on_chunk=lambda *a: calls.append(a))
+    read = [c for c in calls if c[0] == "read"]
+    score = [c for c in calls if c[0] == "score"]
+    assert sum(c[1] for c in read) == sum(c[1] for c in score) == 1500 and [c[1] > 0 for c in score] == [False] + [True] * 4
+    assert {c[2] for c in score} == {1500} and {c[2] for c in read} == {None}

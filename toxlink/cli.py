@@ -255,21 +255,29 @@ class _UserError(Exception):
 
 
 class _progress:
-    """A rich progress bar per pass over the exports (rows processed)."""
+    """A rich progress bar per pass: rows, rate and, for pass 2 (whose total pass 1 counted),
+    percentage and time left."""
 
     def __enter__(self):
-        from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+        from rich.progress import (BarColumn, Progress, SpinnerColumn, TaskProgressColumn, TextColumn,
+                                   TimeElapsedColumn, TimeRemainingColumn)
 
-        self._p = Progress(SpinnerColumn(), TextColumn("{task.description}"), TextColumn("{task.completed:,} rows"),
-                           TimeElapsedColumn(), console=err, transient=True, disable=not err.is_terminal)
+        self._p = Progress(SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), TaskProgressColumn(),
+                           TextColumn("{task.completed:,} rows"), TextColumn("{task.fields[rate]}"),
+                           TimeElapsedColumn(), TimeRemainingColumn(), console=err, transient=True,
+                           disable=not err.is_terminal)
         self._p.__enter__()
         self._tasks = {}
         return self._update
 
-    def _update(self, stage: str, rows: int) -> None:
+    def _update(self, stage: str, rows: int, total: int | None = None) -> None:
+        label = {"read": "reading the exports", "score": "scoring"}.get(stage, stage)
         if stage not in self._tasks:
-            self._tasks[stage] = self._p.add_task(stage, total=None)
-        self._p.advance(self._tasks[stage], rows)
+            self._tasks[stage] = self._p.add_task(label, total=total, rate="")
+        task = self._tasks[stage]
+        self._p.advance(task, rows)
+        speed = self._p.tasks[task].speed  # rows/s, rich's own estimate
+        self._p.update(task, rate=f"{speed:,.0f} rows/s" if speed else "")
 
     def __exit__(self, *exc):
         return self._p.__exit__(*exc)

@@ -37,7 +37,9 @@ from toxlink.timings import Timings
 #: Columns of links.csv, in order.
 LINK_OUTPUT_COLUMNS = list(S.COLUMNS) + [S.HOST, S.DOMAIN, S.RISK, S.TOXICITY, S.BAND, S.REASONS]
 
-OnChunk = Callable[[str, int], None]
+#: ``on_chunk(stage, rows, total)``: *rows* more rows done in *stage* (``read``, ``score``), of
+#: *total* when known (pass 2: the rows pass 1 read).
+OnChunk = Callable[[str, int, "int | None"], None]
 
 
 @dataclass
@@ -142,7 +144,7 @@ def read_exports(paths: Sequence[str | os.PathLike], spool: Spool, *, export_for
         with timings.stage("spool"):
             spool.append(chunk, keys)
         if on_chunk:
-            on_chunk("read", len(chunk))
+            on_chunk("read", len(chunk), None)
     with timings.stage("spool"):
         spool.finish()
     return own
@@ -239,7 +241,7 @@ def score_batches(spool_path: str | os.PathLike, batches: Iterable[int], predict
         with timings.stage("roll-up and report"):
             tally.update(scored)
         if on_chunk:
-            on_chunk("score", len(scored))
+            on_chunk("score", len(scored), None)
     return tally
 
 
@@ -386,8 +388,8 @@ def score_exports(
     ----------
     predictor : Predictor, optional
         Loaded from *model* and *policy* when not given; never changed by the run.
-    on_chunk : callable ``(stage, rows)``, optional
-        Called after each chunk of each pass (progress bars).
+    on_chunk : callable ``(stage, rows, total)``, optional
+        Called after each chunk of each pass (progress bars): :data:`OnChunk`.
     excel_bom : bool
         Start the CSV files with a UTF-8 byte order mark (Excel on Windows).
     """
@@ -416,11 +418,11 @@ def _score_into(paths, out_dir: Path, existing, timings: Timings, *, predictor, 
         # 1-2 s) while pass 1 reads; a load error stops the run after the chunk being read.
         loading = loader.submit(Predictor.load, model, policy=policy) if predictor is None else None
 
-        def progress(stage: str, rows: int) -> None:
+        def progress(stage: str, rows: int, total: int | None = None) -> None:
             if loading is not None and loading.done():
                 loading.result()  # raises the load error, if any
             if on_chunk:
-                on_chunk(stage, rows)
+                on_chunk(stage, rows, total)
 
         with Spool(out_dir) as spool:
             own = read_exports(paths, spool, export_format=export_format, chunksize=chunksize, timings=timings,
@@ -430,6 +432,10 @@ def _score_into(paths, out_dir: Path, existing, timings: Timings, *, predictor, 
                 predictor = predictor if loading is None else loading.result()
             policy, notes = run_policy(predictor.policy, own)
             with CsvWriter(out_dir / "links.csv", LINK_OUTPUT_COLUMNS, bom=bom) as csv:
+                rows = sum(spool.batch_rows)
+                if on_chunk:  # the bar's clock starts with the pass, not with its first chunk
+                    on_chunk("score", 0, rows)
                 tally = score_batches(spool.path, range(len(spool.batch_rows)), predictor, profile, policy, csv,
-                                      report=report, timings=timings, on_chunk=on_chunk)
+                                      report=report, timings=timings,
+                                      on_chunk=on_chunk and (lambda stage, n, _=None: on_chunk(stage, n, rows)))
     return write_outputs(tally, policy, existing, out_dir, notes, timings, bom=bom)
