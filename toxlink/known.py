@@ -22,12 +22,10 @@ from pathlib import Path
 from typing import Mapping, Sequence
 
 import numpy as np
-import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
 from toxlink.sites import as_strings, covering_domains
-from toxlink.urls import hosts_of
 
 #: Log-odds added per matching list when the model metadata gives none: a host at risk 0.5
 #: goes to 0.88 on one spam list, to 0.12 on one clean list.
@@ -55,9 +53,7 @@ class KnownList:
         """
         from toxlink.whitelist import Whitelist
 
-        parsed = Whitelist.read(path)
-        hosts = hosts_of(pd.Series(["https://" + u for u in sorted(parsed.urls)], dtype="string")).dropna()
-        return cls(name or Path(path).stem, spam, parsed.domains | frozenset(hosts.tolist()))
+        return cls(name or Path(path).stem, spam, Whitelist.read(path).hosts)
 
     @property
     def kind(self) -> str:

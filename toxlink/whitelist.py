@@ -211,10 +211,15 @@ class Whitelist:
         return rules
 
     @cached_property
+    def hosts(self) -> frozenset[str]:
+        """The whitelisted domains and the hosts of the whitelisted URLs."""
+        return frozenset(self.domains) | {_host_of_key(u) for u in self.urls}
+
+    @cached_property
     def _parents(self) -> frozenset[str]:
         """Every domain that has a whitelisted domain or URL at or below it."""
         out = set()
-        for host in set(self.domains) | {_host_of_key(u) for u in self.urls}:
+        for host in self.hosts:
             labels = host.split(".")
             out.update(".".join(labels[i:]) for i in range(len(labels)))
         return frozenset(out)
