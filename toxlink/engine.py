@@ -216,14 +216,15 @@ class Tally:
 
 
 def score_batches(spool_path: str | os.PathLike, batches: Iterable[int], predictor, profile, policy, csv, *,
-                  report: bool = False, timings: Timings, on_chunk: OnChunk | None = None) -> Tally:
+                  report: bool = False, timings: Timings, on_chunk: OnChunk | None = None,
+                  total: int | None = None) -> Tally:
     """Pass 2: score the spool's record *batches* in order.
 
     Input: a spool file (:func:`read_exports`), the whole-export *profile*
     (:func:`profile_of`) and the run's *policy* (:func:`run_policy`). Output: each scored
     chunk's rows, columns :data:`LINK_OUTPUT_COLUMNS` (the links plus ``risk``, ``band``,
     ``reasons``), appended to *csv* (a :class:`toxlink.outputs.CsvWriter`), and the
-    :class:`Tally` of the scored chunks.
+    :class:`Tally` of the scored chunks. *on_chunk* hears of each chunk as one of *total* rows.
     """
     from toxlink.spool import read_batch
 
@@ -241,7 +242,7 @@ def score_batches(spool_path: str | os.PathLike, batches: Iterable[int], predict
         with timings.stage("roll-up and report"):
             tally.update(scored)
         if on_chunk:
-            on_chunk("score", len(scored), None)
+            on_chunk("score", len(scored), total)
     return tally
 
 
@@ -436,6 +437,5 @@ def _score_into(paths, out_dir: Path, existing, timings: Timings, *, predictor, 
                 if on_chunk:  # the bar's clock starts with the pass, not with its first chunk
                     on_chunk("score", 0, rows)
                 tally = score_batches(spool.path, range(len(spool.batch_rows)), predictor, profile, policy, csv,
-                                      report=report, timings=timings,
-                                      on_chunk=on_chunk and (lambda stage, n, _=None: on_chunk(stage, n, rows)))
+                                      report=report, timings=timings, on_chunk=on_chunk, total=rows)
     return write_outputs(tally, policy, existing, out_dir, notes, timings, bom=bom)
