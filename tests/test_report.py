@@ -577,7 +577,9 @@ def test_domain_table_searches_filters_sorts_and_prints(tmp_path):
         sizes = page.js(fit)
         assert sizes and all(w <= box + 1 <= 721 for _, w, box in sizes), sizes
         assert page.js("document.documentElement.scrollWidth") <= 720  # no table or chart sticks out
-        assert page.js("getComputedStyle(document.querySelector('#view-all .controls')).display") == "none"
+        assert page.js("getComputedStyle(document.querySelector('#view-all input.q')).display") == "none"
+        assert page.js("getComputedStyle(document.querySelector('#view-all select.tld')).display") == "none"
+        assert page.js("getComputedStyle(document.querySelector('#view-review .count')).display") != "none"
         assert page.js("getComputedStyle(document.querySelector('.tabs')).display") == "none"
         shot = page.send("Page.captureScreenshot", {"format": "png", "captureBeyondViewport": True})
         (tmp_path / "print.png").write_bytes(base64.b64decode(shot["data"]))
