@@ -222,6 +222,28 @@ def report(
     out.print(f"wrote {path}")
 
 
+@app.command()
+def compare(
+    old: Path = typer.Argument(..., help="Output folder of the earlier `toxlink score` run (links.csv, domains.csv)."),
+    new: Path = typer.Argument(..., help="Output folder of the later run."),
+    output: Path = typer.Option(Path("changes.csv"), "--output", "-o", help="CSV file for the changes."),
+    excel: bool = typer.Option(False, "--excel", help="Start the CSV file with a UTF-8 byte order mark (Excel on Windows)."),
+) -> None:
+    """List the links and domains that are new, lost or judged differently in NEW than in OLD."""
+    from toxlink.compare import CHANGES, change_counts, compare_runs
+    from toxlink.outputs import write_csv
+
+    changes = compare_runs(old, new)
+    write_csv(changes, output, bom=excel)
+    counts = change_counts(changes)
+    table = Table("", *(c.replace("_", " ") for c in CHANGES), title=f"toxlink compare {old} -> {new}",
+                  title_justify="left")
+    for level in ("domain", "link"):
+        table.add_row(f"{level}s", *(f"{counts[(level, c)]:,}" for c in CHANGES))
+    out.print(table)
+    out.print(f"wrote {len(changes):,} changes to {output}", markup=False, highlight=False, soft_wrap=True)
+
+
 # -- helpers ---------------------------------------------------------------------------------
 def _return_freed_memory() -> None:
     """The allocators' settings of a ``toxlink`` process, its own choice as a program.
