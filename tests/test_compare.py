@@ -48,7 +48,7 @@ def audits(tmp_path_factory):
     old, new = base / "old", base / "new"
     score_exports([SAMPLE], old, report=True)
     dropped, added = _second_export(base / "second.csv")
-    score_exports([base / "second.csv"], new, report=True, policy=Policy(review_threshold=0.2))
+    score_exports([base / "second.csv"], new, report=True, previous=old, policy=Policy(review_threshold=0.2))
     return old, new, dropped, added
 
 
@@ -129,6 +129,22 @@ def test_the_cli_writes_changes_csv_with_rounded_risks_and_prints_the_counts(aud
                      rf"\s*{lost_links}\b", r.stdout), r.stdout
 
 
+def test_the_report_of_a_re_audit_has_the_changes_section(audits, tmp_path):
+    old, new, _, _ = audits
+    counts = change_counts(compare_runs(old, new))
+    page = (new / "report.html").read_text(encoding="utf-8")
+    assert "Changes since the previous audit" in page
+    for (level, change), n in counts.items():
+        assert f'id="changes-{level}-{change}" data-value="{n}"' in page
+    new_flagged = page.split('id="changes-new-flagged"')[1].split("</table>")[0]
+    assert NEW_SITE_PREFIX in new_flagged or counts[("domain", "new")] == 0
+    assert 'id="changes"' not in (old / "report.html").read_text(encoding="utf-8")
+    r = toxlink("report", new, "--previous", old, "-o", tmp_path / "rebuilt.html")
+    assert r.returncode == 0, r.stderr
+    rebuilt = (tmp_path / "rebuilt.html").read_text(encoding="utf-8")
+    assert all(f'id="changes-{level}-{change}" data-value="{n}"' in rebuilt for (level, change), n in counts.items())
+
+
 def test_a_folder_without_the_run_files_stops_with_exit_2_naming_the_file(audits, tmp_path):
     old, _, _, _ = audits
     r = toxlink("compare", old, tmp_path / "nowhere")
@@ -140,6 +156,14 @@ def test_a_folder_without_the_run_files_stops_with_exit_2_naming_the_file(audits
     (tmp_path / "half" / "domains.csv").write_text("this is not\na domains file\n", encoding="utf-8")
     r = toxlink("compare", tmp_path / "half", old)
     assert r.returncode == 2 and str(tmp_path / "half" / "domains.csv") in r.stderr
+    r = toxlink("score", SAMPLE, "-o", tmp_path / "run", "--report", "--previous", tmp_path / "nowhere")
+    assert r.returncode == 2 and "nowhere" in r.stderr and not (tmp_path / "run" / "links.csv").exists()
+
+
+def test_a_run_cannot_compare_with_the_folder_it_writes_into(audits):
+    old, _, _, _ = audits
+    with pytest.raises(FileExistsError, match="output folder"):
+        score_exports([SAMPLE], old, report=True, previous=old)
 
 
 def _run(links: list[tuple], domains: list[tuple]) -> Run:

@@ -114,6 +114,7 @@ def score(
     engine: str = typer.Option("embedded", help="embedded (one process, streaming) or dask (needs toxlink[scale])."),
     scheduler: Optional[str] = typer.Option(None, help="Dask scheduler address (default: a local cluster)."),
     timings: Optional[Path] = typer.Option(None, "--timings", help="Write the seconds spent per stage to this JSON file."),
+    previous: Optional[Path] = typer.Option(None, "--previous", help="Output folder of an earlier audit: the report gets a section on what changed since (needs --report)."),
 ) -> None:
     """Score backlink exports and write disavow recommendations."""
     from toxlink.engine import score_exports
@@ -123,6 +124,9 @@ def score(
     if toxic_threshold is not None and review_threshold is not None and review_threshold > toxic_threshold:
         raise typer.BadParameter(f"{review_threshold} is above --toxic-threshold {toxic_threshold}",
                                  param_hint="--review-threshold")
+    if previous is not None and not report:
+        raise typer.BadParameter("adds a section to the report: give --report too (or run toxlink compare)",
+                                 param_hint="--previous")
     policy = Policy(
         toxic_threshold=toxic_threshold,
         review_threshold=review_threshold,
@@ -132,7 +136,7 @@ def score(
                           + [KnownList.read(p, spam=False) for p in known_clean]),
     )
     kwargs = dict(model=model, policy=policy, export_format=export_format, existing_disavow=existing_disavow,
-                  chunksize=chunksize, report=report, excel_bom=excel)
+                  chunksize=chunksize, report=report, excel_bom=excel, previous=previous)
     _return_freed_memory()
     with _progress() as on_chunk:
         if engine == "dask":
@@ -214,11 +218,17 @@ def train(
 def report(
     scored_dir: Path = typer.Argument(..., help="Output folder of `toxlink score` (links.csv, domains.csv)."),
     output: Optional[Path] = typer.Option(None, "--output", "-o", help="HTML file (default: SCORED_DIR/report.html)."),
+    previous: Optional[Path] = typer.Option(None, "--previous", help="Output folder of an earlier audit: add a section on what changed since."),
 ) -> None:
     """Write a self-contained HTML audit report from a scoring run's outputs."""
     from toxlink.report import report_from_dir
 
-    path = report_from_dir(scored_dir, output)
+    changes_html = ""
+    if previous is not None:
+        from toxlink.report.changes import previous_audit_section
+
+        changes_html = previous_audit_section(previous, scored_dir)
+    path = report_from_dir(scored_dir, output, changes_html=changes_html)
     out.print(f"wrote {path}")
 
 

@@ -249,13 +249,14 @@ def score_batches(spool_path: str | os.PathLike, batches: Iterable[int], predict
 # -- the other outputs ------------------------------------------------------------------------------
 
 def write_outputs(tally: Tally, policy, existing, out_dir: Path, notes: list[str], timings: Timings, *,
-                  bom: bool = False) -> ScoreSummary:
+                  bom: bool = False, previous: str | os.PathLike | None = None) -> ScoreSummary:
     """Every output but ``links.csv``, from the *tally* of the scored links.
 
     Writes ``domains.csv`` (the roll-up, columns ``schema.ROLLUP_COLUMNS``), ``disavow.txt``
     (*existing* with the new entries appended), ``disavow-new.txt``, ``disavow-diff.csv``,
     ``disavow-overflow.txt`` when Google's limits leave no room, and ``report.html`` when
-    the tally has a report. Returns the run's :class:`ScoreSummary`: counts, files, and
+    the tally has a report (with a section on the changes since the audit in the folder
+    *previous*, when given). Returns the run's :class:`ScoreSummary`: counts, files, and
     *notes* followed by the notes of this stage.
     """
     from toxlink.disavow import merge_within_limits
@@ -279,8 +280,14 @@ def write_outputs(tally: Tally, policy, existing, out_dir: Path, notes: list[str
     if tally.report is not None:
         from toxlink.report import write_report_from
 
+        changes_html = ""
+        if previous is not None:  # links.csv and domains.csv of this run are complete by now
+            from toxlink.report.changes import previous_audit_section
+
+            with timings.stage("changes since the previous audit"):
+                changes_html = previous_audit_section(previous, out_dir)
         with timings.stage("report"):
-            write_report_from(tally.report, out_dir / "report.html", domains, diff=diff)
+            write_report_from(tally.report, out_dir / "report.html", domains, diff=diff, changes_html=changes_html)
         names.append("report.html")
     summary.files = {**{name: out_dir / name for name in names}, **summary.files}
     summary.rows = tally.rows
@@ -306,6 +313,19 @@ def read_existing(path):
 #: What a run may write into its output folder.
 OUTPUT_FILES = ("links.csv", "domains.csv", "disavow.txt", "disavow-new.txt", "disavow-diff.csv",
                 "disavow-overflow.txt", "report.html")
+
+
+def check_previous(previous: str | os.PathLike | None, out_dir: Path) -> None:
+    """Refuse a previous audit (``--previous``) that is not a run folder, or that is
+    *out_dir* itself (the run would replace the audit it is compared with)."""
+    if previous is None:
+        return
+    from toxlink.compare import check_run
+
+    if Path(previous).resolve() == out_dir.resolve():
+        raise FileExistsError(errno.EEXIST, "is the output folder of this run, which would replace the audit it "
+                                            "compares with; choose another output folder (-o)", str(previous))
+    check_run(previous)
 
 
 def check_output_folder(out_dir: Path, inputs: Sequence[str | os.PathLike] = ()) -> None:
@@ -378,6 +398,7 @@ def score_exports(
     report: bool = False,
     on_chunk: OnChunk | None = None,
     excel_bom: bool = False,
+    previous: str | os.PathLike | None = None,
 ) -> ScoreSummary:
     """Score the export files *paths* into the folder *out_dir*.
 
@@ -393,23 +414,26 @@ def score_exports(
         Called after each chunk of each pass (progress bars): :data:`OnChunk`.
     excel_bom : bool
         Start the CSV files with a UTF-8 byte order mark (Excel on Windows).
+    previous : path, optional
+        The output folder of an earlier audit: the report gets a section on what changed.
     """
     out_dir = Path(out_dir)
     check_output_folder(out_dir, paths)
+    check_previous(previous, out_dir)
     existing = read_existing(existing_disavow)
     timings = Timings()
     out_dir.mkdir(parents=True, exist_ok=True)
     with claimed(out_dir):
         summary = _score_into(paths, out_dir, existing, timings, predictor=predictor, model=model, policy=policy,
                               export_format=export_format, chunksize=chunksize, report=report, on_chunk=on_chunk,
-                              bom=excel_bom)
+                              bom=excel_bom, previous=previous)
         remove_stale_outputs(out_dir, summary)
     summary.notes[:0] = [f"your disavow file: {w}" for w in existing.warnings]
     return summary
 
 
 def _score_into(paths, out_dir: Path, existing, timings: Timings, *, predictor, model, policy, export_format,
-                chunksize: int, report: bool, on_chunk: OnChunk | None, bom: bool) -> ScoreSummary:
+                chunksize: int, report: bool, on_chunk: OnChunk | None, bom: bool, previous) -> ScoreSummary:
     """The stages of :func:`score_exports`, in order, in a folder it holds."""
     from toxlink.outputs import CsvWriter
     from toxlink.predictor import Predictor
@@ -438,4 +462,4 @@ def _score_into(paths, out_dir: Path, existing, timings: Timings, *, predictor, 
                     on_chunk("score", 0, rows)
                 tally = score_batches(spool.path, range(len(spool.batch_rows)), predictor, profile, policy, csv,
                                       report=report, timings=timings, on_chunk=on_chunk, total=rows)
-    return write_outputs(tally, policy, existing, out_dir, notes, timings, bom=bom)
+    return write_outputs(tally, policy, existing, out_dir, notes, timings, bom=bom, previous=previous)

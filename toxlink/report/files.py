@@ -49,17 +49,19 @@ def write_report_from(acc: ReportAccumulator, path: str | os.PathLike, domains: 
 
 
 def report_from_dir(scored_dir: str | os.PathLike, output: str | os.PathLike | None = None, title: str | None = None,
-                    *, chunksize: int = 200_000) -> Path:
+                    *, chunksize: int = 200_000, changes_html: str = "") -> Path:
     """Rebuild the report of a ``toxlink score`` run from its output folder.
 
     Reads ``links.csv`` (at most *chunksize* rows at a time, into a
     :class:`ReportAccumulator`) and ``domains.csv`` (and ``disavow-diff.csv`` and
     ``disavow.txt`` when present) and writes ``report.html`` there, or to *output*.
+    *changes_html* is the "Changes since the previous audit" section, when there is one
+    (:func:`toxlink.report.changes.previous_audit_section`).
     """
     d = Path(scored_dir)
     check_run_files(d, {"links.csv": (S.RISK, S.BAND), "domains.csv": (S.DOMAIN, S.ACTION)})
     try:
-        return _report_from_files(d, output, title, chunksize)
+        return _report_from_files(d, output, title, chunksize, changes_html)
     except (pa.ArrowInvalid, UnicodeDecodeError) as e:
         raise ReportError(f"{d}: a CSV file of the run cannot be read ({e})") from None
 
@@ -91,7 +93,7 @@ def check_run_files(d: Path, needed: Mapping[str, Sequence[str]]) -> None:
             raise ReportError(f"{d / name}, line 1: not the {name} of toxlink score (no {', '.join(missing)} column)")
 
 
-def _report_from_files(d: Path, output, title, chunksize: int) -> Path:
+def _report_from_files(d: Path, output, title, chunksize: int, changes_html: str) -> Path:
     # Streamed: the report only needs aggregates, so links.csv is never held whole.
     acc = ReportAccumulator()
     for scored in read_text_csv(d / "links.csv", _LINKS_COLUMNS, chunksize=chunksize):
@@ -104,7 +106,7 @@ def _report_from_files(d: Path, output, title, chunksize: int) -> Path:
         entries = domains[S.DISAVOW_ENTRIES].fillna("")
         domains[S.DISAVOW_ENTRIES] = [v.split(S.LIST_SEPARATOR) if v else [] for v in entries.tolist()]
     return write_report_from(acc, Path(output) if output else d / "report.html", domains, diff=_diff_of_run(d),
-                             title=title)
+                             title=title, changes_html=changes_html)
 
 
 def read_text_csv(path: Path, columns: Sequence[str] | None = None, *,
