@@ -287,31 +287,84 @@ class _UserError(Exception):
 
 
 class _progress:
-    """A rich progress bar per pass: rows, rate and, for pass 2 (whose total pass 1 counted),
-    percentage and time left."""
+    """What ``toxlink score`` (and ``train``) show while they run, from ``on_chunk(stage,
+    amount, total)`` calls (:data:`toxlink.engine.OnChunk`).
+
+    On a terminal, a bar for each stage of *bars*: ``read`` by bytes of the exports read
+    (their size is known), ``score`` by rows (pass 1 counted them), each with percentage,
+    rate and time left. On any stream, one line per stage as it ends: what it did (named by
+    *labels*) and how long it took.
+    """
+
+    _LABELS = {"read": "reading the exports", "score": "scoring", "profile": "whole-export profile",
+               "model": "waiting for the model", "domains": "domain roll-up, domains.csv and disavow files",
+               "changes": "changes since the previous audit", "report": "report.html"}
+
+    def __init__(self, labels: dict[str, str] | None = None, bars: tuple[str, ...] = ("read", "score")):
+        self._labels = {**self._LABELS, **(labels or {})}
+        self._bars = bars
 
     def __enter__(self):
+        import time
+
         from rich.progress import (BarColumn, Progress, SpinnerColumn, TaskProgressColumn, TextColumn,
                                    TimeElapsedColumn, TimeRemainingColumn)
 
+        self._clock = time.perf_counter
         self._p = Progress(SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), TaskProgressColumn(),
-                           TextColumn("{task.completed:,} rows"), TextColumn("{task.fields[rate]}"),
-                           TimeElapsedColumn(), TimeRemainingColumn(), console=err, transient=True,
-                           disable=not err.is_terminal)
+                           TextColumn("{task.fields[detail]}"), TimeElapsedColumn(), TimeRemainingColumn(),
+                           console=err, transient=True, disable=not err.is_terminal)
         self._p.__enter__()
-        self._tasks = {}
+        self._tasks: dict = {}
+        self._rows = 0  # rows read in pass 1
+        self._current: tuple[str, float] | None = None  # the stage under way and when it started
         return self._update
 
-    def _update(self, stage: str, rows: int, total: int | None = None) -> None:
-        label = {"read": "reading the exports", "score": "scoring"}.get(stage, stage)
-        if stage not in self._tasks:
-            self._tasks[stage] = self._p.add_task(label, total=total, rate="")
-        task = self._tasks[stage]
-        self._p.advance(task, rows)
-        speed = self._p.tasks[task].speed  # rows/s, rich's own estimate
-        self._p.update(task, rate=f"{speed:,.0f} rows/s" if speed else "")
+    def _update(self, stage: str, amount: int, total: int | None = None) -> None:
+        bar = "read" if stage == "read bytes" else stage
+        if self._current is None or self._current[0] != bar:
+            self._finish()
+            self._current = (bar, self._clock())
+        if bar not in self._bars:
+            return  # a stage without a bar: its line is printed when it ends
+        if bar not in self._tasks:
+            self._tasks[bar] = self._p.add_task(self._labels[bar], total=None, detail="")
+        task = self._tasks[bar]
+        if stage == "read":
+            self._rows += amount
+        else:
+            self._p.update(task, total=total, advance=amount)
+        done, speed = self._task(task).completed, self._task(task).speed  # rich's own rate estimate
+        if bar == "read":
+            rate = f", {speed / 1e6:,.1f} MB/s" if speed else ""
+            detail = f"{self._rows:,} rows, {done / 1e6:,.1f} MB{rate}"
+        else:
+            detail = f"{done:,.0f} rows" + (f", {speed:,.0f} rows/s" if speed else "")
+        self._p.update(task, detail=detail)
+
+    def _task(self, task_id):
+        # Progress.tasks is a list in the order tasks were added, not indexed by id.
+        return next(t for t in self._p.tasks if t.id == task_id)
+
+    def _finish(self) -> None:
+        """Print the line of the stage under way, which has just ended."""
+        if self._current is None:
+            return
+        stage, start = self._current
+        seconds = self._clock() - start
+        what = self._labels.get(stage, stage)
+        if stage == "read" and stage in self._bars:
+            what += f": {self._rows:,} rows"
+        elif stage == "score" and stage in self._tasks:
+            what += f": {self._task(self._tasks[stage]).completed:,.0f} rows"
+        if stage in self._tasks:  # its line replaces its bar
+            self._p.remove_task(self._tasks.pop(stage))
+        self._p.console.print(f"{what} ({seconds:,.1f} s)", markup=False, highlight=False, soft_wrap=True)
+        self._current = None
 
     def __exit__(self, *exc):
+        if exc[0] is None:
+            self._finish()
         return self._p.__exit__(*exc)
 
 

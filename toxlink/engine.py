@@ -37,9 +37,13 @@ from toxlink.timings import Timings
 #: Columns of links.csv, in order.
 LINK_OUTPUT_COLUMNS = list(S.COLUMNS) + [S.HOST, S.DOMAIN, S.RISK, S.TOXICITY, S.BAND, S.REASONS]
 
-#: ``on_chunk(stage, rows, total)``: *rows* more rows done in *stage* (``read``, ``score``), of
-#: *total* when known (pass 2: the rows pass 1 read).
+#: ``on_chunk(stage, amount, total)``: *amount* more done in *stage*, of *total* when known.
+#: Pass 1 reports ``read`` (rows, no total) and ``read bytes`` (bytes of the exports, of their
+#: size); pass 2 ``score`` (rows, of the rows pass 1 read). Every other stage (:data:`STAGES`)
+#: is reported once, as ``(stage, 0, None)``, when it starts.
 OnChunk = Callable[[str, int, "int | None"], None]
+#: The stages reported when they start, in order (``changes`` and ``report`` only when run).
+STAGES = ("profile", "model", "domains", "changes", "report")
 
 
 @dataclass
@@ -134,7 +138,16 @@ def read_exports(paths: Sequence[str | os.PathLike], spool: Spool, *, export_for
     from toxlink.urls import with_hosts
 
     own: set[str] = set()
-    chunks = _timed(iter_export(paths, format=export_format, chunksize=chunksize), timings, "read")
+    reached = [(0, 0)]  # (bytes read, of total): the latest the reader reported, from its thread
+    shown = 0
+
+    def bytes_read(done: int, total: int) -> None:
+        reached[0] = (done, total)  # one store of a tuple: the other thread sees all of it or none
+
+    if on_chunk:  # the pass's clock starts now, not with its first chunk
+        on_chunk("read", 0, None)
+    chunks = _timed(iter_export(paths, format=export_format, chunksize=chunksize,
+                                on_bytes=bytes_read if on_chunk else None), timings, "read")
     for chunk in prefetched(chunks):
         with timings.stage("hosts"):
             chunk = with_hosts(chunk)
@@ -143,8 +156,13 @@ def read_exports(paths: Sequence[str | os.PathLike], spool: Spool, *, export_for
             keys = profile_keys(chunk)
         with timings.stage("spool"):
             spool.append(chunk, keys)
-        if on_chunk:
+        if on_chunk:  # called here, in the caller's thread, not in the reader's
+            done, total = reached[0]
+            on_chunk("read bytes", done - shown, total)
+            shown = done
             on_chunk("read", len(chunk), None)
+    if on_chunk and reached[0][0] > shown:  # the end of the last file, after its last chunk
+        on_chunk("read bytes", reached[0][0] - shown, reached[0][1])
     with timings.stage("spool"):
         spool.finish()
     return own
@@ -249,7 +267,8 @@ def score_batches(spool_path: str | os.PathLike, batches: Iterable[int], predict
 # -- the other outputs ------------------------------------------------------------------------------
 
 def write_outputs(tally: Tally, policy, existing, out_dir: Path, notes: list[str], timings: Timings, *,
-                  bom: bool = False, previous: str | os.PathLike | None = None) -> ScoreSummary:
+                  bom: bool = False, previous: str | os.PathLike | None = None,
+                  on_chunk: OnChunk | None = None) -> ScoreSummary:
     """Every output but ``links.csv``, from the *tally* of the scored links.
 
     Writes ``domains.csv`` (the roll-up, columns ``schema.ROLLUP_COLUMNS``), ``disavow.txt``
@@ -263,6 +282,8 @@ def write_outputs(tally: Tally, policy, existing, out_dir: Path, notes: list[str
     from toxlink.outputs import atomic_write, write_csv
 
     summary = ScoreSummary(out_dir=out_dir, notes=list(notes))
+    if on_chunk:
+        on_chunk("domains", 0, None)
     with timings.stage("domain roll-up"):
         domains = tally.rollup.finish()
     with timings.stage("domains.csv and disavow files"):
@@ -284,8 +305,12 @@ def write_outputs(tally: Tally, policy, existing, out_dir: Path, notes: list[str
         if previous is not None:  # links.csv and domains.csv of this run are complete by now
             from toxlink.report.changes import previous_audit_section
 
+            if on_chunk:
+                on_chunk("changes", 0, None)
             with timings.stage("changes since the previous audit"):
                 changes_html = previous_audit_section(previous, out_dir)
+        if on_chunk:
+            on_chunk("report", 0, None)
         with timings.stage("report"):
             write_report_from(tally.report, out_dir / "report.html", domains, diff=diff, changes_html=changes_html)
         names.append("report.html")
@@ -452,7 +477,11 @@ def _score_into(paths, out_dir: Path, existing, timings: Timings, *, predictor, 
         with Spool(out_dir) as spool:
             own = read_exports(paths, spool, export_format=export_format, chunksize=chunksize, timings=timings,
                                on_chunk=progress)
+            if on_chunk:
+                on_chunk("profile", 0, None)
             profile = profile_of(spool, timings)
+            if on_chunk and loading is not None and not loading.done():
+                on_chunk("model", 0, None)
             with timings.stage("waiting for the model"):
                 predictor = predictor if loading is None else loading.result()
             policy, notes = run_policy(predictor.policy, own)
@@ -462,4 +491,5 @@ def _score_into(paths, out_dir: Path, existing, timings: Timings, *, predictor, 
                     on_chunk("score", 0, rows)
                 tally = score_batches(spool.path, range(len(spool.batch_rows)), predictor, profile, policy, csv,
                                       report=report, timings=timings, on_chunk=on_chunk, total=rows)
-    return write_outputs(tally, policy, existing, out_dir, notes, timings, bom=bom, previous=previous)
+    return write_outputs(tally, policy, existing, out_dir, notes, timings, bom=bom, previous=previous,
+                         on_chunk=on_chunk)
