@@ -1,5 +1,5 @@
 """Progress on long work: pass 1 counts the bytes of the exports read, every later stage is
-told once, and the CLI prints a line per stage."""
+told once, the CLI prints a line per stage, and ``retrain`` names its stages."""
 
 from __future__ import annotations
 
@@ -72,3 +72,18 @@ def test_the_cli_prints_one_line_per_stage(tmp_path):
                   "domain roll-up, domains.csv and disavow files (", "report.html ("):
         assert sum(line.startswith(start) for line in lines) == 1, (start, r.stderr)
     assert "Traceback" not in r.stderr
+
+
+def test_retrain_names_its_stages_in_order(tmp_path):
+    from toxlink import train as T
+
+    stages = []
+    (tmp_path / "labels.csv").write_text("domain,label\nonline-pharma.ru,toxic\nviagra-soft.ru,toxic\n"
+                                         "hospitalityhub.it,ok\n", encoding="utf-8")
+    fast = T.TrainConfig(num_boost_round=20, early_stopping_rounds=5, min_data_in_leaf=10, num_threads=1,
+                         min_isotonic_rows=300, min_isotonic_class=30)
+    with pytest.raises(T.TrainRefused):  # three labelled sites are too few to judge: refused, after the fit
+        T.retrain([SAMPLE], labels=tmp_path / "labels.csv", with_base=False, register=False,
+                  out_dir=tmp_path / "model", config=fast, on_stage=stages.append)
+    assert stages == ["read", "label", "features", "fit", "evaluate"]
+    assert set(stages) <= set(T.RETRAIN_STAGES)

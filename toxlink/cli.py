@@ -199,16 +199,17 @@ def train(
     tracking_uri: Optional[str] = typer.Option(None, "--tracking-uri", help="MLflow tracking URI (default: MLFLOW_TRACKING_URI, else ~/.toxlink/mlruns.db)."),
 ) -> None:
     """Retrain on your own labels, log the run to MLflow and promote it if it is not worse."""
-    from toxlink.train import retrain
+    from toxlink.train import RETRAIN_STAGES, retrain
 
     if not export:
         raise typer.BadParameter("give the export(s) your labels refer to", param_hint="--export")
     if labels is None and disavow is None and whitelist is None:
         raise typer.BadParameter("give --labels, or --disavow and/or --whitelist")
     try:
-        with err.status("training (features, LightGBM, calibration, evaluation)...", spinner="dots"):
+        with _progress(RETRAIN_STAGES, bars=()) as progress:
             result = retrain(export, labels=labels, disavow=disavow, whitelist=whitelist, with_base=with_base,
-                             user_weight=user_weight, out_dir=output, tracking_uri=tracking_uri, force=force)
+                             user_weight=user_weight, out_dir=output, tracking_uri=tracking_uri, force=force,
+                             on_stage=lambda stage: progress(stage, 0, None))
     except ValueError as exc:  # retrain's own checks on what the user gave (no labels matched, ...)
         raise _UserError(str(exc)) from None
     out.print("\n".join(result.lines()), markup=False, highlight=False)
