@@ -33,6 +33,16 @@ def test_a_file_has_as_many_lines_in_any_encoding(utf8_sample):
     assert line_total(detect(SAMPLE)) == lines == line_total(detect(utf8_sample))
 
 
+def test_a_large_file_s_lines_are_estimated_from_its_start(tmp_path, utf8_sample):
+    head, *rows = utf8_sample.read_text(encoding="utf-8").splitlines()
+    big = tmp_path / "big.csv"  # ~11 MB, beyond the bytes counted
+    big.write_text("\n".join([head] + [r.replace("://", f"://n{i}-", 1) for i in range(32) for r in rows]) + "\n",
+                   encoding="utf-8")
+    lines = 1 + 32 * len(rows)
+    assert big.stat().st_size > 2 * (1 << 22)
+    assert line_total(detect(big)) == pytest.approx(lines, rel=0.05)
+
+
 def test_the_reader_reports_bytes_up_to_the_size_of_the_files(utf8_sample):
     reports = []
     rows = sum(len(chunk) for chunk in iter_export([SAMPLE, utf8_sample], chunksize=500,
