@@ -31,7 +31,7 @@ from toxlink.known import list_evidence
 from toxlink.policy import toxicity
 from toxlink.model import apply_calibration
 from toxlink.timings import Timings
-from toxlink.urls import with_hosts  # noqa: F401 - re-exported: callers score with host columns
+from toxlink.urls import url_match_keys, with_hosts  # noqa: F401 - re-exported: callers score with host columns
 
 _PATHS_LOCK = threading.Lock()
 
@@ -338,8 +338,7 @@ def _lists_first(listed: pa.Array, ok: np.ndarray, reasons: pa.Array) -> pa.Arra
 
 def _same_url(col: pd.Series, url: str) -> pd.Series:
     """Which of *col* are *url*, whatever their scheme, case and trailing ``/``."""
-    strip = lambda s: s.str.strip().str.replace(r"^[A-Za-z][A-Za-z0-9+.\-]*://", "", regex=True).str.rstrip("/").str.lower()  # noqa: E731
-    return strip(col.astype("string")).eq(strip(pd.Series([url], dtype="string"))[0]).fillna(False)
+    return url_match_keys(col).eq(url_match_keys(pd.Series([url]))[0]).fillna(False)
 
 
 def _sentence(feature, value) -> str:

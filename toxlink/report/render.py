@@ -69,7 +69,8 @@ def build_report(scored: pd.DataFrame, domains: pd.DataFrame, diff=None, title: 
 
 
 def build_report_from(acc: ReportAccumulator, domains: pd.DataFrame, diff=None, title: str | None = None, *,
-                      top_domains: int = 30, top_tlds: int = 12, generated: _dt.datetime | None = None) -> str:
+                      top_domains: int = 30, top_tlds: int = 12, generated: _dt.datetime | None = None,
+                      changes_html: str = "") -> str:
     """Render the audit report of the links an accumulator has seen: the one place the
     report is rendered.
 
@@ -89,6 +90,9 @@ def build_report_from(acc: ReportAccumulator, domains: pd.DataFrame, diff=None, 
         Rows of the toxic-domains table and bars of the TLD chart.
     generated : datetime, optional
         Timestamp printed in the header (default: now, UTC).
+    changes_html : str
+        The "Changes since the previous audit" section
+        (:func:`toxlink.report.changes.changes_section`), trusted markup; none by default.
 
     Returns
     -------
@@ -109,6 +113,7 @@ def build_report_from(acc: ReportAccumulator, domains: pd.DataFrame, diff=None, 
         **_tlds(acc, top_tlds),
         domains_html=_domains_section(domains, top_domains),
         diff_html=_diff_section(diff, numbers),
+        changes_html=changes_html,
         style_css=_package_file("style.css"),
         # "</" inside the inlined library would end the <script> element early.
         plotly_js=get_plotlyjs().replace("</script", "<\\/script"),
