@@ -118,6 +118,7 @@ def score(
     engine: str = typer.Option("embedded", help="embedded (one process, streaming) or dask (needs toxlink[scale])."),
     scheduler: Optional[str] = typer.Option(None, help="Dask scheduler address (default: a local cluster)."),
     timings: Optional[Path] = typer.Option(None, "--timings", help="Write the seconds spent per stage to this JSON file."),
+    previous: Optional[Path] = typer.Option(None, "--previous", help="Output folder of an earlier audit: the report gets a section on what changed since (needs --report)."),
 ) -> None:
     """Score backlink exports and write disavow recommendations."""
     from toxlink.engine import score_exports
@@ -131,6 +132,9 @@ def score(
     if toxic_threshold is not None and review_threshold is not None and review_threshold > toxic_threshold:
         raise typer.BadParameter(f"{review_threshold} is above --toxic-threshold {toxic_threshold}",
                                  param_hint="--review-threshold")
+    if previous is not None and not report:
+        raise typer.BadParameter("adds a section to the report: give --report too (or run toxlink compare)",
+                                 param_hint="--previous")
     policy = Policy(
         toxic_threshold=toxic_threshold,
         review_threshold=review_threshold,
@@ -140,7 +144,7 @@ def score(
                           + [KnownList.read(p, spam=False) for p in known_clean]),
     )
     kwargs = dict(model=model, policy=policy, export_format=export_format, existing_disavow=existing_disavow,
-                  chunksize=chunksize, report=report, excel_bom=excel, branding=branding)
+                  chunksize=chunksize, report=report, excel_bom=excel, previous=previous, branding=branding)
     _return_freed_memory()
     with _progress() as on_chunk:
         if engine == "dask":
@@ -203,16 +207,17 @@ def train(
     tracking_uri: Optional[str] = typer.Option(None, "--tracking-uri", help="MLflow tracking URI (default: MLFLOW_TRACKING_URI, else ~/.toxlink/mlruns.db)."),
 ) -> None:
     """Retrain on your own labels, log the run to MLflow and promote it if it is not worse."""
-    from toxlink.train import retrain
+    from toxlink.train import RETRAIN_STAGES, retrain
 
     if not export:
         raise typer.BadParameter("give the export(s) your labels refer to", param_hint="--export")
     if labels is None and disavow is None and whitelist is None:
         raise typer.BadParameter("give --labels, or --disavow and/or --whitelist")
     try:
-        with err.status("training (features, LightGBM, calibration, evaluation)...", spinner="dots"):
+        with _progress(RETRAIN_STAGES, bars=()) as progress:
             result = retrain(export, labels=labels, disavow=disavow, whitelist=whitelist, with_base=with_base,
-                             user_weight=user_weight, out_dir=output, tracking_uri=tracking_uri, force=force)
+                             user_weight=user_weight, out_dir=output, tracking_uri=tracking_uri, force=force,
+                             on_stage=lambda stage: progress(stage, 0, None))
     except ValueError as exc:  # retrain's own checks on what the user gave (no labels matched, ...)
         raise _UserError(str(exc)) from None
     out.print("\n".join(result.lines()), markup=False, highlight=False)
@@ -224,12 +229,41 @@ def report(
     output: Optional[Path] = typer.Option(None, "--output", "-o", help="HTML file (default: SCORED_DIR/report.html)."),
     client: Optional[str] = ClientOpt,
     logo: Optional[Path] = LogoOpt,
+    previous: Optional[Path] = typer.Option(None, "--previous", help="Output folder of an earlier audit: add a section on what changed since."),
 ) -> None:
     """Write a self-contained HTML audit report from a scoring run's outputs."""
     from toxlink.report import Branding, report_from_dir
 
-    path = report_from_dir(scored_dir, output, branding=Branding.read(client, logo))
+    branding = Branding.read(client, logo)  # first: a bad logo stops before any reading
+    changes_html = ""
+    if previous is not None:
+        from toxlink.report.changes import previous_audit_section
+
+        changes_html = previous_audit_section(previous, scored_dir)
+    path = report_from_dir(scored_dir, output, changes_html=changes_html, branding=branding)
     out.print(f"wrote {path}")
+
+
+@app.command()
+def compare(
+    old: Path = typer.Argument(..., help="Output folder of the earlier `toxlink score` run (links.csv, domains.csv)."),
+    new: Path = typer.Argument(..., help="Output folder of the later run."),
+    output: Path = typer.Option(Path("changes.csv"), "--output", "-o", help="CSV file for the changes."),
+    excel: bool = typer.Option(False, "--excel", help="Start the CSV file with a UTF-8 byte order mark (Excel on Windows)."),
+) -> None:
+    """List the links and domains that are new, lost or judged differently in NEW than in OLD."""
+    from toxlink.compare import CHANGES, change_counts, compare_runs
+    from toxlink.outputs import write_csv
+
+    changes = compare_runs(old, new)
+    write_csv(changes, output, bom=excel)
+    counts = change_counts(changes)
+    table = Table("", *(c.replace("_", " ") for c in CHANGES), title=f"toxlink compare {old} -> {new}",
+                  title_justify="left")
+    for level in ("domain", "link"):
+        table.add_row(f"{level}s", *(f"{counts[(level, c)]:,}" for c in CHANGES))
+    out.print(table)
+    out.print(f"wrote {len(changes):,} changes to {output}", markup=False, highlight=False, soft_wrap=True)
 
 
 # -- helpers ---------------------------------------------------------------------------------
@@ -265,31 +299,84 @@ class _UserError(Exception):
 
 
 class _progress:
-    """A rich progress bar per pass: rows, rate and, for pass 2 (whose total pass 1 counted),
-    percentage and time left."""
+    """What ``toxlink score`` (and ``train``) show while they run, from ``on_chunk(stage,
+    amount, total)`` calls (:data:`toxlink.engine.OnChunk`).
+
+    On a terminal, a bar for each stage of *bars*: ``read`` by bytes of the exports read
+    (their size is known), ``score`` by rows (pass 1 counted them), each with percentage,
+    rate and time left. On any stream, one line per stage as it ends: what it did (named by
+    *labels*) and how long it took.
+    """
+
+    _LABELS = {"read": "reading the exports", "score": "scoring", "profile": "whole-export profile",
+               "model": "waiting for the model", "domains": "domain roll-up, domains.csv and disavow files",
+               "changes": "changes since the previous audit", "report": "report.html"}
+
+    def __init__(self, labels: dict[str, str] | None = None, bars: tuple[str, ...] = ("read", "score")):
+        self._labels = {**self._LABELS, **(labels or {})}
+        self._bars = bars
 
     def __enter__(self):
+        import time
+
         from rich.progress import (BarColumn, Progress, SpinnerColumn, TaskProgressColumn, TextColumn,
                                    TimeElapsedColumn, TimeRemainingColumn)
 
+        self._clock = time.perf_counter
         self._p = Progress(SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), TaskProgressColumn(),
-                           TextColumn("{task.completed:,} rows"), TextColumn("{task.fields[rate]}"),
-                           TimeElapsedColumn(), TimeRemainingColumn(), console=err, transient=True,
-                           disable=not err.is_terminal)
+                           TextColumn("{task.fields[detail]}"), TimeElapsedColumn(), TimeRemainingColumn(),
+                           console=err, transient=True, disable=not err.is_terminal)
         self._p.__enter__()
-        self._tasks = {}
+        self._tasks: dict = {}
+        self._rows = 0  # rows read in pass 1
+        self._current: tuple[str, float] | None = None  # the stage under way and when it started
         return self._update
 
-    def _update(self, stage: str, rows: int, total: int | None = None) -> None:
-        label = {"read": "reading the exports", "score": "scoring"}.get(stage, stage)
-        if stage not in self._tasks:
-            self._tasks[stage] = self._p.add_task(label, total=total, rate="")
-        task = self._tasks[stage]
-        self._p.advance(task, rows)
-        speed = self._p.tasks[task].speed  # rows/s, rich's own estimate
-        self._p.update(task, rate=f"{speed:,.0f} rows/s" if speed else "")
+    def _update(self, stage: str, amount: int, total: int | None = None) -> None:
+        bar = "read" if stage == "read bytes" else stage
+        if self._current is None or self._current[0] != bar:
+            self._finish()
+            self._current = (bar, self._clock())
+        if bar not in self._bars:
+            return  # a stage without a bar: its line is printed when it ends
+        if bar not in self._tasks:
+            self._tasks[bar] = self._p.add_task(self._labels[bar], total=None, detail="")
+        task = self._tasks[bar]
+        if stage == "read":
+            self._rows += amount
+        else:
+            self._p.update(task, total=total, advance=amount)
+        done, speed = self._task(task).completed, self._task(task).speed  # rich's own rate estimate
+        if bar == "read":
+            rate = f", {speed / 1e6:,.1f} MB/s" if speed else ""
+            detail = f"{self._rows:,} rows, {done / 1e6:,.1f} MB{rate}"
+        else:
+            detail = f"{done:,.0f} rows" + (f", {speed:,.0f} rows/s" if speed else "")
+        self._p.update(task, detail=detail)
+
+    def _task(self, task_id):
+        # Progress.tasks is a list in the order tasks were added, not indexed by id.
+        return next(t for t in self._p.tasks if t.id == task_id)
+
+    def _finish(self) -> None:
+        """Print the line of the stage under way, which has just ended."""
+        if self._current is None:
+            return
+        stage, start = self._current
+        seconds = self._clock() - start
+        what = self._labels.get(stage, stage)
+        if stage == "read" and stage in self._bars:
+            what += f": {self._rows:,} rows"
+        elif stage == "score" and stage in self._tasks:
+            what += f": {self._task(self._tasks[stage]).completed:,.0f} rows"
+        if stage in self._tasks:  # its line replaces its bar
+            self._p.remove_task(self._tasks.pop(stage))
+        self._p.console.print(f"{what} ({seconds:,.1f} s)", markup=False, highlight=False, soft_wrap=True)
+        self._current = None
 
     def __exit__(self, *exc):
+        if exc[0] is None:
+            self._finish()
         return self._p.__exit__(*exc)
 
 

@@ -37,9 +37,13 @@ from toxlink.timings import Timings
 #: Columns of links.csv, in order.
 LINK_OUTPUT_COLUMNS = list(S.COLUMNS) + [S.HOST, S.DOMAIN, S.RISK, S.TOXICITY, S.BAND, S.REASONS]
 
-#: ``on_chunk(stage, rows, total)``: *rows* more rows done in *stage* (``read``, ``score``), of
-#: *total* when known (pass 2: the rows pass 1 read).
+#: ``on_chunk(stage, amount, total)``: *amount* more done in *stage*, of *total* when known.
+#: Pass 1 reports ``read`` (rows, no total) and ``read bytes`` (bytes of the exports, of their
+#: size); pass 2 ``score`` (rows, of the rows pass 1 read). Every other stage (:data:`STAGES`)
+#: is reported once, as ``(stage, 0, None)``, when it starts.
 OnChunk = Callable[[str, int, "int | None"], None]
+#: The stages reported when they start, in order (``changes`` and ``report`` only when run).
+STAGES = ("profile", "model", "domains", "changes", "report")
 
 
 @dataclass
@@ -134,7 +138,16 @@ def read_exports(paths: Sequence[str | os.PathLike], spool: Spool, *, export_for
     from toxlink.urls import with_hosts
 
     own: set[str] = set()
-    chunks = _timed(iter_export(paths, format=export_format, chunksize=chunksize), timings, "read")
+    reached = [(0, 0)]  # (bytes read, of total): the latest the reader reported, from its thread
+    shown = 0
+
+    def bytes_read(done: int, total: int) -> None:
+        reached[0] = (done, total)  # one store of a tuple: the other thread sees all of it or none
+
+    if on_chunk:  # the pass's clock starts now, not with its first chunk
+        on_chunk("read", 0, None)
+    chunks = _timed(iter_export(paths, format=export_format, chunksize=chunksize,
+                                on_bytes=bytes_read if on_chunk else None), timings, "read")
     for chunk in prefetched(chunks):
         with timings.stage("hosts"):
             chunk = with_hosts(chunk)
@@ -143,8 +156,13 @@ def read_exports(paths: Sequence[str | os.PathLike], spool: Spool, *, export_for
             keys = profile_keys(chunk)
         with timings.stage("spool"):
             spool.append(chunk, keys)
-        if on_chunk:
+        if on_chunk:  # called here, in the caller's thread, not in the reader's
+            done, total = reached[0]
+            on_chunk("read bytes", done - shown, total)
+            shown = done
             on_chunk("read", len(chunk), None)
+    if on_chunk and reached[0][0] > shown:  # the end of the last file, after its last chunk
+        on_chunk("read bytes", reached[0][0] - shown, reached[0][1])
     with timings.stage("spool"):
         spool.finish()
     return own
@@ -249,13 +267,15 @@ def score_batches(spool_path: str | os.PathLike, batches: Iterable[int], predict
 # -- the other outputs ------------------------------------------------------------------------------
 
 def write_outputs(tally: Tally, policy, existing, out_dir: Path, notes: list[str], timings: Timings, *,
-                  bom: bool = False, model=None, branding=None) -> ScoreSummary:
+                  bom: bool = False, previous: str | os.PathLike | None = None,
+                  on_chunk: OnChunk | None = None, model=None, branding=None) -> ScoreSummary:
     """Every output but ``links.csv``, from the *tally* of the scored links.
 
     Writes ``domains.csv`` (the roll-up, columns ``schema.ROLLUP_COLUMNS``), ``disavow.txt``
     (*existing* with the new entries appended), ``disavow-new.txt``, ``disavow-diff.csv``,
     ``disavow-overflow.txt`` when Google's limits leave no room, and ``report.html`` when
-    the tally has a report (with *branding*, a :class:`toxlink.report.Branding`), and
+    the tally has a report (with a section on the changes since the audit in the folder
+    *previous*, when given, and with *branding*, a :class:`toxlink.report.Branding`), and
     ``run-info.json`` with *model* (:class:`toxlink.report.ModelFacts`: what the report's
     methodology quotes, kept so that ``toxlink report`` rebuilds the same page). Returns the
     run's :class:`ScoreSummary`: counts, files, and *notes* followed by the notes of this stage.
@@ -264,6 +284,8 @@ def write_outputs(tally: Tally, policy, existing, out_dir: Path, notes: list[str
     from toxlink.outputs import atomic_write, write_csv
 
     summary = ScoreSummary(out_dir=out_dir, notes=list(notes))
+    if on_chunk:
+        on_chunk("domains", 0, None)
     with timings.stage("domain roll-up"):
         domains = tally.rollup.finish()
     with timings.stage("domains.csv and disavow files"):
@@ -286,8 +308,19 @@ def write_outputs(tally: Tally, policy, existing, out_dir: Path, notes: list[str
     if tally.report is not None:
         from toxlink.report import write_report_from
 
+        changes_html = ""
+        if previous is not None:  # links.csv and domains.csv of this run are complete by now
+            from toxlink.report.changes import previous_audit_section
+
+            if on_chunk:
+                on_chunk("changes", 0, None)
+            with timings.stage("changes since the previous audit"):
+                changes_html = previous_audit_section(previous, out_dir)
+        if on_chunk:
+            on_chunk("report", 0, None)
         with timings.stage("report"):
-            write_report_from(tally.report, out_dir / "report.html", domains, diff=diff, model=model, branding=branding)
+            write_report_from(tally.report, out_dir / "report.html", domains, diff=diff, changes_html=changes_html,
+                              model=model, branding=branding)
         names.append("report.html")
     summary.files = {**{name: out_dir / name for name in names}, **summary.files}
     summary.rows = tally.rows
@@ -313,6 +346,19 @@ def read_existing(path):
 #: What a run may write into its output folder.
 OUTPUT_FILES = ("links.csv", "domains.csv", "disavow.txt", "disavow-new.txt", "disavow-diff.csv",
                 "disavow-overflow.txt", "report.html", "run-info.json")
+
+
+def check_previous(previous: str | os.PathLike | None, out_dir: Path) -> None:
+    """Refuse a previous audit (``--previous``) that is not a run folder, or that is
+    *out_dir* itself (the run would replace the audit it is compared with)."""
+    if previous is None:
+        return
+    from toxlink.compare import check_run
+
+    if Path(previous).resolve() == out_dir.resolve():
+        raise FileExistsError(errno.EEXIST, "is the output folder of this run, which would replace the audit it "
+                                            "compares with; choose another output folder (-o)", str(previous))
+    check_run(previous)
 
 
 def check_output_folder(out_dir: Path, inputs: Sequence[str | os.PathLike] = ()) -> None:
@@ -385,6 +431,7 @@ def score_exports(
     report: bool = False,
     on_chunk: OnChunk | None = None,
     excel_bom: bool = False,
+    previous: str | os.PathLike | None = None,
     branding=None,
 ) -> ScoreSummary:
     """Score the export files *paths* into the folder *out_dir*.
@@ -401,25 +448,29 @@ def score_exports(
         Called after each chunk of each pass (progress bars): :data:`OnChunk`.
     excel_bom : bool
         Start the CSV files with a UTF-8 byte order mark (Excel on Windows).
+    previous : path, optional
+        The output folder of an earlier audit: the report gets a section on what changed.
     branding : toxlink.report.Branding, optional
         The client's name and logo on the report's first page.
     """
     out_dir = Path(out_dir)
     check_output_folder(out_dir, paths)
+    check_previous(previous, out_dir)
     existing = read_existing(existing_disavow)
     timings = Timings()
     out_dir.mkdir(parents=True, exist_ok=True)
     with claimed(out_dir):
         summary = _score_into(paths, out_dir, existing, timings, predictor=predictor, model=model, policy=policy,
                               export_format=export_format, chunksize=chunksize, report=report, on_chunk=on_chunk,
-                              bom=excel_bom, branding=branding)
+                              bom=excel_bom, previous=previous, branding=branding)
         remove_stale_outputs(out_dir, summary)
     summary.notes[:0] = [f"your disavow file: {w}" for w in existing.warnings]
     return summary
 
 
 def _score_into(paths, out_dir: Path, existing, timings: Timings, *, predictor, model, policy, export_format,
-                chunksize: int, report: bool, on_chunk: OnChunk | None, bom: bool, branding=None) -> ScoreSummary:
+                chunksize: int, report: bool, on_chunk: OnChunk | None, bom: bool, previous,
+                branding=None) -> ScoreSummary:
     """The stages of :func:`score_exports`, in order, in a folder it holds."""
     from toxlink.outputs import CsvWriter
     from toxlink.predictor import Predictor
@@ -438,7 +489,11 @@ def _score_into(paths, out_dir: Path, existing, timings: Timings, *, predictor, 
         with Spool(out_dir) as spool:
             own = read_exports(paths, spool, export_format=export_format, chunksize=chunksize, timings=timings,
                                on_chunk=progress)
+            if on_chunk:
+                on_chunk("profile", 0, None)
             profile = profile_of(spool, timings)
+            if on_chunk and loading is not None and not loading.done():
+                on_chunk("model", 0, None)
             with timings.stage("waiting for the model"):
                 predictor = predictor if loading is None else loading.result()
             policy, notes = run_policy(predictor.policy, own)
@@ -450,5 +505,5 @@ def _score_into(paths, out_dir: Path, existing, timings: Timings, *, predictor, 
                                       report=report, timings=timings, on_chunk=on_chunk, total=rows)
     from toxlink.report import ModelFacts
 
-    return write_outputs(tally, policy, existing, out_dir, notes, timings, bom=bom,
-                         model=ModelFacts.of(predictor, policy), branding=branding)
+    return write_outputs(tally, policy, existing, out_dir, notes, timings, bom=bom, previous=previous,
+                         on_chunk=on_chunk, model=ModelFacts.of(predictor, policy), branding=branding)

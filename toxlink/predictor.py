@@ -31,7 +31,7 @@ from toxlink.known import list_evidence
 from toxlink.policy import toxicity
 from toxlink.model import apply_calibration
 from toxlink.timings import Timings
-from toxlink.urls import with_hosts  # noqa: F401 - re-exported: callers score with host columns
+from toxlink.urls import url_match_keys, with_hosts  # noqa: F401 - re-exported: callers score with host columns
 
 _PATHS_LOCK = threading.Lock()
 
@@ -338,8 +338,7 @@ def _lists_first(listed: pa.Array, ok: np.ndarray, reasons: pa.Array) -> pa.Arra
 
 def _same_url(col: pd.Series, url: str) -> pd.Series:
     """Which of *col* are *url*, whatever their scheme, case and trailing ``/``."""
-    strip = lambda s: s.str.strip().str.replace(r"^[A-Za-z][A-Za-z0-9+.\-]*://", "", regex=True).str.rstrip("/").str.lower()  # noqa: E731
-    return strip(col.astype("string")).eq(strip(pd.Series([url], dtype="string"))[0]).fillna(False)
+    return url_match_keys(col).eq(url_match_keys(pd.Series([url]))[0]).fillna(False)
 
 
 def _sentence(feature, value) -> str:
@@ -419,11 +418,24 @@ class _Sentences:
         if sum(len(memo) for memo in _MEMO.values()) >= _MEMO_MAX:
             _MEMO.clear()
         self._memos = [_memo_for(x) if x is not None else None for x in self._features]
+        # Features whose sentence does not quote the value: their values are folded to one
+        # per sentence, so a score with one value per host costs one sentence.
+        self._folds = {i: x.reason.same_sentence for i, x in enumerate(self._features)
+                       if x is not None and hasattr(x.reason, "same_sentence")}
 
     def ids(self, feature: np.ndarray, value: np.ndarray) -> np.ndarray:
         """Sentence ids, shape (n,), of the pairs (*feature* column index, float32 *value*)."""
+        feature = np.asarray(feature, dtype=np.int64)
+        value = np.array(value, dtype=np.float32)  # a copy: folded in place below
+        for f in np.unique(feature).tolist():
+            fold = self._folds.get(f)
+            if fold is not None:
+                at = feature == f
+                folded = fold(value[at])
+                if folded is not None:
+                    value[at] = folded
         # one int64 key per pair: feature << 32 | float bits
-        keys = (np.asarray(feature, dtype=np.int64) << 32) | np.asarray(value, dtype=np.float32).view(np.uint32)
+        keys = (feature << 32) | value.view(np.uint32)
         codes, uniq = pd.factorize(keys)
         out = np.empty(len(uniq), dtype=np.int64)
         known, described, memos = self._id, self.described, self._memos

@@ -115,6 +115,7 @@ def score_exports_dask(
     n_workers: int = 2,
     tasks: int | None = None,
     excel_bom: bool = False,
+    previous: str | os.PathLike | None = None,
     branding=None,
 ):
     """Score the exports on a Dask cluster; same outputs as :func:`toxlink.engine.score_exports`.
@@ -138,8 +139,8 @@ def score_exports_dask(
         from dask.distributed import Client, LocalCluster
     except ImportError:  # pragma: no cover - depends on the install
         raise ImportError("the dask engine needs the optional extra: pip install 'toxlink[scale]'") from None
-    from toxlink.engine import (LINK_OUTPUT_COLUMNS, Tally, check_output_folder, claimed, profile_of, read_existing,
-                                read_exports, remove_stale_outputs, run_policy, write_outputs)
+    from toxlink.engine import (LINK_OUTPUT_COLUMNS, Tally, check_output_folder, check_previous, claimed, profile_of,
+                                read_existing, read_exports, remove_stale_outputs, run_policy, write_outputs)
     from toxlink.outputs import CsvWriter
     from toxlink.predictor import Predictor
     from toxlink.spool import Spool
@@ -147,6 +148,7 @@ def score_exports_dask(
 
     out_dir = Path(out_dir)
     check_output_folder(out_dir, paths)
+    check_previous(previous, out_dir)
     existing = read_existing(existing_disavow)
     predictor = Predictor.load(model, policy=policy)  # thresholds resolved from the model once, shipped to workers
     timings = Timings()
@@ -188,7 +190,7 @@ def score_exports_dask(
             timings.add(worker_timings, prefix="workers: ")
         from toxlink.report import ModelFacts
 
-        summary = write_outputs(tally, policy, existing, out_dir, notes, timings, bom=excel_bom,
+        summary = write_outputs(tally, policy, existing, out_dir, notes, timings, bom=excel_bom, previous=previous,
                                 model=ModelFacts.of(predictor, policy), branding=branding)
         summary.tasks = [facts for *_, facts in results]
         remove_stale_outputs(out_dir, summary)

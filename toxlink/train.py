@@ -14,7 +14,7 @@ import os
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 import numpy as np
 import pandas as pd
@@ -117,6 +117,7 @@ def retrain(
     base_links: pd.DataFrame | None = None,
     force: bool = False,
     baseline: ModelBundle | None | str = "shipped",
+    on_stage: Callable[[str], None] | None = None,
 ) -> TrainReport:
     """Retrain on a user's exports + labels (and by default the shipped base data).
 
@@ -155,6 +156,8 @@ def retrain(
     base_links : DataFrame, optional
         Base rows in :func:`toxlink.basedata.load_base_table`'s form (feature columns plus
         ``label``, ``weight``, ``group``), instead of the shipped table.
+    on_stage : callable ``(stage)``, optional
+        Told when each stage of :data:`RETRAIN_STAGES` starts (progress for the CLI).
 
     Returns
     -------
@@ -169,8 +172,10 @@ def retrain(
     from toxlink import labels as L
 
     t0 = time.perf_counter()
+    stage = on_stage or (lambda name: None)
     config = config or TrainConfig(seed=seed)
     warnings: list[str] = []
+    stage("read")
     if isinstance(exports, pd.DataFrame):
         links = exports
     else:
@@ -180,8 +185,10 @@ def retrain(
     links = with_hosts(links)
     if labels is None and disavow is None and whitelist is None:
         raise ValueError("no labels given: pass a labels file, a past disavow file and/or a whitelist")
+    stage("label")
     lab = L.label_links(links, labels=labels, disavow=disavow, whitelist=whitelist)
     counts = lab.counts()
+    stage("features")
     # Features on the whole export, so profile features see every link (labelled or not).
     X_all = compute_features(links)
     y_all = lab.label.to_numpy(float)
@@ -220,6 +227,7 @@ def retrain(
     y, w = np.concatenate(ys), np.concatenate(ws)
     g = pd.concat(gs, ignore_index=True)
     dh = data_hash(X, y, w, g)
+    stage("fit")
     fitted = fit(X=X, y=y, w=w, groups=g, config=config, data_hash_=dh,
                  extra={"retrain": {"user_weight": user_weight, "base_weight": base_weight if with_base else None,
                                     "base_data_hash": base_hash, "label_counts": counts}})
@@ -231,6 +239,7 @@ def retrain(
         bundle.extra["list_evidence"] = evidence
         bundle.extra["list_evidence_from"] = "the shipped model's leave-one-source-out measurement"
     metrics = None
+    stage("evaluate")
     if test.any():
         metrics = evaluate(bundle, Xu[test], yu[test])
         bundle.metrics["user_held_out"] = metrics
@@ -253,6 +262,7 @@ def retrain(
         warnings=warnings,
     )
     if register:
+        stage("gate")
         if isinstance(baseline, str):
             baseline = _shipped_model(warnings)
         uri = resolve_tracking_uri(tracking_uri)
@@ -261,12 +271,19 @@ def retrain(
         report.gate = register_and_gate(rid, bundle, X_eval, y_eval, tracking_uri=uri, baseline=baseline)
         report.run_id, report.tracking_uri = rid, uri
     if report.gate is None or report.gate.promoted or force:
+        stage("write")
         bundle.save_folder(out_dir)
         report.model_dir = str(out_dir)
     else:
         warnings.append(f"the refused model was not written to {out_dir} (--force writes it all the same)")
     report.seconds = time.perf_counter() - t0
     return report
+
+
+#: The stages :func:`retrain` reports, in order, and what each does.
+RETRAIN_STAGES = {"read": "reading the exports", "label": "labelling the links",
+                  "features": "features of every link", "fit": "fitting LightGBM and calibrating",
+                  "evaluate": "evaluating", "gate": "MLflow run and promotion gate", "write": "writing the model"}
 
 
 def _check_evaluable(bundle, X_eval: pd.DataFrame, y_eval: np.ndarray) -> None:

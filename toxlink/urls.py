@@ -436,6 +436,19 @@ def domains_of(hosts: pd.Series) -> pd.Series:
     return _series(_domains(_arrow(hosts)), hosts.index)
 
 
+def url_match_keys(urls: pd.Series) -> pd.Series:
+    """The form in which two URLs a user would call the same compare equal.
+
+    Input: a Series of URLs (any dtype, missing allowed). Output: a ``string`` Series, same
+    index: each URL trimmed, without its ``scheme://``, without trailing ``/`` and lower-cased
+    (``https://A.com/x/`` and ``http://a.com/x`` give ``a.com/x``). ``toxlink explain --url``
+    and ``toxlink compare`` both match links this way, so they agree on what "the same
+    link" is.
+    """
+    text = urls.astype("string").str.strip()
+    return text.str.replace(r"^[A-Za-z][A-Za-z0-9+.\-]*://", "", regex=True).str.rstrip("/").str.lower()
+
+
 def with_hosts(links: pd.DataFrame) -> pd.DataFrame:
     """*links* with ``host`` and ``domain`` columns of its source URLs.
 

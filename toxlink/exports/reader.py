@@ -9,8 +9,9 @@ Each file goes through the stages of this package in turn: :func:`~toxlink.expor
 from __future__ import annotations
 
 import os
-from typing import Iterator
+from typing import Callable, Iterator
 
+import numpy as np
 import pandas as pd
 
 from toxlink import schema as S
@@ -21,7 +22,12 @@ from toxlink.exports.records import blocks
 from toxlink.exports.vendors import detect
 
 
-def iter_export(paths, *, format: str | None = None, chunksize: int = 100_000) -> Iterator[pd.DataFrame]:
+#: ``on_bytes(done, total)``: *done* of the *total* bytes of the exports read so far.
+OnBytes = Callable[[int, int], None]
+
+
+def iter_export(paths, *, format: str | None = None, chunksize: int = 100_000,
+                on_bytes: OnBytes | None = None) -> Iterator[pd.DataFrame]:
     """Stream one or several exports as canonical chunks of at most *chunksize* rows.
 
     Every data row of every file comes out exactly once, in file order; fully blank lines
@@ -37,6 +43,9 @@ def iter_export(paths, *, format: str | None = None, chunksize: int = 100_000) -
     chunksize : int
         Upper bound on the rows of each yielded frame. Memory use does not grow with the
         file size (blocks of a few MiB are parsed at a time).
+    on_bytes : callable ``(done, total)``, optional
+        Told, before the chunks of each block are yielded and at the end of each file, how
+        many of the *total* bytes of the files have been read (:func:`bytes_reached`).
 
     Yields
     ------
@@ -47,7 +56,7 @@ def iter_export(paths, *, format: str | None = None, chunksize: int = 100_000) -
     ExportError
         One clear message with file, line and column where they apply.
     """
-    return _iter(paths, format, chunksize, None)
+    return _iter(paths, format, chunksize, None, on_bytes)
 
 
 def read_export(paths, *, format: str | None = None) -> pd.DataFrame:
@@ -100,14 +109,18 @@ def _as_paths(paths) -> list:
     return list(paths)
 
 
-def _iter(paths, format, chunksize, stats: dict | None) -> Iterator[pd.DataFrame]:
+def _iter(paths, format, chunksize, stats: dict | None, on_bytes: OnBytes | None = None) -> Iterator[pd.DataFrame]:
     if chunksize is None or int(chunksize) < 1:
         raise ValueError("chunksize must be a positive integer")
     chunksize = int(chunksize)
     infos = [_guarded(p, detect, p, format=format) for p in _as_paths(paths)]  # fail before reading
     names = [info.path for info in infos]
     keys, seen = LinkKeys(), FirstSeen()
+    sizes = [os.path.getsize(info.path) for info in infos] if on_bytes else []
+    if on_bytes:
+        on_bytes(0, sum(sizes))
     for number, info in enumerate(infos):
+        lines = _guarded(info.path, line_total, info) if on_bytes else 0
         st = {"info": info, "rows": 0, "skipped_blank": 0, "flagged": {}, "duplicates": 0}
         if stats is not None:
             stats[number] = st
@@ -123,9 +136,48 @@ def _iter(paths, format, chunksize, stats: dict | None) -> Iterator[pd.DataFrame
             st["duplicates"] += int(frame[S.DUPLICATE_OF].notna().sum())
             for reason, count in frame[S.ROW_ISSUE].value_counts().items():
                 st["flagged"][reason] = st["flagged"].get(reason, 0) + int(count)
+            if on_bytes:
+                on_bytes(sum(sizes[:number]) + bytes_reached(sizes[number], int(block.lines[-1]), lines), sum(sizes))
             for lo in range(0, len(frame), chunksize):
                 yield frame.iloc[lo: lo + chunksize].reset_index(drop=True)
+        if on_bytes:
+            on_bytes(sum(sizes[: number + 1]), sum(sizes))
 
+
+def line_total(info) -> int:
+    """The lines of the file *info* (an :class:`~toxlink.exports.vendors.ExportInfo`)
+    describes, for progress: its newlines in its own encoding (a Parquet file: its rows).
+
+    Counted in the first :data:`_COUNT_BYTES` bytes; a larger file's count is extrapolated
+    from them (records are about the same length), so that progress costs a few
+    milliseconds, not a read of the whole file.
+    """
+    if info.encoding == "parquet":
+        import pyarrow.parquet as pq
+
+        return int(pq.ParquetFile(info.path).metadata.num_rows)
+    unit = {"utf-16-le": "<u2", "utf-16-be": ">u2", "utf-32-le": "<u4", "utf-32-be": ">u4"}.get(info.encoding)
+    with open(info.path, "rb") as fh:
+        # A read of a multiple of 4 bytes from the start keeps UTF-16/32 code units whole (a
+        # BOM is 2 or 4 bytes): a newline is then a code unit equal to 10.
+        head = fh.read(_COUNT_BYTES)
+        size = fh.seek(0, os.SEEK_END)
+    if unit is None:  # UTF-8 and the 8-bit encodings: the byte 10 is a newline
+        count = head.count(b"\n")
+    else:
+        width = np.dtype(unit).itemsize
+        count = int(np.count_nonzero(np.frombuffer(head[: len(head) // width * width], unit) == 10))
+    return count if size <= len(head) else max(1, count * size // max(len(head), 1))
+
+
+def bytes_reached(size: int, line: int, lines: int) -> int:
+    """Bytes of a file of *size* bytes and *lines* lines read when its record on line *line*
+    (1-based) has been: the share of its lines, as records are about the same length."""
+    return size if lines <= 0 else min(size, size * line // lines)
+
+
+#: Raw bytes at the start of a file whose lines are counted (:func:`line_total`).
+_COUNT_BYTES = 1 << 22
 
 def _guarded(path, func, *args, line: int | None = None, **kwargs):
     """Call *func*; anything but an ExportError becomes one (no raw library traceback)."""

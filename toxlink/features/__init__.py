@@ -18,7 +18,7 @@ import pandas as pd
 
 from concurrent.futures import ThreadPoolExecutor
 
-from toxlink.features import anchor, content, domain, link, tld, url
+from toxlink.features import anchor, content, domain, hostname, link, tld, url
 from toxlink.features._base import Context, Feature
 from toxlink.features.profile import ProfileAccumulator, ProfileStats
 from toxlink.features.registry import FAMILY_MODULES, FEATURES, families, feature_names
@@ -26,7 +26,7 @@ from toxlink.features.registry import FAMILY_MODULES, FEATURES, families, featur
 # Families that never touch the per-host table; they run while it is built and used by
 # the families of _WITH_HOST_INFO (the profile family runs last: it may need the anchors).
 _WITHOUT_HOST_INFO = (url, anchor, link, content)
-_WITH_HOST_INFO = (domain, tld)
+_WITH_HOST_INFO = (domain, tld, hostname)
 
 __all__ = ["compute", "feature_names", "FEATURES", "Feature", "families", "ProfileAccumulator", "ProfileStats"]
 
@@ -71,7 +71,7 @@ def compute(links: pd.DataFrame, profile: ProfileStats | None = None) -> pd.Data
         for module in _WITH_HOST_INFO:
             run(module)
 
-    # The per-host families (host table, then domain and tld) overlap with the families
+    # The per-host families (host table, then domain, tld and hostname) overlap with the families
     # that do not need them; their pyarrow/numpy kernels release the GIL, so on a free
     # second core the two halves run side by side.
     with ThreadPoolExecutor(max_workers=1) as pool:

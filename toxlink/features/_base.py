@@ -83,19 +83,59 @@ def _ok(v) -> bool:
     return v is not None and not (isinstance(v, float) and np.isnan(v)) and not pd.isna(v)
 
 
+@dataclass(frozen=True)
+class Threshold:
+    """A reason that speaks when the value passes a threshold: ``template.format(v)``.
+
+    A plain value object rather than a lambda so that the explanation engine can ask which
+    values share a sentence (:meth:`same_sentence`): a continuous feature whose sentence
+    does not quote its value (an n-gram score: one value per host) then costs one sentence,
+    not one per distinct value.
+    """
+
+    test: str  # "above", "below" or "flag" (value >= 0.5)
+    threshold: float
+    template: str
+
+    def passes(self, v) -> bool:
+        if not _ok(v):
+            return False
+        if self.test == "above":
+            return v > self.threshold
+        return v < self.threshold if self.test == "below" else v >= 0.5
+
+    def __call__(self, v) -> str | None:
+        return self.template.format(v) if self.passes(v) else None
+
+    def same_sentence(self, values: np.ndarray) -> np.ndarray | None:
+        """*values* (float32, shape (n,)) mapped so that values giving the same sentence are
+        equal: every passing value to one that passes (+inf above, -inf below, 1 for a flag)
+        and every other to NaN (no sentence); ``None`` when the sentence quotes the value."""
+        if "{" in self.template:
+            return None
+        with np.errstate(invalid="ignore"):
+            if self.test == "above":
+                fires, passing = values > self.threshold, np.inf
+            elif self.test == "below":
+                fires, passing = values < self.threshold, -np.inf
+            else:
+                fires, passing = values >= 0.5, 1.0
+        return np.where(fires, passing, np.nan).astype(np.float32)
+
+
 def flag(text: str) -> Reason:
     """Reason for a 0/1 feature: *text* when the value is 1."""
-    return lambda v: text if _ok(v) and v >= 0.5 else None
+    return Threshold("flag", 0.5, text)
 
 
 def above(threshold: float, template: str) -> Reason:
     """Reason when the value is strictly above *threshold*; ``template.format(v)``."""
-    return lambda v: template.format(v) if _ok(v) and v > threshold else None
+    return Threshold("above", threshold, template)
 
 
 def below(threshold: float, template: str) -> Reason:
     """Reason when the value is strictly below *threshold*; ``template.format(v)``."""
-    return lambda v: template.format(v) if _ok(v) and v < threshold else None
+    return Threshold("below", threshold, template)
 
 
 def never(v) -> None:

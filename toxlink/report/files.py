@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import csv
 import os
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 
 import pandas as pd
@@ -46,29 +46,21 @@ def write_report_from(acc: ReportAccumulator, path: str | os.PathLike, domains: 
 
 
 def report_from_dir(scored_dir: str | os.PathLike, output: str | os.PathLike | None = None, title: str | None = None,
-                    *, chunksize: int = 200_000, branding=None) -> Path:
+                    *, chunksize: int = 200_000, changes_html: str = "", branding=None) -> Path:
     """Rebuild the report of a ``toxlink score`` run from its output folder.
 
     Reads ``links.csv`` (at most *chunksize* rows at a time, into a
     :class:`ReportAccumulator`) and ``domains.csv`` (and ``disavow-diff.csv``,
     ``disavow.txt`` and ``run-info.json``, the model's facts, when present) and writes
-    ``report.html`` there, or to *output*. *branding*
+    ``report.html`` there, or to *output*. *changes_html* is the "Changes since the
+    previous audit" section, when there is one
+    (:func:`toxlink.report.changes.previous_audit_section`); *branding*
     (:class:`~toxlink.report.branding.Branding`) puts a client's name and logo on it.
     """
     d = Path(scored_dir)
-    for name, needed in (("links.csv", (S.RISK, S.BAND)), ("domains.csv", (S.DOMAIN, S.ACTION))):
-        if not (d / name).is_file():
-            raise FileNotFoundError(2, f"no {name} here: is this the output folder of `toxlink score`?", str(d / name))
-        try:
-            with open(d / name, newline="", encoding="utf-8-sig") as fh:
-                header = next(csv.reader(fh), [])
-        except (UnicodeDecodeError, csv.Error) as e:
-            raise ReportError(f"{d / name}: not a CSV file written by toxlink score ({e})") from None
-        missing = [c for c in needed if c not in header]
-        if missing:
-            raise ReportError(f"{d / name}, line 1: not the {name} of toxlink score (no {', '.join(missing)} column)")
+    check_run_files(d, {"links.csv": (S.RISK, S.BAND), "domains.csv": (S.DOMAIN, S.ACTION)})
     try:
-        return _report_from_files(d, output, title, chunksize, branding)
+        return _report_from_files(d, output, title, chunksize, changes_html, branding)
     except (pa.ArrowInvalid, UnicodeDecodeError) as e:
         raise ReportError(f"{d}: a CSV file of the run cannot be read ({e})") from None
 
@@ -77,23 +69,47 @@ class ReportError(ValueError):
     """The files of a run cannot make a report; ``str()`` names the file."""
 
 
-def _report_from_files(d: Path, output, title, chunksize: int, branding) -> Path:
+def check_run_files(d: Path, needed: Mapping[str, Sequence[str]]) -> None:
+    """Check that the folder *d* holds the files of a ``toxlink score`` run that a reader needs.
+
+    *needed* maps a file name (``links.csv``) to the columns its header must have. Raises
+    :class:`FileNotFoundError` (the folder or a file is missing) or :class:`ReportError`
+    (not a CSV file, or not the one toxlink writes), each naming the path, before anything
+    is read: a user who gave the wrong folder hears so at once.
+    """
+    if not d.is_dir():
+        raise FileNotFoundError(2, "no such folder: give the output folder of `toxlink score`", str(d))
+    for name, columns in needed.items():
+        if not (d / name).is_file():
+            raise FileNotFoundError(2, f"no {name} here: is this the output folder of `toxlink score`?", str(d / name))
+        try:
+            with open(d / name, newline="", encoding="utf-8-sig") as fh:
+                header = next(csv.reader(fh), [])
+        except (UnicodeDecodeError, csv.Error) as e:
+            raise ReportError(f"{d / name}: not a CSV file written by toxlink score ({e})") from None
+        missing = [c for c in columns if c not in header]
+        if missing:
+            raise ReportError(f"{d / name}, line 1: not the {name} of toxlink score (no {', '.join(missing)} column)")
+
+
+def _report_from_files(d: Path, output, title, chunksize: int, changes_html: str, branding) -> Path:
     # Streamed: the report only needs aggregates, so links.csv is never held whole.
     acc = ReportAccumulator()
-    for scored in _read_text_csv(d / "links.csv", REPORT_COLUMNS, chunksize=chunksize):
+    for scored in read_text_csv(d / "links.csv", REPORT_COLUMNS, chunksize=chunksize):
         scored[S.RISK] = pd.to_numeric(scored[S.RISK], errors="coerce")
         scored[S.FIRST_SEEN] = pd.to_datetime(scored[S.FIRST_SEEN], errors="coerce")
         scored[S.ANCHOR] = scored[S.ANCHOR].str.removeprefix("'")  # undo the spreadsheet neutralisation
         acc.update(scored)
-    domains = pd.concat(_read_text_csv(d / "domains.csv"))
+    domains = pd.concat(read_text_csv(d / "domains.csv"))
     if S.DISAVOW_ENTRIES in domains.columns:  # a list cell is written as its items, "; "-joined
         entries = domains[S.DISAVOW_ENTRIES].fillna("")
         domains[S.DISAVOW_ENTRIES] = [v.split(S.LIST_SEPARATOR) if v else [] for v in entries.tolist()]
     return write_report_from(acc, Path(output) if output else d / "report.html", domains, diff=_diff_of_run(d),
-                             title=title, model=read_run_info(d / RUN_INFO), branding=branding)
+                             title=title, changes_html=changes_html, model=read_run_info(d / RUN_INFO),
+                             branding=branding)
 
 
-def _read_text_csv(path: Path, columns: Sequence[str] | None = None, *,
+def read_text_csv(path: Path, columns: Sequence[str] | None = None, *,
                    chunksize: int | None = None) -> Iterator[pd.DataFrame]:
     """The cells of a CSV file written by toxlink, as text, at most *chunksize* rows at a time.
 
@@ -134,7 +150,7 @@ def _diff_of_run(d: Path) -> DisavowDiff | None:
 
     if not (d / "disavow-diff.csv").is_file():
         return None
-    rows = pd.concat(_read_text_csv(d / "disavow-diff.csv")).fillna("")
+    rows = pd.concat(read_text_csv(d / "disavow-diff.csv")).fillna("")
     added = rows.loc[rows["status"] == ADDED, "entry"].tolist()
     existing = 0
     if (d / "disavow.txt").is_file():

@@ -71,7 +71,7 @@ def build_report(scored: pd.DataFrame, domains: pd.DataFrame, diff=None, title: 
 
 def build_report_from(acc: ReportAccumulator, domains: pd.DataFrame, diff=None, title: str | None = None, *,
                       top_tlds: int = 12, generated: _dt.datetime | None = None, model: ModelFacts | None = None,
-                      branding: Branding | None = None) -> str:
+                      branding: Branding | None = None, changes_html: str = "") -> str:
     """Render the audit report of the links an accumulator has seen: the one place the
     report is rendered.
 
@@ -96,6 +96,9 @@ def build_report_from(acc: ReportAccumulator, domains: pd.DataFrame, diff=None, 
         the section leaves the model's numbers out).
     branding : Branding, optional
         The client's name and logo for the first page.
+    changes_html : str
+        The "Changes since the previous audit" section
+        (:func:`toxlink.report.changes.changes_section`), trusted markup; none by default.
 
     Returns
     -------
@@ -120,6 +123,7 @@ def build_report_from(acc: ReportAccumulator, domains: pd.DataFrame, diff=None, 
         domains_html=views_html(table, review_count(table)),
         method_html=method_html(model),
         diff_html=_diff_section(diff, numbers),
+        changes_html=changes_html,
         style_css=_package_file("style.css"),
         # "</" in the script would end its <script> element early (it has none; kept safe anyway).
         report_js=_package_file("report.js").replace("</", "<\\/"),
