@@ -347,3 +347,19 @@ def test_excel_option_starts_every_csv_with_a_bom_and_the_report_still_rebuilds(
     again = R.report_from_dir(out, tmp_path / "again.html")
     stamp = re.compile(r"generated \d\d \w+ \d{4} \d\d:\d\d UTC")
     assert stamp.sub("", again.read_text(encoding="utf-8")) == stamp.sub("", (out / "report.html").read_text(encoding="utf-8"))
+
+
+def test_a_logo_that_is_not_an_image_is_a_message_naming_it_and_exit_2(sample_run, tmp_path):
+    _, out = sample_run
+    bad = tmp_path / "logo.png"
+    bad.write_text("not an image\n", encoding="utf-8")
+    for args in (("report", out, "-o", tmp_path / "r.html", "--logo", bad),
+                 ("score", SAMPLE, "-o", tmp_path / "run", "--report", "--logo", bad)):
+        r = toxlink(*args)
+        assert r.returncode == 2 and str(bad) in r.stderr and "not a PNG, JPEG or SVG" in r.stderr, r.stderr
+        assert "Traceback" not in r.stderr
+    assert not (tmp_path / "r.html").exists() and not (tmp_path / "run").exists()  # stopped before any work
+    r = toxlink("report", out, "-o", tmp_path / "r.html", "--logo", tmp_path / "missing.svg")
+    assert r.returncode == 2 and str(tmp_path / "missing.svg") in r.stderr and "Traceback" not in r.stderr
+    r = toxlink("score", SAMPLE, "-o", tmp_path / "run", "--client", "ACME")  # no --report: nowhere to put it
+    assert r.returncode == 2 and "--report" in r.stderr

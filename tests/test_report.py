@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+import contextlib
 import datetime
 import json
 import os
@@ -212,8 +214,13 @@ def test_top_toxic_domains_order():
 def test_untrusted_text_is_escaped(html):
     rest = _without_plotlyjs(html)
     assert XSS not in rest and "<img src=x" not in rest and "<b>bold</b>" not in rest
-    assert "title says &lt;script&gt;alert(&quot;pwned&quot;)&lt;/script&gt;" in rest
-    assert "&lt;img src=x onerror=alert(1)&gt;" in rest
+    # The domains' table is data for the page's script: JSON that cannot end its <script>
+    # element (no <, >, &), holding the hostile values unchanged (the script escapes them).
+    payload = re.search(r'<script type="application/json" id="domains-data">(.*?)</script>', rest, re.S).group(1)
+    assert not set("<>&") & set(payload)
+    data = json.loads(payload)
+    cells = json.dumps(data["rows"])
+    assert json.dumps(f"title says {XSS}")[1:-1] in cells and json.dumps(XSS_DOMAIN)[1:-1] in cells
     assert "<title>Audit &lt;script&gt;" in rest
     # No element from the data: no <img>, no event-handler attribute, no <b> from the diff.
     assert "domain:&lt;b&gt;bold&lt;/b&gt;.example" in rest
@@ -364,49 +371,86 @@ class _DevTools:
         os.close(self._r)
 
 
-@pytest.mark.browser
-def test_report_renders_in_headless_chromium(tmp_path):
-    chromium = _chromium()
-    scored, domains = _scored(), _domains()
-    path = R.write_report(tmp_path / "report.html", scored, domains, diff=DIFF)
+class _Page:
+    """A report open in headless chromium: ``js(expr)`` evaluates *expr* (JSON-returning)."""
 
+    def __init__(self, cdp: _DevTools, sid: str):
+        self.cdp, self.sid = cdp, sid
+
+    def send(self, method: str, params: dict | None = None, timeout: float = 30) -> dict:
+        return self.cdp.send(method, params, session=self.sid, timeout=timeout)
+
+    def js(self, expression: str):
+        res = self.send("Runtime.evaluate", {"expression": f"JSON.stringify({expression})", "returnByValue": True,
+                                             "awaitPromise": True})
+        assert "exceptionDetails" not in res, res
+        value = res["result"].get("value")  # JSON.stringify(undefined) is undefined
+        return None if value is None else json.loads(value)
+
+    def wait_for(self, expression: str, timeout: float = 20):
+        deadline = time.monotonic() + timeout
+        while True:
+            value = self.js(expression)
+            if value or time.monotonic() > deadline:
+                return value
+            time.sleep(0.1)
+
+    def errors(self) -> list:
+        ev = self.cdp.events
+        found = [e["params"]["args"] for e in ev if e.get("method") == "Runtime.consoleAPICalled" and e["params"]["type"] in ("error", "assert")]
+        found += [e["params"]["exceptionDetails"] for e in ev if e.get("method") == "Runtime.exceptionThrown"]
+        found += [e["params"]["entry"] for e in ev if e.get("method") == "Log.entryAdded" and e["params"]["entry"]["level"] == "error"]
+        return found
+
+    def requested(self) -> list[str]:
+        return [e["params"]["request"]["url"] for e in self.cdp.events if e.get("method") == "Network.requestWillBeSent"]
+
+
+@contextlib.contextmanager
+def _browse(path: Path):
+    """Open the report at *path* in headless chromium, charts drawn; yields a :class:`_Page`."""
+    chromium = _chromium()
     with tempfile.TemporaryDirectory(prefix="toxlink-chromium-") as profile:
         cdp = _DevTools(chromium, profile)
         try:
             page = next(t for t in cdp.send("Target.getTargets")["targetInfos"] if t["type"] == "page")
             sid = cdp.send("Target.attachToTarget", {"targetId": page["targetId"], "flatten": True})["sessionId"]
+            p = _Page(cdp, sid)
             for domain in ("Page", "Runtime", "Log", "Network"):
-                cdp.send(f"{domain}.enable", session=sid)
-            cdp.send("Page.navigate", {"url": path.as_uri()}, session=sid)
+                p.send(f"{domain}.enable")
+            p.send("Page.navigate", {"url": path.as_uri()})
             cdp.wait_event("Page.loadEventFired")
             # Plotly draws asynchronously after load: wait for every chart's SVG.
-            probe = """(() => {
-                const charts = [...document.querySelectorAll('.plotly-graph-div')];
-                const drawn = charts.filter(c => c.querySelector("svg.main-svg g.barlayer g.point path")).length;
-                const nums = Object.fromEntries([...document.querySelectorAll('[id^="n-"]')]
-                    .map(e => [e.id.slice(2), {value: Number(e.dataset.value), text: e.textContent}]));
-                const bars = document.querySelectorAll('#chart-risk g.barlayer g.point').length;
-                const xss = !!window.pwned || document.querySelectorAll('img[src="x"]').length;
-                return JSON.stringify({charts: charts.length, drawn, nums, bars, xss,
-                                       rows: document.querySelectorAll('#top-domains tbody tr').length});
-            })()"""
-            deadline = time.monotonic() + 20
-            while True:
-                res = json.loads(cdp.send("Runtime.evaluate", {"expression": probe, "returnByValue": True}, session=sid)["result"]["value"])
-                if (res["charts"] and res["drawn"] == res["charts"]) or time.monotonic() > deadline:
-                    break
-                time.sleep(0.1)
+            p.wait_for("""(() => { const c = [...document.querySelectorAll('.plotly-graph-div')];
+                return c.length > 0 && c.every(g => g.querySelector("svg.main-svg g.barlayer g.point path")); })()""")
+            yield p
         finally:
             cdp.close()
 
-    errors = [e["params"]["args"] for e in cdp.events if e.get("method") == "Runtime.consoleAPICalled" and e["params"]["type"] in ("error", "assert")]
-    errors += [e["params"]["exceptionDetails"] for e in cdp.events if e.get("method") == "Runtime.exceptionThrown"]
-    errors += [e["params"]["entry"] for e in cdp.events if e.get("method") == "Log.entryAdded" and e["params"]["entry"]["level"] == "error"]
-    assert errors == []
-    requested = [e["params"]["request"]["url"] for e in cdp.events if e.get("method") == "Network.requestWillBeSent"]
+
+_PROBE = """(() => {
+    const charts = [...document.querySelectorAll('.plotly-graph-div')];
+    const drawn = charts.filter(c => c.querySelector("svg.main-svg g.barlayer g.point path")).length;
+    const nums = Object.fromEntries([...document.querySelectorAll('[id^="n-"]')]
+        .map(e => [e.id.slice(2), {value: Number(e.dataset.value), text: e.textContent}]));
+    const bars = document.querySelectorAll('#chart-risk g.barlayer g.point').length;
+    const xss = !!window.pwned || document.querySelectorAll('img[src="x"]').length;
+    return {charts: charts.length, drawn, nums, bars, xss, ids: charts.map(c => c.id),
+            rows: document.querySelectorAll('#domains-table tbody tr').length};
+})()"""
+
+
+@pytest.mark.browser
+def test_report_renders_in_headless_chromium(tmp_path):
+    scored, domains = _scored(), _domains()
+    path = R.write_report(tmp_path / "report.html", scored, domains, diff=DIFF)
+    with _browse(path) as page:
+        res = page.js(_PROBE)
+        assert page.errors() == []
+        requested = page.requested()
     assert requested and all(u.startswith(("file:", "data:", "blob:", "about:")) for u in requested), requested
 
-    assert res["charts"] == 4 and res["drawn"] == 4  # risk, anchors, timeline, TLD
+    assert res["charts"] == 4 and res["drawn"] == 4, res["ids"]  # risk, anchors, timeline, TLD
     assert res["bars"] > 0 and not res["xss"]
     assert res["rows"] == 4  # flagged domains: 2 disavow-domain, 1 disavow-url, 1 review
     nums = res["nums"]
@@ -420,6 +464,127 @@ def test_report_renders_in_headless_chromium(tmp_path):
         assert nums[band]["value"] == int((counted[S.BAND] == band).sum())
     assert nums["links"] == {"value": 9, "text": "9"}
     assert nums["diff-total"]["value"] == 43
+
+
+def _many_domains(n: int, seed: int = 3) -> pd.DataFrame:
+    """A roll-up of *n* sites with random actions, risks and links, and the hostile one."""
+    rng = np.random.default_rng(seed)
+    tlds = np.array(["com", "xyz", "ru", "co.uk", "top"])
+    risk = rng.uniform(0, 1, n).round(3)
+    action = np.where(risk > 0.8, "disavow-domain", np.where(risk > 0.5, "review", np.where(risk > 0.3, "disavow-url", "keep")))
+    links = rng.integers(1, 500, n)
+    toxic = np.where(risk > 0.8, links, 0)
+    names = [f"site{i:05d}.{tlds[i % len(tlds)]}" for i in range(n)]
+    frame = pd.DataFrame({
+        S.DOMAIN: names, S.HOST: names, S.N_LINKS: links, S.N_TOXIC: toxic, S.N_REVIEW: 0,
+        S.TOXIC_SHARE: toxic / links, S.MAX_RISK: risk, S.MEAN_RISK: risk / 2,
+        S.TOP_REASONS: [f"reason {i % 7}; =HYPERLINK(\"x\")" for i in range(n)], S.ACTION: action,
+        S.WHITELISTED: False,
+    })
+    return pd.concat([_domains(), frame], ignore_index=True)
+
+
+@pytest.mark.browser
+def test_domain_table_searches_filters_sorts_and_prints(tmp_path):
+    domains = _many_domains(1800)
+    scored = _scored()
+    scored[S.NOFOLLOW] = pd.array([True, False, False, None, True, False, True, None, False, False], dtype="boolean")
+    scored[S.DOMAIN_RATING] = [5.0, 12.0, 80.0, 81.0, 45.0, 45.0, 5.0, np.nan, 2.0, 100.0]
+    scored[S.LANGUAGE] = pd.array(["en", "en", "de", "de", "en", None, "en", None, "ru", "en"], dtype="string")
+    logo = tmp_path / "logo.svg"
+    logo.write_text('<svg xmlns="http://www.w3.org/2000/svg" width="80" height="20"><rect width="80" height="20" '
+                    'fill="#2f5d8a"/></svg>', encoding="utf-8")
+    branding = R.Branding.read(f"Client {XSS}", logo)
+    path = R.write_report(tmp_path / "report.html", scored, domains, diff=DIFF, branding=branding)
+    rows = R.top_toxic_domains(domains, top=len(domains))
+    shown = lambda view="#domains-table": (  # noqa: E731
+        f"[...document.querySelectorAll('{view} tbody tr')].map(r => r.dataset.domain)")
+    with _browse(path) as page:
+        assert page.js(_PROBE)["charts"] == 7  # + dofollow/nofollow, domain rating, languages
+        count = page.js("document.querySelector('#view-all .count').textContent")
+        assert count == f"Showing 250 of {len(rows):,} domains"
+        assert page.js(shown()) == rows[S.DOMAIN].head(250).tolist()  # most urgent first
+        assert page.js("document.querySelector('#view-all button.more').textContent") == f"Show {min(1000, len(rows) - 250):,} more"
+        while not page.js("document.querySelector('#view-all button.more').hidden"):
+            page.js("document.querySelector('#view-all button.more').click()")
+        assert page.js(shown()) == rows[S.DOMAIN].tolist()  # every flagged domain is in the report
+
+        def search(text: str) -> None:
+            page.js(f"(() => {{ const q = document.querySelector('#view-all input.q'); q.value = {json.dumps(text)};"
+                    " q.dispatchEvent(new Event('input')); })()")
+            time.sleep(0.5)  # the table re-renders once typing pauses
+
+        # search
+        search("SITE0012")
+        want = rows[rows[S.DOMAIN].str.contains("site0012")][S.DOMAIN].tolist()
+        assert page.js(shown()) == want and 0 < len(want) < 20
+        search("pwned")
+        assert page.js(shown()) == ["spam.xyz"]  # the reasons are searched too, as text
+        assert f"title says {XSS}" in page.js("document.querySelector('#domains-table td.reasons').textContent")
+        search("onerror")
+        assert page.js("[...document.querySelectorAll('#domains-table td.dom')].map(td => td.textContent)") == [XSS_DOMAIN]
+        search("")
+
+        # filters: action and TLD
+        page.js("(() => { const s = document.querySelector('#view-all select.act'); s.value = 'disavow-url';"
+                " s.dispatchEvent(new Event('change')); const t = document.querySelector('#view-all select.tld');"
+                " t.value = '.ru'; t.dispatchEvent(new Event('change')); })()")
+        want = rows[(rows[S.ACTION] == "disavow-url") & rows[S.DOMAIN].str.endswith(".ru")][S.DOMAIN].tolist()
+        assert page.js(shown()) == want and len(want) > 1
+
+        # sort by max risk, descending then ascending, and by links
+        page.js("[...document.querySelectorAll('#view-all th')].find(t => t.dataset.key === 'max_risk').querySelector('button').click()")
+        risks = page.js("[...document.querySelectorAll('#view-all tbody tr td:nth-child(7)')].map(td => td.textContent)")
+        got = [int(x.rstrip('%')) for x in risks]
+        assert got == sorted(got, reverse=True) and len(set(got)) > 1
+        page.js("[...document.querySelectorAll('#view-all th')].find(t => t.dataset.key === 'max_risk').querySelector('button').click()")
+        got = [int(x.rstrip('%')) for x in page.js("[...document.querySelectorAll('#view-all tbody tr td:nth-child(7)')].map(td => td.textContent)")]
+        assert got == sorted(got)
+        page.js("[...document.querySelectorAll('#view-all th')].find(t => t.dataset.key === 'n_links').querySelector('button').click()")
+        by_links = page.js(shown())
+        assert by_links == want_sorted if (want_sorted := rows[rows[S.DOMAIN].isin(want)].sort_values(
+            S.N_LINKS, ascending=False, kind="stable")[S.DOMAIN].tolist()) else False
+
+        # the review queue is its own view, with review domains only
+        assert page.js("getComputedStyle(document.getElementById('view-review')).display") == "none"
+        page.js("document.querySelector('.tab[data-view=\"view-review\"]').click()")
+        assert page.js("getComputedStyle(document.getElementById('view-review')).display") == "block"
+        assert page.js("getComputedStyle(document.getElementById('view-all')).display") == "none"
+        review = rows[rows[S.ACTION] == "review"][S.DOMAIN].tolist()
+        assert page.js(shown("#review-table")) == review[:250] and len(review) > 250
+
+        # hostile text is shown as text, nowhere as markup
+        assert page.js("document.getElementById('client').textContent") == f"Prepared for Client {XSS}"
+        assert page.js("document.getElementById('client-logo').naturalWidth") == 80
+        assert not page.js("!!window.pwned || document.querySelectorAll('img[src=\"x\"]').length")
+
+        page.send("Page.captureScreenshot", {"format": "png"})  # warm-up: the first capture may be blank
+        (tmp_path / "screen.png").write_bytes(base64.b64decode(page.send("Page.captureScreenshot", {"format": "png"})["data"]))
+
+        # print media: one chart per row, each redrawn at its box's width (not the screen's)
+        fit = """(() => [...document.querySelectorAll('.js-plotly-plot')].map(g => {
+            const svg = g.querySelector('svg.main-svg'); const box = g.parentElement.getBoundingClientRect();
+            return [g.id, svg.getBoundingClientRect().width, box.width]; }))()"""
+        half = {i: w for i, w, box in page.js(fit)}["chart-risk"]
+        page.send("Emulation.setEmulatedMedia", {"media": "print"})
+        page.wait_for(f"{fit}.every(([id, w, box]) => Math.abs(w - box) <= 2)", timeout=10)
+        sizes = page.js(fit)
+        assert all(abs(w - box) <= 2 for _, w, box in sizes), sizes
+        assert {i: w for i, w, box in sizes}["chart-risk"] > 1.5 * half  # was half a row on screen
+        # on A4's width (~720 CSS px inside the margins) nothing is wider than the paper
+        page.send("Emulation.setDeviceMetricsOverride", {"width": 720, "height": 1000, "deviceScaleFactor": 1, "mobile": False})
+        page.wait_for(f"{fit}.every(([id, w, box]) => w <= box + 1)", timeout=10)
+        sizes = page.js(fit)
+        assert sizes and all(w <= box + 1 <= 721 for _, w, box in sizes), sizes
+        assert page.js("document.documentElement.scrollWidth") <= 720  # no table or chart sticks out
+        assert page.js("getComputedStyle(document.querySelector('#view-all input.q')).display") == "none"
+        assert page.js("getComputedStyle(document.querySelector('#view-all select.tld')).display") == "none"
+        assert page.js("getComputedStyle(document.querySelector('#view-review .count')).display") != "none"
+        assert page.js("getComputedStyle(document.querySelector('.tabs')).display") == "none"
+        shot = page.send("Page.captureScreenshot", {"format": "png", "captureBeyondViewport": True})
+        (tmp_path / "print.png").write_bytes(base64.b64decode(shot["data"]))
+        assert page.errors() == []
+    assert (tmp_path / "print.png").stat().st_size > 10_000
 
 
 # --- streaming: ReportAccumulator ----------------------------------------------------------
@@ -590,20 +755,168 @@ def test_report_from_dir_streams_links_csv(tmp_path):
 
 def test_report_from_dir_rebuilds_the_report_of_the_run(tmp_path):
     # What `toxlink report DIR` rebuilds is what `toxlink score --report` wrote: empty anchors
-    # stay "empty" (not "unknown") and the existing disavow file keeps its size.
+    # stay "empty" (not "unknown"), the existing disavow file keeps its size, the link
+    # profile and the model's facts are the same; only the generation time differs.
     root = Path(__file__).resolve().parents[1]
     existing = root / "data/sample/existing-disavow.txt"
+    logo = tmp_path / "logo.png"
+    logo.write_bytes(PNG_1PX)
+    brand = ["--client", "Pawsome <Pets> Ltd", "--logo", str(logo)]
     out = tmp_path / "run"
     r = subprocess.run([sys.executable, "-m", "toxlink.cli", "score", str(root / "data/sample/ahrefs-backlinks-sample.csv"),
-                        "--existing-disavow", str(existing), "-o", str(out), "--report"],
+                        "--existing-disavow", str(existing), "-o", str(out), "--report", *brand],
                        capture_output=True, text=True, timeout=600)
     assert r.returncode == 0, r.stderr
-    again = R.report_from_dir(out, tmp_path / "again.html")
+    r = subprocess.run([sys.executable, "-m", "toxlink.cli", "report", str(out), "-o", str(tmp_path / "again.html"), *brand],
+                       capture_output=True, text=True, timeout=600)
+    assert r.returncode == 0, r.stderr
     stamp = re.compile(r"generated \d\d \w+ \d{4} \d\d:\d\d UTC")
-    first, second = (stamp.sub("", p.read_text(encoding="utf-8")) for p in (out / "report.html", again))
+    first, second = (stamp.sub("", p.read_text(encoding="utf-8")) for p in (out / "report.html", tmp_path / "again.html"))
     assert second == first
     assert _value(first, "diff-existing") == len(existing.read_text(encoding="utf-8").splitlines())
     assert '"empty  (' in first  # the sample has image links without alt text
+    for part in ('id="link-profile"', 'id="chart-follow"', 'id="chart-domain_rating"', 'id="bands"',
+                 "Prepared for Pawsome &lt;Pets&gt; Ltd", f'src="data:image/png;base64,{base64.b64encode(PNG_1PX).decode()}"'):
+        assert part in first, part
+    # Every flagged domain of domains.csv is in the page.
+    domains = pd.read_csv(out / "domains.csv", keep_default_na=False)
+    flagged = domains[domains[S.ACTION].isin(["disavow-domain", "disavow-url", "review"])][S.DOMAIN]
+    payload = re.search(r'id="domains-data">(.*?)</script>', first, re.S).group(1)
+    shown = {row[0][0] for row in json.loads(payload)["rows"]}
+    assert len(flagged) > 30 and set(flagged) <= shown
+    # A rebuild without the run's model facts (an older run) leaves the model's numbers out.
+    (out / "run-info.json").unlink()
+    assert 'id="bands"' not in R.report_from_dir(out, tmp_path / "old.html").read_text(encoding="utf-8")
+
+
+# A 1x1 PNG.
+PNG_1PX = base64.b64decode("iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg==")
+
+
+def test_logo_is_recognised_by_its_content(tmp_path):
+    cases = {"a.png": PNG_1PX, "b.jpg": b"\xff\xd8\xff\xe0\x00\x10JFIF\x00" + bytes(20),
+             "c.svg": b'\xef\xbb\xbf<?xml version="1.0"?>\n<!-- logo -->\n<svg xmlns="http://www.w3.org/2000/svg"/>',
+             "png-named.svg": PNG_1PX}
+    types = {"a.png": "image/png", "b.jpg": "image/jpeg", "c.svg": "image/svg+xml", "png-named.svg": "image/png"}
+    for name, data in cases.items():
+        (tmp_path / name).write_bytes(data)
+        b = R.Branding.read(" ACME ", tmp_path / name)
+        assert b.client == "ACME" and b.logo == f"data:{types[name]};base64,{base64.b64encode(data).decode()}"
+    for name, data in {"text.png": b"hello", "html.svg": b"<html><svg/></html>", "empty.jpg": b""}.items():
+        (tmp_path / name).write_bytes(data)
+        with pytest.raises(R.LogoError, match=re.escape(str(tmp_path / name))):
+            R.Branding.read(None, tmp_path / name)
+    with pytest.raises(FileNotFoundError):
+        R.Branding.read(None, tmp_path / "missing.png")
+    assert R.Branding.read("  ", None) == R.Branding()
+
+
+def test_client_and_logo_are_on_the_first_page_escaped():
+    doc = R.build_report(_scored(), _domains(), branding=R.Branding(client=XSS, logo="data:image/png;base64,AAAA"))
+    header = doc[doc.index('<header class="top">'):doc.index("</header>")]
+    assert f"Prepared for {XSS}".replace("<", "&lt;").replace(">", "&gt;").replace('"', "&quot;") in header
+    assert '<img class="logo" id="client-logo" src="data:image/png;base64,AAAA" alt="">' in header
+    plain = R.build_report(_scored(), _domains())
+    assert 'id="client"' not in plain and 'id="client-logo"' not in plain
+
+
+def test_methodology_quotes_the_model_metadata():
+    import toxlink
+    from toxlink.policy import Policy
+
+    p = toxlink.Predictor.load()
+    facts = R.ModelFacts.of(p)
+    meta = p.bundle.metadata()
+    doc = R.build_report(_scored(), _domains(), model=facts)
+    method = doc[doc.index('id="method"'):]
+    t, r = meta["thresholds"]["toxic"], meta["thresholds"]["review"]
+    assert f"risk ≥ {t:.3f} (toxicity ≥ {round(100 * t)})" in method and f"risk &lt; {r:.3f}" in method
+    assert "The thresholds are the model&#x27;s." in method
+    loso = meta["metrics"]["loso"]
+    assert f"(ROC AUC) of {loso['mean_roc_auc']:.2f} on average" in method
+    assert f"{meta['metrics']['calibration_fold']['precision']:.0%} of the sites it calls toxic" in method
+    assert ("on the referring site&#x27;s name alone" in method or "on the referring site's name alone" in method) == p.knows_names_only
+    # A run's own thresholds are the ones shown, with the model's named.
+    own = R.ModelFacts.of(p, Policy(toxic_threshold=0.9, review_threshold=0.5))
+    method = R.build_report(_scored(), _domains(), model=own).split('id="method"')[1]
+    assert "risk ≥ 0.900 (toxicity ≥ 90)" in method and f"the model&#x27;s are {t:.3f} (toxic)" in method
+    # Without facts: no model numbers, still what the score means.
+    bare = R.build_report(_scored(), _domains()).split('id="method"')[1]
+    assert 'id="bands"' not in bare and "ROC AUC" not in bare and "rescaled" in bare
+
+
+def test_run_info_round_trips(tmp_path):
+    import toxlink
+
+    facts = R.ModelFacts.of(toxlink.Predictor.load())
+    R.write_run_info(tmp_path / "run-info.json", facts)
+    assert R.read_run_info(tmp_path / "run-info.json") == facts
+    (tmp_path / "bad.json").write_text("{not json", encoding="utf-8")
+    assert R.read_run_info(tmp_path / "bad.json") is None and R.read_run_info(tmp_path / "none.json") is None
+
+
+def _profiled() -> pd.DataFrame:
+    s = _scored()
+    s[S.NOFOLLOW] = pd.array([True, False, False, None, True, False, True, None, False, False], dtype="boolean")
+    s[S.SPONSORED] = pd.array([False, False, False, False, False, True, False, None, False, False], dtype="boolean")
+    s[S.DOMAIN_RATING] = [5.0, 12.0, 80.0, 81.0, 45.0, 45.0, 5.0, np.nan, 2.0, 100.0]
+    s[S.LANGUAGE] = pd.array(["en", " EN", "de", "de", "en", "", "en", None, "ru", "en"], dtype="string")
+    return s
+
+
+def test_link_profile_counts_follow_authority_and_languages():
+    s = _profiled()
+    counted = s[s[S.DUPLICATE_OF].isna()]
+    acc = R.ReportAccumulator().update(s)
+    follow = acc.follow_table()
+    hint = counted[S.NOFOLLOW].fillna(False) | counted[S.SPONSORED].fillna(False)
+    known = counted[S.NOFOLLOW].notna()
+    assert follow.loc["nofollow", "links"] == int((hint & known).sum()) == 3  # rows 0, 4, sponsored 5 (not the duplicate 6)
+    assert follow.loc["dofollow", "links"] == int((~hint & known).sum())
+    assert follow.loc["nofollow", "toxic"] == 1
+    dr = acc.authority_tables()[S.DOMAIN_RATING]
+    assert list(dr.index) == ["0-9", "10-19", "20-29", "30-39", "40-49", "50-59", "60-69", "70-79", "80-89", "90-100"]
+    assert dr["links"].tolist() == [2, 1, 0, 0, 2, 0, 0, 0, 2, 1]  # 100 is in the last bin; NaN not counted
+    assert S.TRUST_FLOW not in acc.authority_tables()
+    lang = acc.place_table(S.LANGUAGE)
+    assert lang["links"].to_dict() == {"en": 4, "de": 2, "ru": 1}  # trimmed, lower-cased, empty not counted
+    assert acc.place_table("country").empty
+    # From one chunk or row by row, and back from links.csv's text: the same page.
+    doc = R.build_report(s, _domains(), generated=GENERATED)
+    assert doc == R.build_report_from(_accumulate([s.iloc[[i]] for i in range(len(s))]), _domains(), generated=GENERATED)
+    text = s.astype(object).where(s.notna(), None).astype("string")
+    text[S.RISK] = s[S.RISK]
+    text[S.FIRST_SEEN] = s[S.FIRST_SEEN]
+    assert R.ReportAccumulator().update(text).follow == acc.follow
+    assert R.ReportAccumulator().update(text).authority == acc.authority
+    for part in ('id="link-profile"', 'id="chart-follow"', 'id="chart-domain_rating"', 'id="chart-language"'):
+        assert part in doc
+    assert 'id="link-profile"' not in R.build_report(_scored(), _domains())  # nothing to show: no section
+
+
+def test_runs_own_anchor_categories_are_shown_when_links_have_them():
+    s = _scored()
+    s["anchor_category"] = pd.array(["exact_match"] * 5 + [None] * 5, dtype="string")
+    mix = R.ReportAccumulator().update(s).anchor_mix()
+    assert mix.loc["exact_match", "links"] == 5 and mix.loc["unknown", "links"] == 4  # duplicate not counted
+
+
+def test_table_has_every_flagged_domain_and_the_facts_the_rollup_has():
+    from toxlink.report.table import table_data
+
+    domains = R.rollup_frame(_domains())
+    data = table_data(domains)
+    keys = [c["key"] for c in data["columns"]]
+    assert [r[0][0] for r in data["rows"]] == R.top_toxic_domains(domains, top=100)[S.DOMAIN].tolist()
+    assert "domain_rating" not in keys and "example_url" not in keys
+    more = domains.assign(domain_rating=[10.0, None, 3.0, 50.0, 1.0, None], example_url=None)
+    data = table_data(more)
+    keys = [c["key"] for c in data["columns"]]
+    assert "domain_rating" in keys and "example_url" not in keys  # a column with no value is left out
+    row = dict(zip(keys, data["rows"][0]))
+    assert row["domain"] == ["spam.xyz", None] and row["tld"] == ".xyz" and row["domain_rating"] == 10.0
+    assert row["action"] == ["disavow-domain", False, False, 0] and row["toxicity"] == 95
+    assert row["why"] == [f"title says {XSS}", "pharma words in the domain"]
 
 
 def test_the_brand_of_a_host_without_a_public_suffix_is_its_name():

@@ -29,6 +29,8 @@ _debug = False
 
 ExportsArg = typer.Argument(..., help="Backlink export file(s): Ahrefs, Semrush, Moz, Majestic, Search Console, CSV or URL list.")
 FormatOpt = typer.Option(None, "--format", "-f", help="Override format detection (ahrefs, semrush, semrush-audit, moz, majestic, gsc, generic, url-list).")
+ClientOpt = typer.Option(None, "--client", help="Client name shown on the report's first page.")
+LogoOpt = typer.Option(None, "--logo", help="Logo (PNG, JPEG or SVG file) shown on the report's first page, embedded in it.")
 
 
 def _print_version(value: bool) -> None:
@@ -109,6 +111,8 @@ def score(
     review_threshold: Optional[float] = typer.Option(None, min=0.0, max=1.0, help="Risk at or above which a link needs review (default: the model's)."),
     protect_gov_edu: bool = typer.Option(False, "--protect-gov-edu", help="Never disavow .gov/.edu/.ac.* domains."),
     report: bool = typer.Option(False, "--report", help="Also write report.html, a self-contained audit report."),
+    client: Optional[str] = ClientOpt,
+    logo: Optional[Path] = LogoOpt,
     excel: bool = typer.Option(False, "--excel", help="Start the CSV files with a UTF-8 byte order mark, so that Excel on Windows reads accents right."),
     chunksize: int = typer.Option(100_000, min=1, help="Rows per chunk when streaming the exports."),
     engine: str = typer.Option("embedded", help="embedded (one process, streaming) or dask (needs toxlink[scale])."),
@@ -120,7 +124,11 @@ def score(
     from toxlink.engine import score_exports
     from toxlink.known import KnownList
     from toxlink.policy import Policy, Whitelist
+    from toxlink.report import Branding
 
+    if (client or logo) and not report:
+        raise typer.BadParameter("--client and --logo go on the report: add --report", param_hint="--client / --logo")
+    branding = Branding.read(client, logo)  # before scoring: a bad logo stops the run at once
     if toxic_threshold is not None and review_threshold is not None and review_threshold > toxic_threshold:
         raise typer.BadParameter(f"{review_threshold} is above --toxic-threshold {toxic_threshold}",
                                  param_hint="--review-threshold")
@@ -136,7 +144,7 @@ def score(
                           + [KnownList.read(p, spam=False) for p in known_clean]),
     )
     kwargs = dict(model=model, policy=policy, export_format=export_format, existing_disavow=existing_disavow,
-                  chunksize=chunksize, report=report, excel_bom=excel, previous=previous)
+                  chunksize=chunksize, report=report, excel_bom=excel, previous=previous, branding=branding)
     _return_freed_memory()
     with _progress() as on_chunk:
         if engine == "dask":
@@ -219,17 +227,20 @@ def train(
 def report(
     scored_dir: Path = typer.Argument(..., help="Output folder of `toxlink score` (links.csv, domains.csv)."),
     output: Optional[Path] = typer.Option(None, "--output", "-o", help="HTML file (default: SCORED_DIR/report.html)."),
+    client: Optional[str] = ClientOpt,
+    logo: Optional[Path] = LogoOpt,
     previous: Optional[Path] = typer.Option(None, "--previous", help="Output folder of an earlier audit: add a section on what changed since."),
 ) -> None:
     """Write a self-contained HTML audit report from a scoring run's outputs."""
-    from toxlink.report import report_from_dir
+    from toxlink.report import Branding, report_from_dir
 
+    branding = Branding.read(client, logo)  # first: a bad logo stops before any reading
     changes_html = ""
     if previous is not None:
         from toxlink.report.changes import previous_audit_section
 
         changes_html = previous_audit_section(previous, scored_dir)
-    path = report_from_dir(scored_dir, output, changes_html=changes_html)
+    path = report_from_dir(scored_dir, output, changes_html=changes_html, branding=branding)
     out.print(f"wrote {path}")
 
 
@@ -397,7 +408,7 @@ def _user_errors() -> tuple[type[BaseException], ...]:
                                         FileExistsError, PermissionError]
     for mod, name in (("toxlink.exports", "ExportError"), ("toxlink.disavow", "DisavowError"),
                       ("toxlink.model", "ModelError"), ("toxlink.labels", "LabelError"),
-                      ("toxlink.report.files", "ReportError")):
+                      ("toxlink.report.files", "ReportError"), ("toxlink.report.branding", "LogoError")):
         try:
             errors.append(getattr(__import__(mod, fromlist=[name]), name))
         except (ImportError, AttributeError):

@@ -268,15 +268,17 @@ def score_batches(spool_path: str | os.PathLike, batches: Iterable[int], predict
 
 def write_outputs(tally: Tally, policy, existing, out_dir: Path, notes: list[str], timings: Timings, *,
                   bom: bool = False, previous: str | os.PathLike | None = None,
-                  on_chunk: OnChunk | None = None) -> ScoreSummary:
+                  on_chunk: OnChunk | None = None, model=None, branding=None) -> ScoreSummary:
     """Every output but ``links.csv``, from the *tally* of the scored links.
 
     Writes ``domains.csv`` (the roll-up, columns ``schema.ROLLUP_COLUMNS``), ``disavow.txt``
     (*existing* with the new entries appended), ``disavow-new.txt``, ``disavow-diff.csv``,
     ``disavow-overflow.txt`` when Google's limits leave no room, and ``report.html`` when
     the tally has a report (with a section on the changes since the audit in the folder
-    *previous*, when given). Returns the run's :class:`ScoreSummary`: counts, files, and
-    *notes* followed by the notes of this stage.
+    *previous*, when given, and with *branding*, a :class:`toxlink.report.Branding`), and
+    ``run-info.json`` with *model* (:class:`toxlink.report.ModelFacts`: what the report's
+    methodology quotes, kept so that ``toxlink report`` rebuilds the same page). Returns the
+    run's :class:`ScoreSummary`: counts, files, and *notes* followed by the notes of this stage.
     """
     from toxlink.disavow import merge_within_limits
     from toxlink.outputs import atomic_write, write_csv
@@ -298,6 +300,11 @@ def write_outputs(tally: Tally, policy, existing, out_dir: Path, notes: list[str
                 fh.write(overflow.to_text())
             summary.files["disavow-overflow.txt"] = out_dir / "disavow-overflow.txt"
     names = ["links.csv", "domains.csv", "disavow.txt", "disavow-new.txt", "disavow-diff.csv"]
+    if model is not None:
+        from toxlink.report import write_run_info
+
+        write_run_info(out_dir / "run-info.json", model)
+        names.append("run-info.json")
     if tally.report is not None:
         from toxlink.report import write_report_from
 
@@ -312,7 +319,8 @@ def write_outputs(tally: Tally, policy, existing, out_dir: Path, notes: list[str
         if on_chunk:
             on_chunk("report", 0, None)
         with timings.stage("report"):
-            write_report_from(tally.report, out_dir / "report.html", domains, diff=diff, changes_html=changes_html)
+            write_report_from(tally.report, out_dir / "report.html", domains, diff=diff, changes_html=changes_html,
+                              model=model, branding=branding)
         names.append("report.html")
     summary.files = {**{name: out_dir / name for name in names}, **summary.files}
     summary.rows = tally.rows
@@ -337,7 +345,7 @@ def read_existing(path):
 
 #: What a run may write into its output folder.
 OUTPUT_FILES = ("links.csv", "domains.csv", "disavow.txt", "disavow-new.txt", "disavow-diff.csv",
-                "disavow-overflow.txt", "report.html")
+                "disavow-overflow.txt", "report.html", "run-info.json")
 
 
 def check_previous(previous: str | os.PathLike | None, out_dir: Path) -> None:
@@ -424,6 +432,7 @@ def score_exports(
     on_chunk: OnChunk | None = None,
     excel_bom: bool = False,
     previous: str | os.PathLike | None = None,
+    branding=None,
 ) -> ScoreSummary:
     """Score the export files *paths* into the folder *out_dir*.
 
@@ -441,6 +450,8 @@ def score_exports(
         Start the CSV files with a UTF-8 byte order mark (Excel on Windows).
     previous : path, optional
         The output folder of an earlier audit: the report gets a section on what changed.
+    branding : toxlink.report.Branding, optional
+        The client's name and logo on the report's first page.
     """
     out_dir = Path(out_dir)
     check_output_folder(out_dir, paths)
@@ -451,14 +462,15 @@ def score_exports(
     with claimed(out_dir):
         summary = _score_into(paths, out_dir, existing, timings, predictor=predictor, model=model, policy=policy,
                               export_format=export_format, chunksize=chunksize, report=report, on_chunk=on_chunk,
-                              bom=excel_bom, previous=previous)
+                              bom=excel_bom, previous=previous, branding=branding)
         remove_stale_outputs(out_dir, summary)
     summary.notes[:0] = [f"your disavow file: {w}" for w in existing.warnings]
     return summary
 
 
 def _score_into(paths, out_dir: Path, existing, timings: Timings, *, predictor, model, policy, export_format,
-                chunksize: int, report: bool, on_chunk: OnChunk | None, bom: bool, previous) -> ScoreSummary:
+                chunksize: int, report: bool, on_chunk: OnChunk | None, bom: bool, previous,
+                branding=None) -> ScoreSummary:
     """The stages of :func:`score_exports`, in order, in a folder it holds."""
     from toxlink.outputs import CsvWriter
     from toxlink.predictor import Predictor
@@ -491,5 +503,7 @@ def _score_into(paths, out_dir: Path, existing, timings: Timings, *, predictor, 
                     on_chunk("score", 0, rows)
                 tally = score_batches(spool.path, range(len(spool.batch_rows)), predictor, profile, policy, csv,
                                       report=report, timings=timings, on_chunk=on_chunk, total=rows)
+    from toxlink.report import ModelFacts
+
     return write_outputs(tally, policy, existing, out_dir, notes, timings, bom=bom, previous=previous,
-                         on_chunk=on_chunk)
+                         on_chunk=on_chunk, model=ModelFacts.of(predictor, policy), branding=branding)

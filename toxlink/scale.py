@@ -116,6 +116,7 @@ def score_exports_dask(
     tasks: int | None = None,
     excel_bom: bool = False,
     previous: str | os.PathLike | None = None,
+    branding=None,
 ):
     """Score the exports on a Dask cluster; same outputs as :func:`toxlink.engine.score_exports`.
 
@@ -187,7 +188,10 @@ def score_exports_dask(
         for part_tally, _, worker_timings, _ in results:
             tally.merge(part_tally)  # in input order: the roll-up keeps the first-seen order of sites
             timings.add(worker_timings, prefix="workers: ")
-        summary = write_outputs(tally, policy, existing, out_dir, notes, timings, bom=excel_bom, previous=previous)
+        from toxlink.report import ModelFacts
+
+        summary = write_outputs(tally, policy, existing, out_dir, notes, timings, bom=excel_bom, previous=previous,
+                                model=ModelFacts.of(predictor, policy), branding=branding)
         summary.tasks = [facts for *_, facts in results]
         remove_stale_outputs(out_dir, summary)
     summary.notes[:0] = [f"your disavow file: {w}" for w in existing.warnings]

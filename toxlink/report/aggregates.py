@@ -16,7 +16,7 @@ import pandas as pd
 
 from toxlink import schema as S
 from toxlink import urls
-from toxlink.report.anchors import anchor_categories
+from toxlink.report.anchors import UNKNOWN, anchor_categories
 from toxlink.report.diff import DisavowDiff
 
 TOXIC, REVIEW, OK, REJECTED = S.BANDS
@@ -106,12 +106,13 @@ def _tld_counts(rows: pd.DataFrame, band: pd.Series) -> dict[tuple[str, str], in
         sort=False, dropna=False)
     if per_domain.empty:
         return {}
-    tld = _tld_labels(per_domain.index.get_level_values("domain"))
+    tld = tld_labels(per_domain.index.get_level_values("domain"))
     return per_domain.groupby([tld, per_domain.index.get_level_values("band")], sort=False).sum().to_dict()
 
 
-def _tld_labels(domains: pd.Index) -> np.ndarray:
-    """``.com``, ``.co.uk`` (ICANN suffixes), ``(IP address)`` or ``(none)`` for each domain."""
+def tld_labels(domains) -> np.ndarray:
+    """``.com``, ``.co.uk`` (ICANN suffixes), ``(IP address)`` or ``(none)`` for each of
+    *domains* (any sequence of str, shape (n,)); an object array of shape (n,)."""
     table = urls.host_table(domains)
     suffix = table["suffix"].where(~table["is_ip"], "(IP address)").replace("", "(none)")
     label = suffix.where(suffix.str.startswith("("), "." + suffix)
@@ -121,6 +122,11 @@ def _tld_labels(domains: pd.Index) -> np.ndarray:
 def _anchor_counts(rows: pd.DataFrame, band: pd.Series) -> dict[tuple[str, str], int]:
     """Rows per (anchor category, band) (:func:`anchor_categories`); a table without an
     anchor column counts as all ``unknown``."""
+    if ANCHOR_CATEGORY in rows.columns and rows[ANCHOR_CATEGORY].notna().any():
+        # The run categorised its anchors itself (knowing the site's brand and money
+        # keywords): the report shows that, not a second guess without them.
+        category = rows[ANCHOR_CATEGORY].astype("string").fillna(UNKNOWN)
+        return pd.DataFrame({"c": category, "band": band}).value_counts(sort=False).to_dict()
     missing = pd.Series(pd.NA, index=rows.index, dtype="string")
     pairs = pd.DataFrame({
         "anchor": rows[S.ANCHOR] if S.ANCHOR in rows.columns else missing,
@@ -133,6 +139,79 @@ def _anchor_counts(rows: pd.DataFrame, band: pd.Series) -> dict[tuple[str, str],
     level = pairs.index.get_level_values
     category = anchor_categories(pd.Series(level("anchor"), dtype="string"), pd.Series(level("target"), dtype="string"))
     return pairs.groupby([category.to_numpy(dtype=object), level("band")], sort=False).sum().to_dict()
+
+
+# --- the link profile: follow state, authority, language / country --------------------------
+#: links.csv's column of anchor categories, when the run wrote one (toxlink.anchors).
+ANCHOR_CATEGORY = "anchor_category"
+#: Columns some exports or runs carry with the referring page's country.
+COUNTRY = "country"
+DOFOLLOW, NOFOLLOW = "dofollow", "nofollow"
+#: The authority metrics the report charts (links.csv column -> label), when the export has them.
+AUTHORITY_METRICS = {S.DOMAIN_RATING: "Domain rating / authority (Ahrefs DR, Moz DA)",
+                     S.PAGE_RATING: "Page rating (Ahrefs UR, Moz PA)",
+                     S.TRUST_FLOW: "Majestic Trust Flow"}
+#: Authority bins: 0-9, 10-19, ..., 90-100 (100 falls in the last one).
+AUTHORITY_BINS = 10
+PLACE_COLUMNS = (S.LANGUAGE, COUNTRY)
+
+
+def _flags(values: pd.Series) -> np.ndarray:
+    """A flag column as True / False / None, whether a boolean column of the run or its
+    text read back from links.csv ("True", "false", "1", "")."""
+    if pd.api.types.is_bool_dtype(values.dtype):
+        return values.astype("boolean").to_numpy(dtype=object, na_value=None)
+    text = values.astype("string").str.strip().str.lower()
+    return text.map({"true": True, "1": True, "yes": True, "false": False, "0": False, "no": False}).to_numpy(
+        dtype=object, na_value=None)
+
+
+def _follow_counts(rows: pd.DataFrame, band: pd.Series) -> dict[tuple[str, str], int]:
+    """Rows per (dofollow / nofollow, band). A link is nofollow when any of its rel hints
+    (nofollow, ugc, sponsored) says so: Google then treats it as a hint not to pass weight.
+    Rows whose nofollow flag is missing are not counted (the export does not say)."""
+    if S.NOFOLLOW not in rows.columns:
+        return {}
+    nofollow = _flags(rows[S.NOFOLLOW])
+    known = np.array([v is not None for v in nofollow], dtype=bool)
+    hint = np.array([v is True for v in nofollow], dtype=bool)
+    for col in (S.UGC, S.SPONSORED):
+        if col in rows.columns:
+            hint |= np.array([v is True for v in _flags(rows[col])], dtype=bool)
+    state = np.where(hint, NOFOLLOW, DOFOLLOW)[known]
+    return pd.DataFrame({"state": state, "band": band.to_numpy(dtype=object)[known]}).value_counts(sort=False).to_dict()
+
+
+def _authority_counts(rows: pd.DataFrame, band: pd.Series) -> dict[tuple[str, int, str], int]:
+    """Rows per (metric, bin, band) for each metric of :data:`AUTHORITY_METRICS` the rows
+    have; bin ``k`` holds values in [10k, 10k + 10), 100 in the last bin."""
+    out: dict[tuple[str, int, str], int] = {}
+    for metric in AUTHORITY_METRICS:
+        if metric not in rows.columns:
+            continue
+        value = pd.to_numeric(rows[metric], errors="coerce").to_numpy(float, na_value=np.nan)
+        known = np.isfinite(value)
+        if not known.any():
+            continue
+        k = np.clip(value[known] // (100 / AUTHORITY_BINS), 0, AUTHORITY_BINS - 1).astype(np.int64)
+        counts = pd.DataFrame({"k": k, "band": band.to_numpy(dtype=object)[known]}).value_counts(sort=False)
+        out.update({(metric, int(b), str(bd)): int(n) for (b, bd), n in counts.items()})
+    return out
+
+
+def _place_counts(rows: pd.DataFrame, band: pd.Series) -> dict[tuple[str, str, str], int]:
+    """Rows per (column, value, band) for the language and country columns the rows have;
+    values trimmed and lower-cased, empty ones not counted."""
+    out: dict[tuple[str, str, str], int] = {}
+    for col in PLACE_COLUMNS:
+        if col not in rows.columns:
+            continue
+        value = rows[col].astype("string").str.strip().str.lower()
+        known = (value.notna() & value.ne("")).to_numpy(bool)
+        if known.any():
+            counts = pd.DataFrame({"v": value[known], "band": band[known]}).value_counts(sort=False)
+            out.update({(col, str(v), str(bd)): int(n) for (v, bd), n in counts.items()})
+    return out
 
 
 # Band key of a dated row without a band: counted in ``count``, in no band column.
@@ -186,6 +265,24 @@ def _anchor_frame(counts: Mapping[tuple[str, str], int]) -> pd.DataFrame:
     ct.insert(0, "links", ct.sum(axis=1))
     ct.index.name = "category"
     return ct[ct["links"] > 0].sort_values("links", ascending=False)
+
+
+def _band_table(counts: Mapping[tuple[str, str], int], name: str, order=None, keep_empty: bool = False) -> pd.DataFrame:
+    """Counts keyed (key, band) as a table: index *name* (in *order*, else by links
+    descending then key), ``links`` then one column per band of :data:`schema.BANDS`.
+    Keys of *order* without links are dropped unless *keep_empty*."""
+    cols = ["links", *S.BANDS]
+    if not counts:
+        return pd.DataFrame(columns=cols, index=pd.Index([], name=name), dtype=np.int64)
+    ct = _crosstab(counts).reindex(columns=list(S.BANDS), fill_value=0)
+    ct.columns.name = None
+    ct.insert(0, "links", ct.sum(axis=1))
+    if order is not None:
+        ct = ct.reindex([k for k in order if keep_empty or k in ct.index], fill_value=0)
+    else:  # ties broken by key, so that the order never depends on the chunking
+        ct = ct.assign(_k=ct.index).sort_values(["links", "_k"], ascending=[False, True]).drop(columns="_k")
+    ct.index.name = name
+    return ct.astype(np.int64)
 
 
 def _timeline_from_days(days: Mapping[tuple[int, str], int], with_bands: bool, freq: str | None = None) -> pd.DataFrame:
@@ -258,9 +355,10 @@ def _headline(n_rows: int, n_counted: int, bands: Mapping[str, int], domains: pd
     return out
 
 
-#: The columns the report reads from a scored chunk.
-_REPORT_COLUMNS = (S.DUPLICATE_OF, S.ROW_ISSUE, S.SOURCE_URL, S.TARGET_URL, S.ANCHOR, S.FIRST_SEEN,
-                   S.HOST, S.DOMAIN, S.RISK, S.BAND, S.REASONS)
+#: The columns the report reads from a scored chunk (and from links.csv).
+REPORT_COLUMNS = (S.DUPLICATE_OF, S.ROW_ISSUE, S.SOURCE_URL, S.TARGET_URL, S.ANCHOR, S.FIRST_SEEN,
+                   S.HOST, S.DOMAIN, S.RISK, S.BAND, S.REASONS, ANCHOR_CATEGORY, S.NOFOLLOW, S.UGC, S.SPONSORED,
+                   *AUTHORITY_METRICS, *PLACE_COLUMNS)
 
 
 class ReportAccumulator:
@@ -302,6 +400,12 @@ class ReportAccumulator:
     targets : Counter of str
         Counted links per target host, in order of first appearance (the title names the
         most linked one; ties go to the first seen, as ``most_common`` orders them).
+    follow : Counter of (str, str)
+        Counted links whose nofollow flag is known per (dofollow / nofollow, band).
+    authority : Counter of (str, int, str)
+        Counted links per (metric of :data:`AUTHORITY_METRICS`, bin 0-9, band).
+    places : Counter of (str, str, str)
+        Counted links per (``language`` or ``country``, value, band).
     """
 
     def __init__(self):
@@ -313,6 +417,9 @@ class ReportAccumulator:
         self.anchors: Counter[tuple[str, str]] = Counter()
         self.days: Counter[tuple[int, str]] = Counter()
         self.targets: Counter[str] = Counter()
+        self.follow: Counter[tuple[str, str]] = Counter()
+        self.authority: Counter[tuple[str, int, str]] = Counter()
+        self.places: Counter[tuple[str, str, str]] = Counter()
 
     def __repr__(self) -> str:
         return f"ReportAccumulator(n_rows={self.n_rows}, n_counted={self.n_counted}, sizes={self.sizes()})"
@@ -324,7 +431,7 @@ class ReportAccumulator:
         linked target hosts; every count is order-free. Returns *self*.
         """
         # Only these columns are read; filtering a 45-column frame costs more than the counting.
-        rows = counted_links(scored[[c for c in _REPORT_COLUMNS if c in scored.columns]])
+        rows = counted_links(scored[[c for c in REPORT_COLUMNS if c in scored.columns]])
         self.n_rows += len(scored)
         if rows.empty:
             return self
@@ -339,6 +446,9 @@ class ReportAccumulator:
             self.days.update(_day_counts(rows[S.FIRST_SEEN], band))
         if S.TARGET_URL in rows.columns:
             self.targets.update(_target_counts(rows))
+        self.follow.update(_follow_counts(rows, band))
+        self.authority.update(_authority_counts(rows, band))
+        self.places.update(_place_counts(rows, band))
         return self
 
     def merge(self, other: "ReportAccumulator") -> "ReportAccumulator":
@@ -350,7 +460,7 @@ class ReportAccumulator:
         self.n_counted += other.n_counted
         for b, counts in other.risk_bins.items():
             self.risk_bins[b] = self.risk_bins[b] + counts
-        for name in ("bands", "tlds", "anchors", "days", "targets"):
+        for name in ("bands", "tlds", "anchors", "days", "targets", "follow", "authority", "places"):
             getattr(self, name).update(getattr(other, name))
         return self
 
@@ -363,6 +473,9 @@ class ReportAccumulator:
             "anchors": len(self.anchors),
             "days": len(self.days),
             "targets": len(self.targets),
+            "follow": len(self.follow),
+            "authority": len(self.authority),
+            "places": len(self.places),
         }
 
     def title(self) -> str:
@@ -382,6 +495,36 @@ class ReportAccumulator:
     def timeline(self, freq: str | None = None) -> pd.DataFrame:
         """:func:`first_seen_timeline` of the rows seen, with one column per band."""
         return _timeline_from_days(self.days, True, freq)
+
+    def follow_table(self) -> pd.DataFrame:
+        """Links per follow state: index ``dofollow`` / ``nofollow`` (those seen), columns
+        ``links`` and one per band of :data:`schema.BANDS`; empty when no link's nofollow
+        flag is known."""
+        return _band_table(self.follow, "state", order=(DOFOLLOW, NOFOLLOW))
+
+    def authority_tables(self) -> dict[str, pd.DataFrame]:
+        """For each metric of :data:`AUTHORITY_METRICS` the links have: links per bin,
+        indexed by the bin's label ("0-9", ..., "90-100", every bin present), columns
+        ``links`` and one per band."""
+        labels = [f"{10 * k}-{10 * k + 9}" if k < AUTHORITY_BINS - 1 else f"{10 * k}-100" for k in range(AUTHORITY_BINS)]
+        out = {}
+        for metric in AUTHORITY_METRICS:
+            counts = {(labels[k], band): n for (m, k, band), n in self.authority.items() if m == metric}
+            if counts:
+                out[metric] = _band_table(counts, "bin", order=labels, keep_empty=True)
+        return out
+
+    def place_table(self, column: str, top: int = 12) -> pd.DataFrame:
+        """Links per value of *column* (``language`` or ``country``), the *top* most
+        frequent (the rest summed as "other"), columns ``links`` and one per band; empty
+        when no link has one."""
+        counts = {(v, band): n for (c, v, band), n in self.places.items() if c == column}
+        table = _band_table(counts, column)
+        if len(table) > top:
+            rest = table.iloc[top - 1:].sum().rename("(other)")
+            table = pd.concat([table.iloc[:top - 1], rest.to_frame().T])
+            table.index.name = column
+        return table
 
     def first_seen_range(self) -> tuple[pd.Timestamp, pd.Timestamp] | None:
         """The first and the last first-seen day of the rows seen, ``None`` without dates."""

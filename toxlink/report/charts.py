@@ -86,10 +86,16 @@ def tld_chart(tlds: pd.DataFrame):
 
 def anchor_chart(mix: pd.DataFrame):
     """Links per anchor category, stacked by band (:func:`anchor_mix`)."""
+    return band_bars(mix)
+
+
+def band_bars(table: pd.DataFrame):
+    """Horizontal bars of links per row of *table* (index: the categories, first on top;
+    columns ``links`` and one per band), stacked by band, each label with its share."""
     import plotly.graph_objects as go
 
-    m = mix.iloc[::-1]
-    total = int(mix["links"].sum()) or 1
+    m = table.iloc[::-1]
+    total = int(table["links"].sum()) or 1
     labels = [f"{c}  ({n / total:.0%})" for c, n in zip(m.index, m["links"])]
     fig = go.Figure()
     for b in (TOXIC, REVIEW, OK, REJECTED):
@@ -99,6 +105,23 @@ def anchor_chart(mix: pd.DataFrame):
                     hovertemplate="%{y}<br>%{x:,} links<extra>" + BAND_LABELS[b] + "</extra>")
     _layout(fig, height=max(220, 34 * len(m) + 70), barmode="stack")
     fig.update_xaxes(title_text="Links", rangemode="tozero")
+    return fig
+
+
+def authority_chart(table: pd.DataFrame):
+    """Links per authority bin ("0-9" ... "90-100"), stacked by band
+    (:meth:`ReportAccumulator.authority_tables`)."""
+    import plotly.graph_objects as go
+
+    fig = go.Figure()
+    for b in (OK, REVIEW, TOXIC, REJECTED):
+        if b == REJECTED and table[b].sum() == 0:
+            continue
+        fig.add_bar(x=list(table.index), y=table[b], name=BAND_LABELS[b], legendrank=_LEGEND_RANK[b],
+                    marker_color=BAND_COLOURS[b], hovertemplate="%{x}<br>%{y:,} links<extra>" + BAND_LABELS[b] + "</extra>")
+    _layout(fig, height=280, barmode="stack")
+    fig.update_xaxes(title_text="Score", type="category")
+    fig.update_yaxes(title_text="Links", rangemode="tozero")
     return fig
 
 

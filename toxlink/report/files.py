@@ -13,13 +13,10 @@ import pyarrow.csv as pacsv
 
 from toxlink import schema as S
 from toxlink.outputs import atomic_write
-from toxlink.report.aggregates import ReportAccumulator
+from toxlink.report.aggregates import REPORT_COLUMNS, ReportAccumulator
 from toxlink.report.diff import DisavowDiff
+from toxlink.report.method import RUN_INFO, read_run_info
 from toxlink.report.render import build_report_from
-
-#: The columns of links.csv the report reads.
-_LINKS_COLUMNS = (S.SOURCE_URL, S.TARGET_URL, S.ANCHOR, S.FIRST_SEEN, S.HOST, S.DOMAIN, S.RISK, S.BAND, S.REASONS,
-                  S.DUPLICATE_OF, S.ROW_ISSUE)
 #: Bytes of CSV parsed at a time (tens of thousands of links.csv rows).
 _BLOCK_BYTES = 16 << 20
 
@@ -49,19 +46,21 @@ def write_report_from(acc: ReportAccumulator, path: str | os.PathLike, domains: 
 
 
 def report_from_dir(scored_dir: str | os.PathLike, output: str | os.PathLike | None = None, title: str | None = None,
-                    *, chunksize: int = 200_000, changes_html: str = "") -> Path:
+                    *, chunksize: int = 200_000, changes_html: str = "", branding=None) -> Path:
     """Rebuild the report of a ``toxlink score`` run from its output folder.
 
     Reads ``links.csv`` (at most *chunksize* rows at a time, into a
-    :class:`ReportAccumulator`) and ``domains.csv`` (and ``disavow-diff.csv`` and
-    ``disavow.txt`` when present) and writes ``report.html`` there, or to *output*.
-    *changes_html* is the "Changes since the previous audit" section, when there is one
-    (:func:`toxlink.report.changes.previous_audit_section`).
+    :class:`ReportAccumulator`) and ``domains.csv`` (and ``disavow-diff.csv``,
+    ``disavow.txt`` and ``run-info.json``, the model's facts, when present) and writes
+    ``report.html`` there, or to *output*. *changes_html* is the "Changes since the
+    previous audit" section, when there is one
+    (:func:`toxlink.report.changes.previous_audit_section`); *branding*
+    (:class:`~toxlink.report.branding.Branding`) puts a client's name and logo on it.
     """
     d = Path(scored_dir)
     check_run_files(d, {"links.csv": (S.RISK, S.BAND), "domains.csv": (S.DOMAIN, S.ACTION)})
     try:
-        return _report_from_files(d, output, title, chunksize, changes_html)
+        return _report_from_files(d, output, title, chunksize, changes_html, branding)
     except (pa.ArrowInvalid, UnicodeDecodeError) as e:
         raise ReportError(f"{d}: a CSV file of the run cannot be read ({e})") from None
 
@@ -93,10 +92,10 @@ def check_run_files(d: Path, needed: Mapping[str, Sequence[str]]) -> None:
             raise ReportError(f"{d / name}, line 1: not the {name} of toxlink score (no {', '.join(missing)} column)")
 
 
-def _report_from_files(d: Path, output, title, chunksize: int, changes_html: str) -> Path:
+def _report_from_files(d: Path, output, title, chunksize: int, changes_html: str, branding) -> Path:
     # Streamed: the report only needs aggregates, so links.csv is never held whole.
     acc = ReportAccumulator()
-    for scored in read_text_csv(d / "links.csv", _LINKS_COLUMNS, chunksize=chunksize):
+    for scored in read_text_csv(d / "links.csv", REPORT_COLUMNS, chunksize=chunksize):
         scored[S.RISK] = pd.to_numeric(scored[S.RISK], errors="coerce")
         scored[S.FIRST_SEEN] = pd.to_datetime(scored[S.FIRST_SEEN], errors="coerce")
         scored[S.ANCHOR] = scored[S.ANCHOR].str.removeprefix("'")  # undo the spreadsheet neutralisation
@@ -106,7 +105,8 @@ def _report_from_files(d: Path, output, title, chunksize: int, changes_html: str
         entries = domains[S.DISAVOW_ENTRIES].fillna("")
         domains[S.DISAVOW_ENTRIES] = [v.split(S.LIST_SEPARATOR) if v else [] for v in entries.tolist()]
     return write_report_from(acc, Path(output) if output else d / "report.html", domains, diff=_diff_of_run(d),
-                             title=title, changes_html=changes_html)
+                             title=title, changes_html=changes_html, model=read_run_info(d / RUN_INFO),
+                             branding=branding)
 
 
 def read_text_csv(path: Path, columns: Sequence[str] | None = None, *,

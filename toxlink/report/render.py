@@ -20,16 +20,19 @@ import pandas as pd
 
 from toxlink import __version__
 from toxlink import schema as S
-from toxlink.report.charts import anchor_chart, figure_html, risk_histogram, timeline_chart, tld_chart
-from toxlink.report.aggregates import (BURST_MIN_RATIO, MIN_BURST_LINKS, ReportAccumulator, rollup_frame,
-                                       top_toxic_domains)
+from toxlink.report.aggregates import (AUTHORITY_METRICS, BURST_MIN_RATIO, COUNTRY, MIN_BURST_LINKS, NOFOLLOW,
+                                       ReportAccumulator, rollup_frame)
 from toxlink.report.anchors import UNKNOWN
+from toxlink.report.branding import Branding
+from toxlink.report.charts import (anchor_chart, authority_chart, band_bars, figure_html, risk_histogram,
+                                   timeline_chart, tld_chart)
 from toxlink.report.diff import DisavowDiff
+from toxlink.report.method import ModelFacts, method_html
+from toxlink.report.table import review_count, table_data, views_html
 
 TOXIC, REVIEW, OK, REJECTED = S.BANDS
 
 
-# (Defined first: the domains table's columns below are built from it when the module loads.)
 @dataclass(frozen=True)
 class _Column:
     """A column of a table in the page: its heading, and its cell's markup for a row.
@@ -43,8 +46,7 @@ class _Column:
     css: str = ""
 
 
-def build_report(scored: pd.DataFrame, domains: pd.DataFrame, diff=None, title: str | None = None, *,
-                 top_domains: int = 30, top_tlds: int = 12, generated: _dt.datetime | None = None) -> str:
+def build_report(scored: pd.DataFrame, domains: pd.DataFrame, diff=None, title: str | None = None, **kwargs) -> str:
     """Render the audit report of a scored table as one self-contained HTML document.
 
     Same as ``build_report_from(ReportAccumulator().update(scored), domains, ...)``; for an
@@ -56,7 +58,7 @@ def build_report(scored: pd.DataFrame, domains: pd.DataFrame, diff=None, title: 
         Scored links: canonical columns plus ``host``, ``domain``, ``risk``, ``band`` and
         ``reasons`` (:meth:`toxlink.predictor.Predictor.score`). Rows with ``duplicate_of``
         set are not counted.
-    domains, diff, title, top_domains, top_tlds, generated
+    domains, diff, title, **kwargs
         As in :func:`build_report_from`.
 
     Returns
@@ -64,13 +66,12 @@ def build_report(scored: pd.DataFrame, domains: pd.DataFrame, diff=None, title: 
     str
         The HTML document (UTF-8 text; plotly.js inlined, ~5 MB).
     """
-    return build_report_from(ReportAccumulator().update(scored), domains, diff=diff, title=title,
-                             top_domains=top_domains, top_tlds=top_tlds, generated=generated)
+    return build_report_from(ReportAccumulator().update(scored), domains, diff=diff, title=title, **kwargs)
 
 
 def build_report_from(acc: ReportAccumulator, domains: pd.DataFrame, diff=None, title: str | None = None, *,
-                      top_domains: int = 30, top_tlds: int = 12, generated: _dt.datetime | None = None,
-                      changes_html: str = "") -> str:
+                      top_tlds: int = 12, generated: _dt.datetime | None = None, model: ModelFacts | None = None,
+                      branding: Branding | None = None, changes_html: str = "") -> str:
     """Render the audit report of the links an accumulator has seen: the one place the
     report is rendered.
 
@@ -86,10 +87,15 @@ def build_report_from(acc: ReportAccumulator, domains: pd.DataFrame, diff=None, 
         What the new disavow file adds to the existing one (:meth:`DisavowDiff.coerce`).
     title : str, optional
         Report title; defaults to "Backlink audit — <most linked target host>".
-    top_domains, top_tlds : int
-        Rows of the toxic-domains table and bars of the TLD chart.
+    top_tlds : int
+        Bars of the TLD chart.
     generated : datetime, optional
         Timestamp printed in the header (default: now, UTC).
+    model : ModelFacts, optional
+        The model and thresholds of the run, for the methodology section (without them,
+        the section leaves the model's numbers out).
+    branding : Branding, optional
+        The client's name and logo for the first page.
     changes_html : str
         The "Changes since the previous audit" section
         (:func:`toxlink.report.changes.changes_section`), trusted markup; none by default.
@@ -105,28 +111,37 @@ def build_report_from(acc: ReportAccumulator, domains: pd.DataFrame, diff=None, 
     domains = rollup_frame(domains)
     numbers = acc.headline(domains, diff)
     generated = generated or _dt.datetime.now(_dt.timezone.utc)
+    table = table_data(domains)
     return _fill_page(
-        **_header(acc, title, generated),
+        **_header(acc, title, generated, branding or Branding()),
         **_summary(numbers, diff),
         **_distributions(acc, numbers),
         **_timeline(acc),
         **_tlds(acc, top_tlds),
-        domains_html=_domains_section(domains, top_domains),
+        **_link_profile(acc),
+        n_flagged=f"{len(table['rows']):,}",
+        domains_html=views_html(table, review_count(table)),
+        method_html=method_html(model),
         diff_html=_diff_section(diff, numbers),
         changes_html=changes_html,
         style_css=_package_file("style.css"),
+        # "</" in the script would end its <script> element early (it has none; kept safe anyway).
+        report_js=_package_file("report.js").replace("</", "<\\/"),
         # "</" inside the inlined library would end the <script> element early.
         plotly_js=get_plotlyjs().replace("</script", "<\\/script"),
     )
 
 
 # --- the page's sections, each the values of its placeholders in template.html ------------
-def _header(acc: ReportAccumulator, title: str | None, generated: _dt.datetime) -> dict:
+def _header(acc: ReportAccumulator, title: str | None, generated: _dt.datetime, branding: Branding) -> dict:
     dates = acc.first_seen_range()
     period = (f"Links first seen {dates[0]:%d %b %Y} – {dates[1]:%d %b %Y}" if dates
               else "No first-seen dates in the export")
+    # The logo is a data: URI Branding built from an image it checked; escaped all the same.
+    logo = f'<img class="logo" id="client-logo" src="{_e(branding.logo)}" alt="">' if branding.logo else ""
+    client = f'<div class="client" id="client">Prepared for {_e(branding.client)}</div>' if branding.client else ""
     return {"title": acc.title() if title is None else title, "version": __version__, "period": period,
-            "generated": generated.strftime("%d %b %Y %H:%M UTC")}
+            "generated": generated.strftime("%d %b %Y %H:%M UTC"), "brand_html": client + logo}
 
 
 def _summary(numbers: dict, diff: DisavowDiff | None) -> dict:
@@ -220,65 +235,39 @@ def _bursts_table(tl: pd.DataFrame) -> str:
     return _table(columns, bursts.reset_index().to_dict("records"), table_id="bursts", css="data compact")
 
 
+def _link_profile(acc: ReportAccumulator) -> dict:
+    """The dofollow / nofollow split, the authority distributions and the languages and
+    countries of the links, each where the export has it; no section when it has none."""
+    parts = []
+    follow = acc.follow_table()
+    if len(follow):
+        share = follow.loc[NOFOLLOW, "links"] / follow["links"].sum() if NOFOLLOW in follow.index else 0.0
+        parts.append(_chart_panel("Dofollow and nofollow", f"{share:.0%} of the links whose flag the export gives are "
+                                  "nofollow, ugc or sponsored: Google treats those as hints not to pass weight.",
+                                  band_bars(follow), "chart-follow"))
+    for metric, table in acc.authority_tables().items():
+        parts.append(_chart_panel(AUTHORITY_METRICS[metric], "Links by the referring site's or page's score, "
+                                  "as the export gives it (0–100).", authority_chart(table), f"chart-{metric}"))
+    for column, title in ((S.LANGUAGE, "Languages"), (COUNTRY, "Countries")):
+        table = acc.place_table(column)
+        if len(table):
+            parts.append(_chart_panel(title, f"Links by the referring page's {column}, as the export gives it.",
+                                      band_bars(table), f"chart-{column}"))
+    if not parts:
+        return {"profile_html": ""}
+    return {"profile_html": '<section class="panel" id="link-profile"><h2>Link profile</h2>'
+                            '<p class="lead">What the export says about the links themselves, by verdict.</p>'
+                            f'<div class="grid2">{"".join(parts)}</div></section>'}
+
+
+def _chart_panel(title: str, lead: str, fig, div_id: str) -> str:
+    return f'<div class="sub"><h3>{_e(title)}</h3><p class="lead">{_e(lead)}</p>{figure_html(fig, div_id)}</div>'
+
+
 def _tlds(acc: ReportAccumulator, top_tlds: int) -> dict:
     tlds = acc.tld_table(top_tlds)
     chart = figure_html(tld_chart(tlds), "chart-tld") if len(tlds) else _empty("No scored links.")
     return {"n_tlds": len(tlds), "tld_html": chart}
-
-
-def _domains_section(domains: pd.DataFrame, top_domains: int) -> str:
-    """The most urgent referring domains, with a note of how many more are flagged."""
-    flagged = top_toxic_domains(domains, top=len(domains))
-    if flagged.empty:
-        return _empty("No referring domain has toxic links or a disavow / review recommendation.")
-    top = flagged.head(top_domains)
-    table = _table(_DOMAIN_COLUMNS, top.to_dict("records"), table_id="top-domains",
-                   row_attrs=lambda d: f' data-domain="{_e(d.get(S.DOMAIN))}"')
-    more = len(flagged) - len(top)
-    foot = (f'<p class="muted small">{more:,} more flagged domains are not shown here; the per-domain '
-            "table exported with this report lists them all.</p>") if more > 0 else ""
-    return table + foot
-
-
-def _domain_cell(d: Mapping) -> str:
-    host, dom = d.get(S.HOST), d.get(S.DOMAIN)
-    # The disavow unit only needs showing when it is not the domain itself (or its www.).
-    shown_host = isinstance(host, str) and host not in (dom, f"www.{dom}")
-    return _e(dom) + (f'<div class="muted small">host {_e(host)}</div>' if shown_host else "")
-
-
-def _action_cell(d: Mapping) -> str:
-    action = str(d.get(S.ACTION, "") or "")
-    badges = "".join(f'<span class="badge {cls}">{label}</span>' for col, cls, label in
-                     ((S.WHITELISTED, "white", "whitelisted"), (S.PROTECTED, "white", "protected gov/edu"))
-                     if d.get(col))
-    entries = d.get(S.DISAVOW_ENTRIES)
-    if action == S.DISAVOW_URL and isinstance(entries, (list, tuple, np.ndarray)) and len(entries):
-        badges += f'<div class="muted small">{len(entries):,} URL{"s" if len(entries) != 1 else ""}</div>'
-    return f'<span class="badge {_e(action)}">{_e(action)}</span>{badges}'
-
-
-def _reasons_cell(d: Mapping) -> str:
-    reasons = [x.strip() for x in str(d.get(S.TOP_REASONS) or "").split(";") if x.strip()]
-    if not reasons:
-        return '<span class="muted">–</span>'
-    return "<ul>" + "".join(f"<li>{_e(x)}</li>" for x in reasons[:4]) + "</ul>"
-
-
-def _risk_cell(d: Mapping) -> str:
-    shade = _e(round(float(d.get(S.MAX_RISK) or 0), 3))
-    return f'<span class="risk" style="--r:{shade}">{_pct(float(d.get(S.MAX_RISK, np.nan)))}</span>'
-
-
-_DOMAIN_COLUMNS = [
-    _Column("Referring domain", _domain_cell, "dom"),
-    _Column("Links", lambda d: f"{int(d.get(S.N_LINKS) or 0):,}", "num"),
-    _Column("Toxic", lambda d: f"{int(d.get(S.N_TOXIC) or 0):,}", "num"),
-    _Column("Toxic share", lambda d: _pct(float(d.get(S.TOXIC_SHARE, np.nan))), "num"),
-    _Column("Max risk", _risk_cell, "num"),
-    _Column("Action", _action_cell),
-    _Column("Why", _reasons_cell, "reasons"),
-]
 
 
 def _fill_page(**values) -> str:
