@@ -228,7 +228,7 @@ def recommend_domains(scored: pd.DataFrame, policy: Policy | None = None, *,
 
     Returns
     -------
-    DataFrame, shape (n_sites, 13)
+    DataFrame, shape (n_sites, 28)
         Columns :data:`ROLLUP_COLUMNS`, one row per referring site with at least one
         counted link, sorted by action severity, then ``max_risk`` descending, then site.
         The actions follow :func:`decide_actions`.
@@ -283,7 +283,7 @@ class RollupAccumulator:
 
         Returns
         -------
-        DataFrame, shape (n_sites, 13)
+        DataFrame, shape (n_sites, 28)
             Columns :data:`ROLLUP_COLUMNS`.
         """
         stats = self._stats.finish()
