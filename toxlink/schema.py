@@ -127,6 +127,9 @@ RISK = "risk"  # calibrated probability that the link is spam or manipulation
 TOXICITY = "toxicity"
 BAND = "band"  # "toxic" | "review" | "ok" | "rejected" (row could not be scored)
 REASONS = "reasons"  # plain-language reasons, "; "-joined, strongest first
+# The link's anchor text, categorised (toxlink.anchors): branded, naked_url, generic,
+# exact_match, partial_match, other or empty; blank when the export has no anchor text.
+ANCHOR_CATEGORY = "anchor_category"
 HOST = "host"  # normalised referring host (lower-case, punycode, no port/userinfo/trailing dot)
 DOMAIN = "domain"  # registrable domain of the host (eTLD+1), or the host for IPs
 

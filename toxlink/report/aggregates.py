@@ -16,7 +16,7 @@ import pandas as pd
 
 from toxlink import schema as S
 from toxlink import urls
-from toxlink.report.anchors import anchor_categories
+from toxlink.report.anchors import report_categories
 from toxlink.report.diff import DisavowDiff
 
 TOXIC, REVIEW, OK, REJECTED = S.BANDS
@@ -119,20 +119,10 @@ def _tld_labels(domains: pd.Index) -> np.ndarray:
 
 
 def _anchor_counts(rows: pd.DataFrame, band: pd.Series) -> dict[tuple[str, str], int]:
-    """Rows per (anchor category, band) (:func:`anchor_categories`); a table without an
+    """Rows per (anchor category, band) (:func:`report_categories`); a table without an
     anchor column counts as all ``unknown``."""
-    missing = pd.Series(pd.NA, index=rows.index, dtype="string")
-    pairs = pd.DataFrame({
-        "anchor": rows[S.ANCHOR] if S.ANCHOR in rows.columns else missing,
-        "target": rows[S.TARGET_URL] if S.TARGET_URL in rows.columns else missing,
-        "band": band,
-    }).value_counts(sort=False, dropna=False)
-    if pairs.empty:
-        return {}
-    # A category depends on the anchor and the target only: each distinct pair is classified once.
-    level = pairs.index.get_level_values
-    category = anchor_categories(pd.Series(level("anchor"), dtype="string"), pd.Series(level("target"), dtype="string"))
-    return pairs.groupby([category.to_numpy(dtype=object), level("band")], sort=False).sum().to_dict()
+    pairs = pd.DataFrame({"category": report_categories(rows), "band": band}).value_counts(sort=False, dropna=False)
+    return {(str(c), b): int(n) for (c, b), n in pairs.items()}
 
 
 # Band key of a dated row without a band: counted in ``count``, in no band column.
@@ -260,7 +250,7 @@ def _headline(n_rows: int, n_counted: int, bands: Mapping[str, int], domains: pd
 
 #: The columns the report reads from a scored chunk.
 _REPORT_COLUMNS = (S.DUPLICATE_OF, S.ROW_ISSUE, S.SOURCE_URL, S.TARGET_URL, S.ANCHOR, S.FIRST_SEEN,
-                   S.HOST, S.DOMAIN, S.RISK, S.BAND, S.REASONS)
+                   S.HOST, S.DOMAIN, S.RISK, S.BAND, S.REASONS, S.ANCHOR_CATEGORY)
 
 
 class ReportAccumulator:
