@@ -3,6 +3,10 @@ and its money keywords, in links.csv and through the public API."""
 
 from __future__ import annotations
 
+import csv
+import re
+import subprocess
+import sys
 from pathlib import Path
 
 import pandas as pd
@@ -95,3 +99,53 @@ def test_the_sample_s_brand_anchors_are_branded_without_being_told_the_brand():
     category = anchor_categories(sample[S.ANCHOR], sample[S.TARGET_URL])
     assert (category[says_brand] == BRANDED).all()
     assert category.notna().all()  # the Ahrefs export has an anchor on every row
+
+
+def test_score_with_brand_and_money_keywords_on_the_sample(tmp_path):
+    money = tmp_path / "money.txt"
+    money.write_text("# Pawsome Pets' money keywords\ncat trees\n", encoding="utf-8")
+    out = tmp_path / "run"
+    r = subprocess.run([sys.executable, "-m", "toxlink.cli", "score", str(SAMPLE), "-o", str(out),
+                        "--brand", "Pawsome Pets", "--brand", "Pawsome", "--money-keywords", str(money)],
+                       capture_output=True, text=True, timeout=600)
+    assert r.returncode == 0, r.stderr
+    links = pd.read_csv(out / "links.csv", dtype=str, keep_default_na=False)
+    says_brand = links[S.ANCHOR].str.contains("Pawsome Pets", regex=False)
+    assert says_brand.sum() >= 71 and (links.loc[says_brand, S.ANCHOR_CATEGORY] == BRANDED).all()
+    assert set(links[S.ANCHOR_CATEGORY]) <= set(ANCHOR_CATEGORIES)
+    # The money keyword is found where no brand is in the anchor.
+    keyword = links[S.ANCHOR].str.lower().eq("cat trees")
+    assert keyword.sum() == 5 and (links.loc[keyword, S.ANCHOR_CATEGORY] == EXACT_MATCH).all()
+    # domains.csv: the facts the Ahrefs export has, as plain text; none it lacks.
+    with open(out / "domains.csv", encoding="utf-8", newline="") as fh:
+        rows = list(csv.DictReader(fh))
+    assert rows and all(row[c] for row in rows for c in (S.DOMAIN_RATING, S.FIRST_SEEN, S.LAST_SEEN, S.EXAMPLE_URL,
+                                                         S.TARGET_PAGES, S.N_DOFOLLOW, S.N_NOFOLLOW, S.N_LOST))
+    assert not any(row[c] for row in rows for c in (S.DOMAIN_AUTHORITY, S.TRUST_FLOW, S.LANGUAGES))
+    assert sum(bool(row[S.TOP_ANCHORS]) for row in rows) > len(rows) / 2
+    cells = [v for row in rows for v in row.values()]
+    assert not [v for v in cells if v.startswith("[") or re.fullmatch(r"-?\d+\.\d{4,}", v)]
+    assert all(re.fullmatch(r"\d{4}-\d\d-\d\d", row[S.FIRST_SEEN]) for row in rows)
+
+
+def test_a_money_keywords_file_without_terms_is_a_user_error(tmp_path):
+    money = tmp_path / "money.txt"
+    money.write_text("# to do\n", encoding="utf-8")
+    r = subprocess.run([sys.executable, "-m", "toxlink.cli", "score", str(SAMPLE), "-o", str(tmp_path / "run"),
+                        "--money-keywords", str(money)], capture_output=True, text=True, timeout=120)
+    assert r.returncode == 2 and "money.txt: no money keyword" in r.stderr
+    assert not (tmp_path / "run" / "links.csv").exists()
+
+
+def test_the_policy_s_anchor_terms_reach_the_scored_links_and_stay_the_caller_s():
+    import toxlink
+    from toxlink.policy import Policy
+
+    links = S.conform(pd.DataFrame({S.SOURCE_URL: ["https://blog.example.org/a", "https://news.example.net/b"],
+                                    S.TARGET_URL: [TARGET, TARGET], S.ANCHOR: ["Hammer Hut", "garden sheds"]}))
+    brands = ["Hammer Hut"]
+    policy = Policy(anchor_terms=AnchorTerms(brands=brands, money_keywords=("garden sheds",)))
+    scored = toxlink.Predictor.load(policy=policy).score(links)
+    assert scored[S.ANCHOR_CATEGORY].tolist() == [BRANDED, EXACT_MATCH]
+    assert toxlink.Predictor.load().score(links)[S.ANCHOR_CATEGORY].tolist() == [OTHER, OTHER]
+    assert brands == ["Hammer Hut"] and policy.anchor_terms.brands == ("Hammer Hut",)

@@ -26,6 +26,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from toxlink import schema as S
+from toxlink.anchors import AnchorTerms
 from toxlink.known import KnownList
 from toxlink.resources import word_list
 from toxlink.rollup import SiteStatistics
@@ -81,6 +82,9 @@ class Policy:
     known_lists : tuple of toxlink.known.KnownList, default ()
         The user's lists of known spam and known clean sites: a referring host they name
         has its risk moved and the list shown as a reason (:mod:`toxlink.known`).
+    anchor_terms : toxlink.anchors.AnchorTerms
+        The audited site's brand names and money keywords, by which each link's anchor is
+        categorised (``anchor_category``; :func:`toxlink.anchors.anchor_categories`).
     """
 
     toxic_threshold: float | None = None
@@ -92,6 +96,7 @@ class Policy:
     whitelist: Whitelist = field(default_factory=Whitelist)
     free_hosts: frozenset[str] | None = None
     known_lists: tuple[KnownList, ...] = ()
+    anchor_terms: AnchorTerms = field(default_factory=AnchorTerms)
 
     def __post_init__(self):
         for name in ("toxic_threshold", "review_threshold", "min_risk", "domain_share"):

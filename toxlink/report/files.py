@@ -19,7 +19,7 @@ from toxlink.report.render import build_report_from
 
 #: The columns of links.csv the report reads.
 _LINKS_COLUMNS = (S.SOURCE_URL, S.TARGET_URL, S.ANCHOR, S.FIRST_SEEN, S.HOST, S.DOMAIN, S.RISK, S.BAND, S.REASONS,
-                  S.DUPLICATE_OF, S.ROW_ISSUE)
+                  S.DUPLICATE_OF, S.ROW_ISSUE, S.ANCHOR_CATEGORY)
 #: Bytes of CSV parsed at a time (tens of thousands of links.csv rows).
 _BLOCK_BYTES = 16 << 20
 
