@@ -118,7 +118,8 @@ class SiteStatistics:
             self._urls.append(urls)
             for name, _ in _TEXT_FACTS:
                 self._texts[name].append(_grouped([texts[name]], ["site", "text"], [("n", "sum", "n")]))
-            self._examples.append(_riskiest([links.select(["site", "example_risk", "example_url"])]))
+            # Reduced at once: a chunk's examples are one URL per site, too many to keep 16 of.
+            self._examples = [_riskiest(self._examples + [links.select(["site", "example_risk", "example_url"])])]
             if len(self._sites) >= COMBINE_EVERY:
                 self._combine()
         return self
@@ -130,7 +131,8 @@ class SiteStatistics:
         self._urls += other._urls
         for name, parts in other._texts.items():
             self._texts[name] += parts
-        self._examples += other._examples
+        if other._examples:
+            self._examples = [_riskiest(self._examples + other._examples)]
         if len(self._sites) >= COMBINE_EVERY:
             self._combine()
         return self
@@ -146,7 +148,6 @@ class SiteStatistics:
     def _combine_facts(self) -> None:
         self._texts = {name: [_grouped(parts, ["site", "text"], [("n", "sum", "n")])] if parts else []
                        for name, parts in self._texts.items()}
-        self._examples = [_riskiest(self._examples)] if self._examples else []
 
     def finish(self) -> pd.DataFrame:
         """The statistics of every row added so far, one row per referring site.
@@ -225,7 +226,7 @@ class SiteStatistics:
         out[S.N_LOST] = table[S.N_LOST].to_numpy().astype(np.int64)
         for column, name, k in ((S.TOP_ANCHORS, "anchors", TOP_ANCHORS), (S.TARGET_PAGES, "targets", TOP_TARGETS),
                                 (S.LANGUAGES, "languages", TOP_LANGUAGES)):
-            counts = self._texts[name][0] if self._texts[name] else _no_texts()
+            counts = self._texts[name][0] if self._texts[name] else _no_texts(pa.array([], pa.large_string()))
             if name == "targets":
                 distinct = _grouped([counts], ["site"], [("n", "count", "n")]) if counts.num_rows else None
                 out[S.N_TARGET_PAGES] = (np.zeros(len(names), np.int64) if distinct is None else pc.fill_null(
@@ -395,36 +396,45 @@ def _link_facts(scored: pd.DataFrame, rows: np.ndarray, risk: np.ndarray) -> dic
 
 
 def _texts(scored: pd.DataFrame, column: str, rows: np.ndarray, site_code: np.ndarray, sites: pa.Array) -> pa.Table:
-    """``site`` (dictionary-encoded), ``text``, ``n`` (1): the *column* text of each counted
-    link (*rows* of *scored*, of the sites *site_code* in *sites*), trimmed, runs of white
-    space as one space; links without one (missing or empty) are left out."""
+    """``site``, ``text`` (both dictionary-encoded), ``n`` (1): the *column* text of each
+    counted link (*rows* of *scored*, of the sites *site_code* in *sites*), trimmed, runs of
+    white space as one space; links without one (missing or empty) are left out."""
     if column not in scored.columns:
-        return pa.table({"site": _encoded(np.zeros(0, np.int64), sites), "text": pa.array([], pa.large_string()),
-                         "n": pa.array([], pa.int64())})
-    text = pc.replace_substring_regex(pc.utf8_trim_whitespace(as_strings(scored[column]).take(rows)), r"\s+", " ")
-    keep = np.asarray(pc.fill_null(pc.greater(pc.utf8_length(text), 0), False), dtype=bool)
-    return pa.table({"site": _encoded(site_code[keep], sites), "text": text.filter(keep),
+        return _no_texts(sites)
+    # Cleaned once per distinct text; kept encoded: a chunk has few distinct anchors and targets.
+    raw = pc.dictionary_encode(as_strings(scored[column]).take(rows))
+    if not len(raw.dictionary):  # no link gives one
+        return _no_texts(sites)
+    clean = pc.dictionary_encode(pc.replace_substring_regex(pc.utf8_trim_whitespace(raw.dictionary), r"\s+", " "))
+    code = np.asarray(clean.indices, dtype=np.int64)[np.asarray(raw.indices.fill_null(0), dtype=np.int64)]
+    given = np.asarray(pc.utf8_length(clean.dictionary), dtype=np.int64) > 0
+    keep = np.asarray(raw.indices.is_valid(), dtype=bool) & given[code]
+    return pa.table({"site": _encoded(site_code[keep], sites), "text": _encoded(code[keep], clean.dictionary),
                      "n": np.ones(int(keep.sum()), dtype=np.int64)})
 
 
-def _no_texts() -> pa.Table:
-    return pa.table({"site": pa.array([], pa.large_string()), "text": pa.array([], pa.large_string()),
+def _no_texts(sites: pa.Array) -> pa.Table:
+    empty = np.zeros(0, np.int64)
+    return pa.table({"site": _encoded(empty, sites), "text": _encoded(empty, pa.array([], pa.large_string())),
                      "n": pa.array([], pa.int64())})
 
 
 def _riskiest(parts: list[pa.Table]) -> pa.Table:
-    """``site, example_risk, example_url``: of the rows of *parts*, each site's riskiest
-    (highest rounded risk, then the first URL in code point order: the same row however the
-    links were chunked)."""
+    """``site`` (dictionary-encoded), ``example_risk, example_url``: of the rows of *parts*,
+    each site's riskiest (highest rounded risk, then the first URL in code point order: the
+    same row however the links were chunked). Two hash group-bys, no sort of the URLs."""
     table = pa.concat_tables(parts).unify_dictionaries()
-    site = table["site"].combine_chunks() if table.num_rows else _encoded(np.zeros(0, np.int64), pa.array([], pa.large_string()))
-    key = pa.table({"site": site.indices, "risk": table["example_risk"], "url": table["example_url"]})
-    order = np.asarray(pc.sort_indices(key, sort_keys=[("site", "ascending"), ("risk", "descending"),
-                                                       ("url", "ascending")]), dtype=np.int64)
-    codes = np.asarray(site.indices, dtype=np.int64)[order]
-    first = order[np.flatnonzero(np.diff(codes, prepend=-1))]
-    return pa.table({"site": _encoded(np.asarray(site.indices, dtype=np.int64)[first], site.dictionary),
-                     "example_risk": table["example_risk"].take(first), "example_url": table["example_url"].take(first)})
+    site = table["site"].combine_chunks()
+    codes = np.asarray(site.indices, dtype=np.int64)
+    keyed = pa.table({"site": codes, "risk": table["example_risk"], "url": table["example_url"]})
+    top = keyed.group_by("site", use_threads=False).aggregate([("risk", "max")])
+    best = np.full(len(site.dictionary), -np.inf)
+    best[top["site"].to_numpy()] = top["risk_max"].to_numpy()
+    ties = keyed.filter(np.asarray(keyed["risk"].to_numpy() >= best[codes], dtype=bool))
+    first = ties.group_by("site", use_threads=False).aggregate([("url", "min")])
+    at = first["site"].to_numpy()
+    return pa.table({"site": _encoded(at, site.dictionary), "example_risk": best[at],
+                     "example_url": first["url_min"]})
 
 
 def _encoded(codes: np.ndarray, dictionary: pa.Array) -> pa.DictionaryArray:
@@ -474,10 +484,9 @@ def _top_reasons(reasons: pa.Table) -> pa.Table:
 
 def _top_counted(counts: pa.Table, k: int) -> pa.Table:
     """``site, top`` (strings): each site's *k* most frequent texts as ``"text (n)"``,
-    ``"; "``-joined, most frequent first (ties in code point order), from ``site``
-    (dictionary-encoded), ``text``, ``n`` counts."""
-    text = pc.dictionary_encode(counts["text"].combine_chunks())
-    site, texts, n = _ranked(counts["site"].combine_chunks(), text, counts["n"], k)
+    ``"; "``-joined, most frequent first (ties in code point order), from ``site``,
+    ``text`` (dictionary-encoded, one dictionary each), ``n`` counts."""
+    site, texts, n = _ranked(counts["site"].combine_chunks(), counts["text"].combine_chunks(), counts["n"], k)
     flat = pc.binary_join_element_wise(pc.list_flatten(texts), pa.scalar(" (", pa.large_string()),
                                        pc.cast(pc.list_flatten(n), pa.large_string()), pa.scalar(")", pa.large_string()),
                                        pa.scalar("", pa.large_string()))
