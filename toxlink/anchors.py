@@ -34,6 +34,12 @@ BRANDED, NAKED_URL, GENERIC, EXACT_MATCH, PARTIAL_MATCH, OTHER, EMPTY = (
 #: Every category, in the order the report lists them.
 ANCHOR_CATEGORIES = (BRANDED, NAKED_URL, GENERIC, EXACT_MATCH, PARTIAL_MATCH, OTHER, EMPTY)
 
+# Categories as small integers, in the order of the rules: a branded anchor overrides only
+# the rules after it (generic and on).
+_ORDER = (EMPTY, NAKED_URL, BRANDED, GENERIC, EXACT_MATCH, PARTIAL_MATCH, OTHER)
+_RANK = {name: i for i, name in enumerate(_ORDER)}
+_NAMES = pa.array(_ORDER, pa.large_string())
+
 #: A derived brand shorter than this ("ab") would match half the web's anchors.
 MIN_BRAND_TOKEN = 3
 #: An anchor of more words than this is a sentence, not a keyword: never exact-match.
@@ -129,22 +135,22 @@ def anchor_categories(anchors: pd.Series, target_urls: pd.Series | None = None,
     :data:`ANCHOR_CATEGORIES`, ``NA`` where the anchor is missing (the export has none).
     """
     terms = terms or AnchorTerms()
-    text = pc.utf8_trim_whitespace(as_strings(anchors))
-    encoded = pc.dictionary_encode(text)
+    encoded = pc.dictionary_encode(as_strings(anchors))
     codes = np.asarray(encoded.indices.fill_null(-1), dtype=np.int64)
-    distinct = encoded.dictionary
     # Every rule but "branded" depends on the anchor alone: decided once per distinct anchor.
+    distinct = pc.utf8_trim_whitespace(encoded.dictionary)
     category = _categories_of(distinct, terms)[np.maximum(codes, 0)]
-    branded = _branded(codes, distinct, target_urls, terms)
-    category = np.where(branded & np.isin(category, (GENERIC, EXACT_MATCH, PARTIAL_MATCH, OTHER)), BRANDED, category)
-    return pd.Series(pd.array(np.where(codes >= 0, category, None), dtype="string"), index=anchors.index)
+    branded = _branded(codes, distinct, target_urls, terms) & (category >= _RANK[GENERIC])
+    category[branded] = _RANK[BRANDED]
+    out = pa.DictionaryArray.from_arrays(pa.array(category, pa.int8(), mask=codes < 0), _NAMES)
+    return pd.Series(pd.arrays.ArrowStringArray(out.cast(pa.large_string())), index=anchors.index)
 
 
 def _categories_of(distinct: pa.Array, terms: AnchorTerms) -> np.ndarray:
-    """Rules 1, 2 and 4-7 for each distinct trimmed anchor of *distinct* (no nulls):
-    ndarray of str, shape (len(distinct),)."""
+    """Rules 1, 2 and 4-7 for each distinct trimmed anchor of *distinct* (no nulls): their
+    :data:`_RANK`, ndarray of int8, shape (len(distinct),)."""
     if not len(distinct):
-        return np.array([OTHER], dtype=object)  # indexed by the codes of an all-missing column
+        return np.array([_RANK[OTHER]], dtype=np.int8)  # indexed by the codes of an all-missing column
     lower = pc.utf8_lower(distinct)
     normal = words_normal(distinct)
     key = pc.utf8_trim(pc.replace_substring_regex(lower, _NOT_ALNUM_RE, " "), " ")
@@ -162,9 +168,9 @@ def _categories_of(distinct: pa.Array, terms: AnchorTerms) -> np.ndarray:
          np.asarray(pc.match_substring_regex(lower, _NAKED_URL_RE), dtype=bool),
          np.asarray(pc.is_in(key, value_set=_generic_keys()), dtype=bool),
          exact, partial],
-        [EMPTY, NAKED_URL, GENERIC, EXACT_MATCH, PARTIAL_MATCH],
-        OTHER,
-    ).astype(object)
+        [_RANK[EMPTY], _RANK[NAKED_URL], _RANK[GENERIC], _RANK[EXACT_MATCH], _RANK[PARTIAL_MATCH]],
+        _RANK[OTHER],
+    ).astype(np.int8)
 
 
 def _branded(codes: np.ndarray, distinct: pa.Array, target_urls: pd.Series | None,
