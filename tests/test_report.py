@@ -145,25 +145,10 @@ def test_tld_table_counts_scored_links_only():
     assert len(R.tld_table(_scored(), top=2)) == 2
 
 
-def test_anchor_categories_rules():
-    anchors = pd.Series(
-        ["", "  ", None, "https://acmetools.com/", "www.acmetools.com", "Acme Tools", "ACME-TOOLS shop",
-         "Click here!", "website", "buy cheap hammers", "best casino bonus", "garden hose reel", "bestseller"],
-        dtype="string",
-    )
-    got = R.anchor_categories(anchors, pd.Series([TARGET] * len(anchors)))
-    assert got.tolist() == [
-        "empty", "empty", "unknown", "naked URL", "naked URL", "branded", "branded",
-        "generic", "generic", "commercial", "commercial", "other", "other",
-    ]
-    # Without targets nothing is branded.
-    assert R.anchor_categories(anchors.iloc[5:6]).tolist() == ["other"]
-
-
 def test_anchor_mix_excludes_duplicates():
     mix = R.anchor_mix(_scored())
     assert mix["links"].sum() == 9
-    assert mix.loc["commercial", "links"] == 2 and mix.loc["commercial", "toxic"] == 2
+    assert mix.loc["exact_match", "links"] == 2 and mix.loc["exact_match", "toxic"] == 2
     assert mix.loc["generic", "links"] == 2  # "click here" and "read more"
     assert mix.loc["unknown", "rejected"] == 1
 
@@ -646,7 +631,7 @@ def test_accumulator_aggregates_known_answers():
     assert acc.bands == {"toxic": 3, "ok": 4, "review": 1, "rejected": 1}
     assert acc.tlds == {(".xyz", "toxic"): 2, (".com", "ok"): 2, (".org", "review"): 1, (".org", "ok"): 1,
                         (".ru", "toxic"): 1, (".co.uk", "ok"): 1}
-    assert acc.anchors[("commercial", "toxic")] == 2 and acc.anchors[("unknown", "rejected")] == 1
+    assert acc.anchors[("exact_match", "toxic")] == 2 and acc.anchors[("unknown", "rejected")] == 1
     assert sum(acc.days.values()) == 8  # the rejected row has no date, the duplicate is not counted
     # toxic 0.80, 0.90, 0.95 all in the top four 5-point bins; ok 0.05, 0.10, 0.20, 0.30 below 35%
     assert acc.risk_bins["toxic"].sum() == acc.risk_bins["toxic"][16:].sum() == 3
@@ -784,6 +769,9 @@ def test_report_from_dir_rebuilds_the_report_of_the_run(tmp_path):
     payload = re.search(r'id="domains-data">(.*?)</script>', first, re.S).group(1)
     shown = {row[0][0] for row in json.loads(payload)["rows"]}
     assert len(flagged) > 30 and set(flagged) <= shown
+    # ... with the per-domain facts the run's domains.csv carries.
+    keys = {c["key"] for c in json.loads(payload)["columns"]}
+    assert {S.DOMAIN_RATING, S.N_DOFOLLOW, S.N_NOFOLLOW, S.TOP_ANCHORS, S.EXAMPLE_URL, S.FIRST_SEEN} <= keys
     # A rebuild without the run's model facts (an older run) leaves the model's numbers out.
     (out / "run-info.json").unlink()
     assert 'id="bands"' not in R.report_from_dir(out, tmp_path / "old.html").read_text(encoding="utf-8")
@@ -919,15 +907,3 @@ def test_table_has_every_flagged_domain_and_the_facts_the_rollup_has():
     assert row["why"] == [f"title says {XSS}", "pharma words in the domain"]
 
 
-def test_the_brand_of_a_host_without_a_public_suffix_is_its_name():
-    from toxlink.report.anchors import BRANDED, anchor_categories, brand_tokens
-
-    targets = pd.Series(["https://www.pawsome-pets.example/contact/", "https://www.acme-tools.co.uk/shop"])
-    assert brand_tokens(targets).tolist() == ["pawsomepets", "acmetools"]
-    anchors = pd.Series(["Pawsome Pets", "Acme Tools"])
-    assert anchor_categories(anchors, targets).tolist() == [BRANDED, BRANDED]
-    from toxlink import read_export
-
-    sample = read_export(Path(__file__).resolve().parents[1] / "data/sample/ahrefs-backlinks-sample.csv")
-    branded = anchor_categories(sample[S.ANCHOR], sample[S.TARGET_URL]) == BRANDED
-    assert branded.sum() >= sample[S.ANCHOR].str.lower().str.contains("pawsome pets").sum() > 0

@@ -105,6 +105,8 @@ def score(
     whitelist: Optional[Path] = typer.Option(None, "--whitelist", help="Domains/URLs never to disavow (one per line)."),
     known_spam: List[Path] = typer.Option([], "--known-spam", help="Your list of sites known to be spam (one host or domain: entry per line; repeatable): a match raises the risk and is shown as a reason."),
     known_clean: List[Path] = typer.Option([], "--known-clean", help="Your list of sites known to be fine (repeatable): a match lowers the risk and is shown as a reason."),
+    brand: List[str] = typer.Option([], "--brand", help="Your site's brand name (repeatable), for the anchor categories (default: the name in the target URLs' host)."),
+    money_keywords: Optional[Path] = typer.Option(None, "--money-keywords", help="Your commercial keywords, one per line (# comments): anchors that are or contain one are exact-match or partial-match."),
     model: Optional[str] = typer.Option(None, "--model", "-m", help="Model bundle path or models:/name@alias (default: the shipped model)."),
     export_format: Optional[str] = FormatOpt,
     toxic_threshold: Optional[float] = typer.Option(None, min=0.0, max=1.0, help="Risk at or above which a link is toxic (default: the model's)."),
@@ -121,6 +123,7 @@ def score(
     previous: Optional[Path] = typer.Option(None, "--previous", help="Output folder of an earlier audit: the report gets a section on what changed since (needs --report)."),
 ) -> None:
     """Score backlink exports and write disavow recommendations."""
+    from toxlink.anchors import AnchorTerms
     from toxlink.engine import score_exports
     from toxlink.known import KnownList
     from toxlink.policy import Policy, Whitelist
@@ -142,6 +145,7 @@ def score(
         whitelist=Whitelist.read(whitelist) if whitelist else Whitelist(),
         known_lists=tuple([KnownList.read(p, spam=True) for p in known_spam]
                           + [KnownList.read(p, spam=False) for p in known_clean]),
+        anchor_terms=AnchorTerms(brands=tuple(brand), money_keywords=_money_keywords(money_keywords)),
     )
     kwargs = dict(model=model, policy=policy, export_format=export_format, existing_disavow=existing_disavow,
                   chunksize=chunksize, report=report, excel_bom=excel, previous=previous, branding=branding)
@@ -267,6 +271,19 @@ def compare(
 
 
 # -- helpers ---------------------------------------------------------------------------------
+def _money_keywords(path: Path | None) -> tuple[str, ...]:
+    """The terms of ``--money-keywords`` (none without the option); a file that gives none
+    is the user's to fix."""
+    from toxlink.anchors import AnchorTerms
+
+    if path is None:
+        return ()
+    try:
+        return AnchorTerms.read_keywords(path)
+    except ValueError as exc:
+        raise _UserError(str(exc)) from None
+
+
 def _return_freed_memory() -> None:
     """The allocators' settings of a ``toxlink`` process, its own choice as a program.
 

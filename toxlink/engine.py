@@ -34,8 +34,10 @@ from toxlink import schema as S
 from toxlink.spool import Spool
 from toxlink.timings import Timings
 
+#: Columns the scoring adds (toxlink.predictor.Predictor.score).
+SCORING_COLUMNS = (S.RISK, S.TOXICITY, S.BAND, S.REASONS, S.ANCHOR_CATEGORY)
 #: Columns of links.csv, in order.
-LINK_OUTPUT_COLUMNS = list(S.COLUMNS) + [S.HOST, S.DOMAIN, S.RISK, S.TOXICITY, S.BAND, S.REASONS]
+LINK_OUTPUT_COLUMNS = list(S.COLUMNS) + [S.HOST, S.DOMAIN, *SCORING_COLUMNS]
 
 #: ``on_chunk(stage, amount, total)``: *amount* more done in *stage*, of *total* when known.
 #: Pass 1 reports ``read`` (rows, no total) and ``read bytes`` (bytes of the exports, of their
@@ -246,7 +248,7 @@ def score_batches(spool_path: str | os.PathLike, batches: Iterable[int], predict
     """
     from toxlink.spool import read_batch
 
-    columns = [name for name in LINK_OUTPUT_COLUMNS if name not in (S.RISK, S.TOXICITY, S.BAND, S.REASONS)]
+    columns = [name for name in LINK_OUTPUT_COLUMNS if name not in SCORING_COLUMNS]
 
     def scored(i: int) -> pd.DataFrame:
         with timings.stage("spool read"):

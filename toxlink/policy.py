@@ -26,6 +26,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from toxlink import schema as S
+from toxlink.anchors import AnchorTerms
 from toxlink.known import KnownList
 from toxlink.resources import word_list
 from toxlink.rollup import SiteStatistics
@@ -81,6 +82,9 @@ class Policy:
     known_lists : tuple of toxlink.known.KnownList, default ()
         The user's lists of known spam and known clean sites: a referring host they name
         has its risk moved and the list shown as a reason (:mod:`toxlink.known`).
+    anchor_terms : toxlink.anchors.AnchorTerms
+        The audited site's brand names and money keywords, by which each link's anchor is
+        categorised (``anchor_category``; :func:`toxlink.anchors.anchor_categories`).
     """
 
     toxic_threshold: float | None = None
@@ -92,6 +96,7 @@ class Policy:
     whitelist: Whitelist = field(default_factory=Whitelist)
     free_hosts: frozenset[str] | None = None
     known_lists: tuple[KnownList, ...] = ()
+    anchor_terms: AnchorTerms = field(default_factory=AnchorTerms)
 
     def __post_init__(self):
         for name in ("toxic_threshold", "review_threshold", "min_risk", "domain_share"):
@@ -228,7 +233,7 @@ def recommend_domains(scored: pd.DataFrame, policy: Policy | None = None, *,
 
     Returns
     -------
-    DataFrame, shape (n_sites, 13)
+    DataFrame, shape (n_sites, 28)
         Columns :data:`ROLLUP_COLUMNS`, one row per referring site with at least one
         counted link, sorted by action severity, then ``max_risk`` descending, then site.
         The actions follow :func:`decide_actions`.
@@ -283,7 +288,7 @@ class RollupAccumulator:
 
         Returns
         -------
-        DataFrame, shape (n_sites, 13)
+        DataFrame, shape (n_sites, 28)
             Columns :data:`ROLLUP_COLUMNS`.
         """
         stats = self._stats.finish()

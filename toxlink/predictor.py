@@ -27,6 +27,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from toxlink import schema as S
+from toxlink.anchors import anchor_categories
 from toxlink.known import list_evidence
 from toxlink.policy import toxicity
 from toxlink.model import apply_calibration
@@ -100,8 +101,10 @@ class Predictor:
         -------
         DataFrame, shape (n, ...)
             *links* plus ``host``, ``domain``, ``risk`` (calibrated probability; NaN for
-            rows that cannot be scored), ``band`` (toxic / review / ok / rejected) and
-            ``reasons`` (strongest first, ``"; "``-joined). Every input row is kept.
+            rows that cannot be scored), ``toxicity`` (the risk as 0-100), ``band`` (toxic /
+            review / ok / rejected), ``reasons`` (strongest first, ``"; "``-joined) and
+            ``anchor_category`` (:func:`toxlink.anchors.anchor_categories` with the policy's
+            ``anchor_terms``). Every input row is kept.
         """
         scored, _ = self._score(links, profile, n_reasons=N_REASONS, timings=timings)
         return scored
@@ -138,6 +141,8 @@ class Predictor:
             name_only = flagged & (self.knows_names_only or _name_only(links))
             reasons = pd.arrays.ArrowStringArray(_with_caveats(pa.array(reasons), flagged, name_only))
             out[S.REASONS] = pd.Series(reasons, index=links.index)
+        with timings.stage("anchors"):
+            out[S.ANCHOR_CATEGORY] = anchor_categories(links[S.ANCHOR], links[S.TARGET_URL], self.policy.anchor_terms)
         return out, (X, contrib, ok)
 
     def _raw_and_contributions(self, X: pd.DataFrame, timings: Timings):

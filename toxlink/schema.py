@@ -127,6 +127,9 @@ RISK = "risk"  # calibrated probability that the link is spam or manipulation
 TOXICITY = "toxicity"
 BAND = "band"  # "toxic" | "review" | "ok" | "rejected" (row could not be scored)
 REASONS = "reasons"  # plain-language reasons, "; "-joined, strongest first
+# The link's anchor text, categorised (toxlink.anchors): branded, naked_url, generic,
+# exact_match, partial_match, other or empty; blank when the export has no anchor text.
+ANCHOR_CATEGORY = "anchor_category"
 HOST = "host"  # normalised referring host (lower-case, punycode, no port/userinfo/trailing dot)
 DOMAIN = "domain"  # registrable domain of the host (eTLD+1), or the host for IPs
 
@@ -156,8 +159,25 @@ PROTECTED = "protected"  # .gov/.edu/... site protected by Policy.protect_gov_ed
 FREE_HOST = "free_host"  # the site is on a free hosting platform (data/free_hosts.txt)
 DISAVOW_ENTRIES = "disavow_entries"  # list of disavow lines the site contributes
 
+# --- per-site facts a reviewer decides with (domains.csv; toxlink.rollup), blank where the
+# exports lack them. Lists are plain text: "text (count)" items, LIST_SEPARATOR-joined,
+# most frequent first (ties in code point order). DOMAIN_RATING, TRUST_FLOW, DOMAIN_TRAFFIC,
+# FIRST_SEEN and LAST_SEEN (above) are the site's highest, earliest and latest values.
+DOMAIN_AUTHORITY = "domain_authority"  # highest Moz Domain Authority (domain_rating: Ahrefs DR)
+N_DOFOLLOW = "n_dofollow"  # links the export marks followed (not nofollow, ugc or sponsored)
+N_NOFOLLOW = "n_nofollow"  # links marked nofollow, ugc or sponsored
+N_LOST = "n_lost"  # links the export reports as lost
+TOP_ANCHORS = "top_anchors"  # the 5 most frequent anchor texts with counts: "buy pills (12); click here (3)"
+EXAMPLE_URL = "example_url"  # the referring URL of the site's riskiest link (ties: first in code point order)
+N_TARGET_PAGES = "n_target_pages"  # distinct target URLs the site links to
+TARGET_PAGES = "target_pages"  # the 5 most linked of them, with counts
+LANGUAGES = "languages"  # the 3 most frequent page languages the export gives, with counts
+#: The facts, in the order domains.csv gives them.
+FACT_COLUMNS = (DOMAIN_RATING, DOMAIN_AUTHORITY, TRUST_FLOW, DOMAIN_TRAFFIC, N_DOFOLLOW, N_NOFOLLOW, FIRST_SEEN,
+                LAST_SEEN, N_LOST, TOP_ANCHORS, EXAMPLE_URL, N_TARGET_PAGES, TARGET_PAGES, LANGUAGES)
+
 ROLLUP_COLUMNS = (DOMAIN, ACTION, N_LINKS, N_TOXIC, N_REVIEW, TOXIC_SHARE, MAX_RISK, TOXICITY, MEAN_RISK,
-                  TOP_REASONS, WHITELISTED, PROTECTED, FREE_HOST, DISAVOW_ENTRIES)
+                  TOP_REASONS, WHITELISTED, PROTECTED, FREE_HOST, *FACT_COLUMNS, DISAVOW_ENTRIES)
 
 # --- per-site facts the policy decides on (toxlink.rollup.SiteStatistics), besides the above ------
 N_DISAVOWABLE = "n_disavowable"  # toxic links whose URL the whitelist does not cover

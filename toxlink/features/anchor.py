@@ -70,7 +70,8 @@ FEATURES.add("anc_script_mismatch", "1 if the anchor's script differs from the s
 FEATURES.add("anc_all_caps", "1 if the anchor has 4+ letters, all upper case", flag("the anchor is written in capitals"))
 FEATURES.add("anc_repeated_tokens", "words repeated within the anchor (words - distinct words)", above(0, "the anchor repeats words (keyword stuffing)"))
 
-_STOP = ("the a an of for to in on and or with at by your our my from is this that de la le en y et und der die das el il di da na").split()
+#: Words left out when counting how much of an anchor is commercial (multilingual).
+STOP_WORDS = ("the a an of for to in on and or with at by your our my from is this that de la le en y et und der die das el il di da na").split()
 _IMAGE_RE = r"\.(?:jpe?g|png|gif|webp|svg|bmp|avif)\b|^\s*(?:image|img|logo|banner|picture|photo|icon|\[img\]|thumbnail|alt)\s*$"
 _URL_RE = r"^\s*(?:(?:https?://|www\.)\S+|[\p{L}\p{N}-]+(?:\.[\p{L}\p{N}-]+)*\.[\p{L}]{2,}(?:/\S*)?)\s*$"
 _KEY_SEP = r"[^\p{L}\p{N}']+"
@@ -112,7 +113,7 @@ def _text_features(arr: pa.Array) -> dict[str, np.ndarray]:
     generic_keys = _generic_keys()
     length = arrow_float(pc.utf8_length(trimmed))
     words = word_counts(normal)
-    stop = count_phrases(normal, _STOP)
+    stop = count_phrases(normal, STOP_WORDS)
     commercial = count_phrases(normal, word_list("commercial_terms.txt"))
     dominant, n_scripts = script_profile(trimmed)
     letters = letter_counts(trimmed)

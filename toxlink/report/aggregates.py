@@ -16,7 +16,7 @@ import pandas as pd
 
 from toxlink import schema as S
 from toxlink import urls
-from toxlink.report.anchors import UNKNOWN, anchor_categories
+from toxlink.report.anchors import report_categories
 from toxlink.report.diff import DisavowDiff
 
 TOXIC, REVIEW, OK, REJECTED = S.BANDS
@@ -120,30 +120,15 @@ def tld_labels(domains) -> np.ndarray:
 
 
 def _anchor_counts(rows: pd.DataFrame, band: pd.Series) -> dict[tuple[str, str], int]:
-    """Rows per (anchor category, band) (:func:`anchor_categories`); a table without an
+    """Rows per (anchor category, band) (:func:`report_categories`); a table without an
     anchor column counts as all ``unknown``."""
-    if ANCHOR_CATEGORY in rows.columns and rows[ANCHOR_CATEGORY].notna().any():
-        # The run categorised its anchors itself (knowing the site's brand and money
-        # keywords): the report shows that, not a second guess without them.
-        category = rows[ANCHOR_CATEGORY].astype("string").fillna(UNKNOWN)
-        return pd.DataFrame({"c": category, "band": band}).value_counts(sort=False).to_dict()
-    missing = pd.Series(pd.NA, index=rows.index, dtype="string")
-    pairs = pd.DataFrame({
-        "anchor": rows[S.ANCHOR] if S.ANCHOR in rows.columns else missing,
-        "target": rows[S.TARGET_URL] if S.TARGET_URL in rows.columns else missing,
-        "band": band,
-    }).value_counts(sort=False, dropna=False)
-    if pairs.empty:
-        return {}
-    # A category depends on the anchor and the target only: each distinct pair is classified once.
-    level = pairs.index.get_level_values
-    category = anchor_categories(pd.Series(level("anchor"), dtype="string"), pd.Series(level("target"), dtype="string"))
-    return pairs.groupby([category.to_numpy(dtype=object), level("band")], sort=False).sum().to_dict()
+    pairs = pd.DataFrame({"category": report_categories(rows), "band": band}).value_counts(sort=False, dropna=False)
+    return {(str(c), b): int(n) for (c, b), n in pairs.items()}
 
 
 # --- the link profile: follow state, authority, language / country --------------------------
 #: links.csv's column of anchor categories, when the run wrote one (toxlink.anchors).
-ANCHOR_CATEGORY = "anchor_category"
+ANCHOR_CATEGORY = S.ANCHOR_CATEGORY
 #: Columns some exports or runs carry with the referring page's country.
 COUNTRY = "country"
 DOFOLLOW, NOFOLLOW = "dofollow", "nofollow"

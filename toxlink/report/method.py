@@ -141,9 +141,11 @@ def method_html(facts: ModelFacts | None) -> str:
     items.append("<b>Limits.</b> " + " ".join(limits))
     items += [
         "Duplicate rows (the same source URL, target URL and anchor in several exports) are counted once.",
-        "Anchor categories, first rule that matches: empty; naked URL (a URL or host name); branded (contains the "
-        "target's name, e.g. <i>acmetools</i>); generic (\"click here\", \"website\", …); commercial (buying or money "
-        "words such as \"buy\", \"cheap\", \"casino\"); other.",
+        "Anchor categories, first rule that matches: empty; naked URL (a URL or host name); branded (contains a "
+        "brand given with <code>--brand</code>, else the target's name, e.g. <i>acmetools</i>); generic (\"click "
+        "here\", \"website\", …); exact match (one of the money keywords, or a short anchor made mostly of "
+        "commercial or spam words such as \"buy\", \"cheap\", \"casino\"); partial match (contains such a word "
+        "or keyword); other.",
         "Disavowing tells Google to ignore links; it does not remove them. Keep every earlier entry in the file you "
         "upload: each upload replaces the previous file.",
     ]

@@ -35,19 +35,20 @@ BASE_COLUMNS = (
 #: Per-domain facts shown when domains.csv has them (and any row has a value); a column a
 #: roll-up does not carry is simply left out.
 OPTIONAL_COLUMNS = (
-    ("authority", "Authority", "num"),
-    (S.DOMAIN_RATING, "DR / DA", "num"),
+    (S.DOMAIN_RATING, "DR", "num"),
+    (S.DOMAIN_AUTHORITY, "DA", "num"),
     (S.TRUST_FLOW, "Trust Flow", "num"),
     (S.DOMAIN_TRAFFIC, "Traffic", "num"),
-    ("n_dofollow", "Dofollow", "int"),
-    ("n_nofollow", "Nofollow", "int"),
-    ("n_lost", "Lost", "int"),
+    (S.N_DOFOLLOW, "Dofollow", "int"),
+    (S.N_NOFOLLOW, "Nofollow", "int"),
+    (S.N_LOST, "Lost", "int"),
     (S.FIRST_SEEN, "First seen", "text"),
     (S.LAST_SEEN, "Last seen", "text"),
     ("country", "Country", "text"),
-    (S.LANGUAGE, "Language", "text"),
-    ("top_anchors", "Top anchors", "text"),
-    ("example_url", "Example URL", "text"),
+    (S.LANGUAGES, "Languages", "text"),
+    (S.TOP_ANCHORS, "Top anchors", "text"),
+    (S.N_TARGET_PAGES, "Target pages", "int"),
+    (S.EXAMPLE_URL, "Example URL", "text"),
 )
 #: Reasons shown per domain (the strongest first).
 MAX_REASONS = 4
