@@ -759,7 +759,7 @@ def test_report_from_dir_rebuilds_the_report_of_the_run(tmp_path):
     first, second = (stamp.sub("", p.read_text(encoding="utf-8")) for p in (out / "report.html", tmp_path / "again.html"))
     assert second == first
     assert _value(first, "diff-existing") == len(existing.read_text(encoding="utf-8").splitlines())
-    assert '"empty  (' in first  # the sample has image links without alt text
+    assert '"empty (image links)  (' in first  # the sample has image links without alt text
     for part in ('id="link-profile"', 'id="chart-follow"', 'id="chart-domain_rating"', 'id="bands"',
                  "Prepared for Pawsome &lt;Pets&gt; Ltd", f'src="data:image/png;base64,{base64.b64encode(PNG_1PX).decode()}"'):
         assert part in first, part
@@ -907,3 +907,28 @@ def test_table_has_every_flagged_domain_and_the_facts_the_rollup_has():
     assert row["why"] == [f"title says {XSS}", "pharma words in the domain"]
 
 
+
+
+def test_top_anchors_and_the_anchor_profile_are_in_the_report():
+    s = _scored()
+    s[S.ANCHOR] = pd.array(["Buy Cheap  Pills", "buy cheap pills", "Acme", " acme ", "ACME", None, "", "click here",
+                            "click here", "x"], dtype="string")
+    s["anchor_category"] = pd.array(["exact_match", "exact_match", "branded", "branded", "branded", None, "empty",
+                                     "generic", "generic", "other"], dtype="string")
+    acc = R.ReportAccumulator().update(s)
+    top = acc.top_anchors()
+    counted = R.counted_links(s)  # the duplicate row is not counted
+    expected = counted[S.ANCHOR].str.strip().str.replace(r"\s+", " ", regex=True).str.lower()
+    expected = expected[expected.notna() & expected.ne("")].value_counts()
+    assert top["links"].to_dict() == expected.to_dict()
+    assert list(top["links"]) == sorted(top["links"], reverse=True)
+    assert top.loc["acme", "category"] == "branded" and top.loc["buy cheap pills", "category"] == "exact_match"
+    assert (top[list(S.BANDS)].sum(axis=1) == top["links"]).all()
+    # Chunking does not change it.
+    again = R.ReportAccumulator()
+    for part in (s.iloc[:4], s.iloc[4:]):
+        again.update(part)
+    pd.testing.assert_frame_equal(again.top_anchors(), top)
+    html = R.build_report(s, _domains())
+    assert 'id="top-anchors"' in html and 'id="anchor-profile"' in html and "exact-match commercial" in html
+    assert R.ReportAccumulator().top_anchors().empty

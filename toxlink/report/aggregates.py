@@ -126,6 +126,26 @@ def _anchor_counts(rows: pd.DataFrame, band: pd.Series) -> dict[tuple[str, str],
     return {(str(c), b): int(n) for (c, b), n in pairs.items()}
 
 
+#: Characters of an anchor text kept for the top-anchors table (longer ones are cut).
+ANCHOR_TEXT_CHARS = 80
+
+
+def _anchor_text_counts(rows: pd.DataFrame, band: pd.Series) -> dict[tuple[str, str, str], int]:
+    """Rows per (anchor text, anchor category, band) of the rows with a non-empty anchor:
+    the text trimmed, its white space collapsed, lower-cased (SEO tools group anchors
+    without case) and cut to :data:`ANCHOR_TEXT_CHARS`."""
+    if S.ANCHOR not in rows.columns:
+        return {}
+    text = (rows[S.ANCHOR].astype("string").str.strip().str.replace(r"\s+", " ", regex=True).str.lower()
+            .str.slice(0, ANCHOR_TEXT_CHARS))
+    known = (text.notna() & text.ne("")).to_numpy(bool)
+    if not known.any():
+        return {}
+    category = report_categories(rows).astype("string").fillna("")
+    counts = pd.DataFrame({"t": text[known], "c": category[known], "band": band[known]}).value_counts(sort=False)
+    return {(str(t), str(c), str(b)): int(n) for (t, c, b), n in counts.items()}
+
+
 # --- the link profile: follow state, authority, language / country --------------------------
 #: links.csv's column of anchor categories, when the run wrote one (toxlink.anchors).
 ANCHOR_CATEGORY = S.ANCHOR_CATEGORY
@@ -400,6 +420,7 @@ class ReportAccumulator:
         self.risk_bins: dict[str, np.ndarray] = {b: np.zeros(len(RISK_EDGES) - 1, np.int64) for b in HIST_BANDS}
         self.tlds: Counter[tuple[str, str]] = Counter()
         self.anchors: Counter[tuple[str, str]] = Counter()
+        self.anchor_texts: Counter[tuple[str, str, str]] = Counter()
         self.days: Counter[tuple[int, str]] = Counter()
         self.targets: Counter[str] = Counter()
         self.follow: Counter[tuple[str, str]] = Counter()
@@ -427,6 +448,7 @@ class ReportAccumulator:
             self.risk_bins[b] += counts
         self.tlds.update(_tld_counts(rows, band))
         self.anchors.update(_anchor_counts(rows, band))
+        self.anchor_texts.update(_anchor_text_counts(rows, band))
         if S.FIRST_SEEN in rows.columns:
             self.days.update(_day_counts(rows[S.FIRST_SEEN], band))
         if S.TARGET_URL in rows.columns:
@@ -445,7 +467,7 @@ class ReportAccumulator:
         self.n_counted += other.n_counted
         for b, counts in other.risk_bins.items():
             self.risk_bins[b] = self.risk_bins[b] + counts
-        for name in ("bands", "tlds", "anchors", "days", "targets", "follow", "authority", "places"):
+        for name in ("bands", "tlds", "anchors", "anchor_texts", "days", "targets", "follow", "authority", "places"):
             getattr(self, name).update(getattr(other, name))
         return self
 
@@ -456,6 +478,7 @@ class ReportAccumulator:
             "risk_bins": sum(len(v) for v in self.risk_bins.values()),
             "tlds": len(self.tlds),
             "anchors": len(self.anchors),
+            "anchor_texts": len(self.anchor_texts),
             "days": len(self.days),
             "targets": len(self.targets),
             "follow": len(self.follow),
@@ -476,6 +499,25 @@ class ReportAccumulator:
     def anchor_mix(self) -> pd.DataFrame:
         """:func:`anchor_mix` of the rows seen."""
         return _anchor_frame(self.anchors)
+
+    def top_anchors(self, top: int = 20) -> pd.DataFrame:
+        """The *top* most frequent anchor texts (ties alphabetical): index ``anchor``,
+        columns ``category`` (the category most of its links have; ``""`` when unknown),
+        ``links`` and one per band of :data:`schema.BANDS`."""
+        cols = ["category", "links", *S.BANDS]
+        if not self.anchor_texts:
+            return pd.DataFrame(columns=cols, index=pd.Index([], name="anchor"))
+        frame = pd.DataFrame([(t, c, b, n) for (t, c, b), n in self.anchor_texts.items()],
+                             columns=["anchor", "category", "band", "n"])
+        per_band = frame.pivot_table(index="anchor", columns="band", values="n", aggfunc="sum", fill_value=0)
+        per_band = per_band.reindex(columns=list(S.BANDS), fill_value=0)
+        per_band.columns.name = None
+        per_band.insert(0, "links", per_band.sum(axis=1))
+        by_category = frame.groupby(["anchor", "category"])["n"].sum().reset_index()
+        by_category = by_category.sort_values(["anchor", "n", "category"], ascending=[True, False, True])
+        per_band.insert(0, "category", by_category.drop_duplicates("anchor").set_index("anchor")["category"])
+        per_band = per_band.reset_index().sort_values(["links", "anchor"], ascending=[False, True])
+        return per_band.head(top).set_index("anchor")
 
     def timeline(self, freq: str | None = None) -> pd.DataFrame:
         """:func:`first_seen_timeline` of the rows seen, with one column per band."""

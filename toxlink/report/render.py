@@ -119,6 +119,7 @@ def build_report_from(acc: ReportAccumulator, domains: pd.DataFrame, diff=None, 
         **_timeline(acc),
         **_tlds(acc, top_tlds),
         **_link_profile(acc),
+        **_anchor_tables(acc),
         n_flagged=f"{len(table['rows']):,}",
         domains_html=views_html(table, review_count(table)),
         method_html=method_html(model),
@@ -202,10 +203,49 @@ def _distributions(acc: ReportAccumulator, numbers: dict) -> dict:
         risk = _empty("No link could be scored.")
     mix = acc.anchor_mix()
     if len(mix) and not (mix.index == UNKNOWN).all():
-        anchors = figure_html(anchor_chart(mix), "chart-anchors")
+        anchors = figure_html(anchor_chart(mix.rename(index=CATEGORY_NAMES)), "chart-anchors")
     else:
         anchors = _empty("The export has no anchor texts.")
     return {"risk_html": risk, "anchor_html": anchors}
+
+
+#: How the report names the anchor categories (toxlink.anchors' values).
+CATEGORY_NAMES = {"branded": "branded", "naked_url": "naked URL", "generic": "generic",
+                  "exact_match": "exact-match commercial", "partial_match": "partial-match commercial",
+                  "other": "other", "empty": "empty (image links)", UNKNOWN: "unknown"}
+
+
+def _anchor_tables(acc: ReportAccumulator) -> dict:
+    """The anchor mix beside the mix of the links rated OK, and the most frequent anchors."""
+    mix, top = acc.anchor_mix(), acc.top_anchors()
+    if not len(mix) or (mix.index == UNKNOWN).all():
+        return {"anchor_tables_html": ""}
+    share = lambda col: mix[col] / mix[col].sum() if mix[col].sum() else mix[col] * np.nan  # noqa: E731
+    flagged = mix[TOXIC] + mix[REVIEW]
+    profile = pd.DataFrame({"category": mix.index, "all": share("links").to_numpy(), "ok": share(OK).to_numpy(),
+                            "flagged": (flagged / flagged.sum() if flagged.sum() else flagged * np.nan).to_numpy()})
+    name = lambda c: _e(CATEGORY_NAMES.get(c, c))  # noqa: E731
+    mix_table = _table([
+        _Column("Category", lambda r: name(r["category"])),
+        _Column("All links", lambda r: _pct(r["all"]), "num"),
+        _Column("Links rated OK", lambda r: _pct(r["ok"]), "num"),
+        _Column("Toxic or review", lambda r: _pct(r["flagged"]), "num"),
+    ], profile.to_dict("records"), table_id="anchor-profile", css="data compact")
+    top_table = _table([
+        _Column("Anchor", lambda r: _e(r["anchor"])),
+        _Column("Category", lambda r: name(r["category"]) if r["category"] else "–"),
+        _Column("Links", lambda r: f"{int(r['links']):,}", "num"),
+        _Column("Toxic", lambda r: f"{int(r[TOXIC]):,}", "num"),
+        _Column("Review", lambda r: f"{int(r[REVIEW]):,}", "num"),
+    ], top.reset_index().to_dict("records"), table_id="top-anchors", css="data compact")
+    return {"anchor_tables_html": (
+        '<section class="grid2" id="anchors">'
+        '<div class="panel"><h2>Anchor profile</h2><p class="lead">Share of each anchor category among all links, '
+        "among the links rated OK (the profile's own natural part) and among the flagged ones. A natural profile "
+        "is led by branded, naked-URL and generic anchors; a large share of exact-match commercial anchors is what "
+        "Google's spam policies call links with optimised anchor text.</p>" + mix_table + "</div>"
+        '<div class="panel"><h2>Top anchors</h2><p class="lead">The most frequent anchor texts (case aside), '
+        "with their links by verdict.</p>" + top_table + "</div></section>")}
 
 
 def _timeline(acc: ReportAccumulator) -> dict:
