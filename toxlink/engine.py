@@ -119,14 +119,16 @@ def _timed(items: Iterable, timings: Timings, stage: str) -> Iterator:
 # -- pass 1 ---------------------------------------------------------------------------------------
 
 def read_exports(paths: Sequence[str | os.PathLike], spool: Spool, *, export_format: str | None = None,
-                 chunksize: int = 100_000, timings: Timings, on_chunk: OnChunk | None = None) -> set[str]:
+                 chunksize: int = 100_000, timings: Timings, on_chunk: OnChunk | None = None,
+                 notes: list[str] | None = None) -> set[str]:
     """Pass 1: read the exports into *spool*, one record batch per chunk.
 
     Input: export files (:func:`toxlink.exports.iter_export`). Output: batches with the
     canonical columns (``schema.COLUMNS``, every input row once), ``host`` and ``domain``
     (:func:`toxlink.urls.with_hosts`) and the profile keys of
     :data:`toxlink.features.profile.DERIVED_KEYS`. Returns the registrable domains of the
-    target URLs: the audited site's own.
+    target URLs: the audited site's own. *notes* receives how each file was read
+    (encoding, rows with undecodable bytes, ...).
     """
     from toxlink.exports import iter_export
     from toxlink.features.profile import profile_keys
@@ -134,7 +136,7 @@ def read_exports(paths: Sequence[str | os.PathLike], spool: Spool, *, export_for
     from toxlink.urls import with_hosts
 
     own: set[str] = set()
-    chunks = _timed(iter_export(paths, format=export_format, chunksize=chunksize), timings, "read")
+    chunks = _timed(iter_export(paths, format=export_format, chunksize=chunksize, notes=notes), timings, "read")
     for chunk in prefetched(chunks):
         with timings.stage("hosts"):
             chunk = with_hosts(chunk)
@@ -426,12 +428,14 @@ def _score_into(paths, out_dir: Path, existing, timings: Timings, *, predictor, 
                 on_chunk(stage, rows, total)
 
         with Spool(out_dir) as spool:
+            read_notes: list[str] = []
             own = read_exports(paths, spool, export_format=export_format, chunksize=chunksize, timings=timings,
-                               on_chunk=progress)
+                               on_chunk=progress, notes=read_notes)
             profile = profile_of(spool, timings)
             with timings.stage("waiting for the model"):
                 predictor = predictor if loading is None else loading.result()
             policy, notes = run_policy(predictor.policy, own)
+            notes = read_notes + notes
             with CsvWriter(out_dir / "links.csv", LINK_OUTPUT_COLUMNS, bom=bom) as csv:
                 rows = sum(spool.batch_rows)
                 if on_chunk:  # the bar's clock starts with the pass, not with its first chunk

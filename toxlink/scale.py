@@ -163,10 +163,12 @@ def score_exports_dask(
                 client = Client(own_cluster)
         try:
             with Spool(out_dir) as spool:
+                read_notes: list[str] = []
                 own = read_exports(expand_partitions(paths), spool, export_format=export_format, chunksize=chunksize,
-                                   timings=timings)
+                                   timings=timings, notes=read_notes)
                 profile = profile_of(spool, timings)
                 policy, notes = run_policy(predictor.policy, own)
+                notes = read_notes + notes
                 ranges = split_batches(spool.batch_rows, tasks or len(client.scheduler_info()["workers"]) or 1)
                 parts = [str(spool.dir / f"part-{i:05d}.csv") for i in range(len(ranges))]
                 with timings.stage("pass 2 on the workers (wall)"):

@@ -21,13 +21,15 @@ from toxlink.exports.records import blocks
 from toxlink.exports.vendors import detect
 
 
-def iter_export(paths, *, format: str | None = None, chunksize: int = 100_000) -> Iterator[pd.DataFrame]:
+def iter_export(paths, *, format: str | None = None, chunksize: int = 100_000,
+                notes: list[str] | None = None) -> Iterator[pd.DataFrame]:
     """Stream one or several exports as canonical chunks of at most *chunksize* rows.
 
     Every data row of every file comes out exactly once, in file order; fully blank lines
     are skipped (``inspect`` counts them). Rows are never dropped: an unusable source URL
     sets ``row_issue``; a repeated (source URL, target URL, anchor) sets ``duplicate_of``
-    to ``"file:line"`` of its first occurrence across all *paths*.
+    to ``"file:line"`` of its first occurrence across all *paths*. Bytes that are not in a
+    file's encoding are read as U+FFFD: the row keeps its place, and a note counts such rows.
 
     Parameters
     ----------
@@ -37,6 +39,9 @@ def iter_export(paths, *, format: str | None = None, chunksize: int = 100_000) -
     chunksize : int
         Upper bound on the rows of each yielded frame. Memory use does not grow with the
         file size (blocks of a few MiB are parsed at a time).
+    notes : list, optional
+        Receives, once a file is read, how it was read: ``"<path>: <note>"`` per note
+        (encoding guessed, rows with undecodable bytes, preamble skipped, ...).
 
     Yields
     ------
@@ -47,12 +52,12 @@ def iter_export(paths, *, format: str | None = None, chunksize: int = 100_000) -
     ExportError
         One clear message with file, line and column where they apply.
     """
-    return _iter(paths, format, chunksize, None)
+    return _iter(paths, format, chunksize, None, notes)
 
 
 def read_export(paths, *, format: str | None = None) -> pd.DataFrame:
     """Read one or several exports into one canonical links table (see :func:`iter_export`)."""
-    chunks = list(_iter(paths, format, 1 << 30, None))
+    chunks = list(_iter(paths, format, 1 << 30, None, None))
     if not chunks:
         return S.empty_links()
     return pd.concat(chunks, ignore_index=True) if len(chunks) > 1 else chunks[0]
@@ -71,7 +76,7 @@ def inspect(paths, format: str | None = None) -> list[dict]:
     ``duplicates`` (rows that repeat an earlier link) and ``notes``.
     """
     stats: dict = {}
-    for _ in _iter(paths, format, 1 << 30, stats):
+    for _ in _iter(paths, format, 1 << 30, stats, None):
         pass
     out = []
     for st in stats.values():
@@ -100,7 +105,7 @@ def _as_paths(paths) -> list:
     return list(paths)
 
 
-def _iter(paths, format, chunksize, stats: dict | None) -> Iterator[pd.DataFrame]:
+def _iter(paths, format, chunksize, stats: dict | None, notes: list[str] | None) -> Iterator[pd.DataFrame]:
     if chunksize is None or int(chunksize) < 1:
         raise ValueError("chunksize must be a positive integer")
     chunksize = int(chunksize)
@@ -109,12 +114,16 @@ def _iter(paths, format, chunksize, stats: dict | None) -> Iterator[pd.DataFrame
     keys, seen = LinkKeys(), FirstSeen()
     for number, info in enumerate(infos):
         st = {"info": info, "rows": 0, "skipped_blank": 0, "flagged": {}, "duplicates": 0}
+        damaged, first_damaged = 0, None
         if stats is not None:
             stats[number] = st
         dates = DateOrder()
         records = blocks(info)
         while (block := _guarded(info.path, next, records, None)) is not None:
             st["skipped_blank"] += block.blank
+            if block.damaged is not None:
+                damaged += int(block.damaged.sum())
+                first_damaged = first_damaged or int(block.lines[block.damaged][0])
             if not len(block.lines):
                 continue
             frame = _guarded(info.path, canonical, info, block, dates, line=int(block.lines[0]))
@@ -125,6 +134,11 @@ def _iter(paths, format, chunksize, stats: dict | None) -> Iterator[pd.DataFrame
                 st["flagged"][reason] = st["flagged"].get(reason, 0) + int(count)
             for lo in range(0, len(frame), chunksize):
                 yield frame.iloc[lo: lo + chunksize].reset_index(drop=True)
+        if damaged:
+            info.notes.append(f"{damaged:,} row(s) had bytes that are not valid {info.encoding}, read as U+FFFD (first on "
+                              f"line {first_damaged}); those whose source URL has one are rejected")
+        if notes is not None:
+            notes.extend(f"{info.path}: {note}" for note in info.notes)
 
 
 def _guarded(path, func, *args, line: int | None = None, **kwargs):
