@@ -22,10 +22,19 @@ def _folder(path: Path) -> dict[str, bytes]:
 
 
 @pytest.fixture(scope="module")
-def first_run(tmp_path_factory):
+def small(tmp_path_factory) -> Path:
+    """The sample's first 300 links: enough for every output, quick to score."""
+    lines = SAMPLE.read_text(encoding="utf-16").splitlines()
+    path = tmp_path_factory.mktemp("export") / "small.tsv"
+    path.write_text("\n".join(lines[:301]) + "\n", encoding="utf-8")
+    return path
+
+
+@pytest.fixture(scope="module")
+def first_run(tmp_path_factory, small):
     """A folder holding a complete run with the report, and its bytes."""
     out = tmp_path_factory.mktemp("first") / "out"
-    score_exports([SAMPLE], out, report=True, existing_disavow=EXISTING)
+    score_exports([small], out, report=True, existing_disavow=EXISTING)
     return out, _folder(out)
 
 
@@ -42,7 +51,7 @@ def _late(monkeypatch, where: str):
 
 
 @pytest.mark.parametrize("where", ["disavow writer", "report"])
-def test_a_late_failure_leaves_the_previous_run_as_it_was(first_run, tmp_path, monkeypatch, where):
+def test_a_late_failure_leaves_the_previous_run_as_it_was(first_run, small, tmp_path, monkeypatch, where):
     out, before = first_run
     copy = tmp_path / "out"
     copy.mkdir()
@@ -50,26 +59,27 @@ def test_a_late_failure_leaves_the_previous_run_as_it_was(first_run, tmp_path, m
         (copy / name).write_bytes(data)
     _late(monkeypatch, where)
     with pytest.raises(OSError, match="No space left"):
-        score_exports([SAMPLE], copy, report=True, chunksize=300)  # no existing disavow: every output differs
+        # With a BOM and without the existing disavow file every output differs from the first run's.
+        score_exports([small], copy, report=True, excel_bom=True)
     assert _folder(copy) == before and sorted(p.name for p in copy.iterdir()) == sorted(before)
 
 
-def test_a_late_failure_in_an_empty_folder_leaves_nothing(tmp_path, monkeypatch):
+def test_a_late_failure_in_an_empty_folder_leaves_nothing(small, tmp_path, monkeypatch):
     _late(monkeypatch, "report")
     with pytest.raises(OSError):
-        score_exports([SAMPLE], tmp_path / "out", report=True)
+        score_exports([small], tmp_path / "out", report=True)
     assert list((tmp_path / "out").iterdir()) == []
 
 
-def test_two_runs_with_different_options_leave_only_the_second_runs_files(first_run, tmp_path):
+def test_two_runs_with_different_options_leave_only_the_second_runs_files(first_run, small, tmp_path):
     out, before = first_run
     fresh = tmp_path / "fresh"
-    score_exports([SAMPLE], fresh)  # the second run's options, into an empty folder
+    score_exports([small], fresh)  # the second run's options, into an empty folder
     again = tmp_path / "again"
     again.mkdir()
     for name, data in before.items():
         (again / name).write_bytes(data)
-    summary = score_exports([SAMPLE], again)
+    summary = score_exports([small], again)
     assert _folder(again) == _folder(fresh) and "report.html" not in _folder(again)
     assert summary.out_dir == again and all(p.parent == again for p in summary.files.values())
     assert any("removed report.html" in n for n in summary.notes)
@@ -114,7 +124,7 @@ def test_an_incomplete_staging_folder_is_removed_and_the_outputs_kept(tmp_path):
     assert _folder(out) == {"links.csv": b"old\n"} and not stage.exists()
 
 
-def test_the_staging_folder_is_inside_the_output_folder_and_gone_after_the_run(tmp_path):
+def test_the_staging_folder_is_inside_the_output_folder_and_gone_after_the_run(small, tmp_path):
     seen = []
-    score_exports([SAMPLE], tmp_path / "out", on_chunk=lambda *a: seen.extend((tmp_path / "out").glob(STAGING_PREFIX + "*")))
+    score_exports([small], tmp_path / "out", on_chunk=lambda *a: seen.extend((tmp_path / "out").glob(STAGING_PREFIX + "*")))
     assert seen and not list((tmp_path / "out").glob(STAGING_PREFIX + "*"))
