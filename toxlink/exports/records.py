@@ -178,13 +178,19 @@ class Utf8Stream(io.RawIOBase):
         self._carry = b""
         if raw.isascii():
             return raw.replace(b"\r", b"\n") if self.info.cr_only else raw
-        decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
-        text = decoder.decode(raw, final=self._eof)
+        ascii_before, self._ascii = self._ascii, False
+        decoder = codecs.getincrementaldecoder("utf-8")()
+        try:  # strict first: valid UTF-8, the common case, is only checked, as fast as it gets
+            decoder.decode(raw, final=self._eof)
+        except UnicodeDecodeError:
+            decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
+            text = decoder.decode(raw, final=self._eof)
+        else:
+            text = None
         pending = len(decoder.getstate()[0])
         if pending:
             self._carry, raw = raw[-pending:], raw[:-pending]
-        ascii_before, self._ascii = self._ascii, False
-        if "\ufffd" not in text:
+        if text is None:
             return raw.replace(b"\r", b"\n") if self.info.cr_only else raw
         # Detection judged the first SAMPLE_BYTES; only bytes beyond them can change its mind.
         beyond = self._fh.tell() > SAMPLE_BYTES
