@@ -445,30 +445,66 @@ def test_nul_bytes(tmp_path):
     assert err.line == 3 and err.column == 2 and "NUL" in err.reason
 
 
-def test_undecodable_bytes(tmp_path):
-    # UTF-16 LE with BOM, and a lone surrogate on line 3.
+def _read_with_notes(path):
+    notes = []
+    frame = pd.concat(list(E.iter_export(path, notes=notes)), ignore_index=True)
+    return frame, notes
+
+
+def test_undecodable_bytes_are_replaced_and_their_rows_flagged(tmp_path):
+    # UTF-16 LE with BOM, and a lone surrogate on line 3: the row stays, with U+FFFD.
     text = HEAD.decode() + ROW.decode()
-    data = codecs.BOM_UTF16_LE + text.encode("utf-16-le") + b"h\x00\x00\xdc" + "ttp://x/\n".encode("utf-16-le")
-    err = _bad(tmp_path, data)
-    assert err.line == 3 and "utf-16-le" in err.reason
-    # Valid UTF-8 at the start, then bytes that are not UTF-8 beyond the detection sample.
+    path = tmp_path / "u16.csv"
+    path.write_bytes(codecs.BOM_UTF16_LE + text.encode("utf-16-le") + b"h\x00\x00\xdc"
+                     + "ttp://x/,https://acmetools.com/,y\n".encode("utf-16-le"))
+    frame, notes = _read_with_notes(path)
+    assert frame[S.SOURCE_ROW].tolist() == [2, 3] and "\ufffd" in frame[S.SOURCE_URL].iloc[1]
+    assert frame[S.ROW_ISSUE].tolist()[1] == "source URL has bytes that are not in the file's encoding"
+    assert notes == [f"{path}: 1 row(s) had bytes that are not valid utf-16-le, read as U+FFFD (first on line 3); "
+                     "those whose source URL has one are rejected"]
+
+
+@pytest.mark.parametrize("read_bytes", [5, 7, 1 << 20])
+def test_utf8_with_a_stray_byte_stays_utf8(tmp_path, monkeypatch, read_bytes):
+    # One stray \xff near the top must not turn the whole file into cp1252 ("café" -> "cafÃ©");
+    # small reads end inside "é" and "€" (2 and 3 bytes) on the way.
+    monkeypatch.setattr(R, "READ_BYTES", read_bytes)
+    path = tmp_path / "stray.csv"
+    path.write_bytes(HEAD + b"https://a.example.com/,https://acmetools.com/,x\xffy\n"
+                     + "https://b.example.com/,https://acmetools.com/,café 5€\n".encode()
+                     + b'https://c.example.com/,https://acmetools.com/,"two\nlines \xe2\x82"\n')
+    frame, notes = _read_with_notes(path)
+    assert E.detect(path).encoding == "utf-8"
+    assert frame[S.ANCHOR].tolist() == ["x\ufffdy", "café 5€", "two\nlines \ufffd"]
+    assert frame[S.SOURCE_ROW].tolist() == [2, 3, 4] and frame[S.ROW_ISSUE].isna().all()
+    assert len(notes) == 1 and "2 row(s)" in notes[0] and "(first on line 2)" in notes[0]
+
+
+def test_cp1252_accent_beyond_the_sample_is_read_as_cp1252(tmp_path):
+    # ASCII for the whole detection sample, then cp1252: read, not rejected, and said so.
     big = HEAD + ROW * (V.SAMPLE_BYTES // len(ROW) + 10)
-    err = _bad(tmp_path, big + b"https://c.example.com/,https://acmetools.com/,caf\xe9\n")
-    assert err.line == big.count(b"\n") + 1 and "utf-8" in err.reason
+    path = tmp_path / "late.csv"
+    path.write_bytes(big + "https://c.example.com/,https://acmetools.com/,café\n".encode("cp1252"))
+    frame, notes = _read_with_notes(path)
+    last = big.count(b"\n") + 1
+    assert frame[S.ANCHOR].iloc[-1] == "café" and frame[S.SOURCE_ROW].iloc[-1] == last
+    assert frame[S.ROW_ISSUE].isna().all()
+    assert notes == [f"{path}: read as cp1252 from line {last} on: the lines above are ASCII and "
+                     "what follows is not UTF-8"]
 
 
 @pytest.mark.parametrize("read_bytes", [64, 66, 1 << 20])
-def test_utf16_decode_error_after_many_reads_names_the_line(tmp_path, monkeypatch, read_bytes):
+def test_utf16_damage_after_many_reads_names_the_line(tmp_path, monkeypatch, read_bytes):
     monkeypatch.setattr(R, "READ_BYTES", read_bytes)
     rows = "".join(f"http://a{i}.com/\tx\n" for i in range(30))
     body = (("Referring page URL\tAnchor\n" + rows).encode("utf-16-le") + "http://b.com/".encode("utf-16-le")
             + b"\x00\xdc" + "\tx\n".encode("utf-16-le") + rows.encode("utf-16-le"))
     path = tmp_path / "bad.csv"
     path.write_bytes(codecs.BOM_UTF16_LE + body)
-    with pytest.raises(E.ExportError) as err:
-        E.read_export(path)
-    assert str(err.value) == (f"{path}, line 32: cannot be decoded as utf-16-le (bytes 00 dc); the file mixes "
-                              "encodings or is damaged")
+    frame, notes = _read_with_notes(path)
+    assert len(frame) == 61 and frame[S.SOURCE_ROW].tolist() == list(range(2, 63))
+    assert frame[S.SOURCE_URL].iloc[30] == "http://b.com/\ufffd" and frame[S.ROW_ISSUE].notna().sum() == 1
+    assert "(first on line 32)" in notes[0]
 
 
 def test_stray_quote_is_named(tmp_path):
@@ -520,3 +556,35 @@ def test_canonical_table_round_trips_as_parquet_and_csv(tmp_path):
     with pytest.raises(E.ExportError, match="Parquet"):
         pd.DataFrame({"anchor": ["x"]}).to_parquet(tmp_path / "bad.parquet")
         E.read_export([tmp_path / "bad.parquet"])
+
+
+# --- CR-only line ends (old Mac) --------------------------------------------------------
+
+_READABLE = sorted(p.name for p in FIX.iterdir() if p.name != "gsc_top_linking_sites.csv")
+
+
+@pytest.mark.parametrize("name", _READABLE)
+def test_cr_only_file_reads_like_its_lf_version(tmp_path, name):
+    data = (FIX / name).read_bytes().replace(b"\r\n", b"\n")
+    (tmp_path / "lf").mkdir()
+    (tmp_path / "cr").mkdir()
+    lf, cr = tmp_path / "lf" / name, tmp_path / "cr" / name
+    lf.write_bytes(data)
+    cr.write_bytes(data.replace(b"\n", b"\r"))
+    assert b"\n" not in cr.read_bytes()
+    want, got = E.read_export(lf), E.read_export(cr)
+    for frame in (want, got):
+        for column in (S.SOURCE_FILE, S.DUPLICATE_OF):
+            frame[column] = frame[column].str.replace(str(tmp_path), "", regex=False).str.slice(3)
+    pd.testing.assert_frame_equal(got, want)
+    assert E.detect(cr).header_line == E.detect(lf).header_line
+
+
+def test_cr_only_utf16_and_careful_path(tmp_path):
+    # UTF-16 (decoded copy) and a short row (the csv module's path) with CR line ends.
+    text = "Source url\tTarget url\tAnchor\rhttps://a.example.com/\thttps://acmetools.com/\tx\rhttps://b.example.com/\r"
+    path = tmp_path / "mac16.csv"
+    path.write_bytes(codecs.BOM_UTF16_LE + text.encode("utf-16-le"))
+    frame = E.read_export(path)
+    assert frame[S.SOURCE_URL].tolist() == ["https://a.example.com/", "https://b.example.com/"]
+    assert frame[S.SOURCE_ROW].tolist() == [2, 3]

@@ -79,3 +79,51 @@ def test_batches_are_split_into_contiguous_ranges_of_about_equal_rows():
     for parts in (1, 2, 3, 7, 20):
         got = split_batches(rows, parts)
         assert [i for r in got for i in r] == list(range(len(rows))) and len(got) <= parts
+
+
+_FAILING_WORKER = '''
+import sys
+
+from toxlink.exports import ExportError
+
+
+def failing(spool_path, *args, **kwargs):
+    raise ExportError(spool_path, "a part of the export the worker cannot read", line=7)
+
+
+if __name__ == "__main__":  # the cluster's worker processes import this file too
+    import toxlink.scale as scale
+    from toxlink.cli import main
+
+    scale._score_task = failing  # a function of __main__ is pickled by value: the workers run this one
+    sys.exit(main(sys.argv[1:]))
+'''
+
+
+def test_a_task_failing_on_a_worker_is_one_message_without_the_workers_traceback(tmp_path):
+    """The local cluster's workers log "Compute Failed ... Traceback" for a task that raises,
+    unless their logs are silenced: the user sees toxlink's one line only, exit 2."""
+    import subprocess
+    import sys
+
+    script = tmp_path / "run_failing_worker.py"
+    script.write_text(_FAILING_WORKER, encoding="utf-8")
+    out = tmp_path / "out"
+    r = subprocess.run([sys.executable, str(script), "score", str(SAMPLE), "-o", str(out), "--engine", "dask"],
+                       capture_output=True, text=True, timeout=300, cwd=ROOT)
+    assert r.returncode == 2, r.stderr
+    assert "a part of the export the worker cannot read" in r.stderr and "line 7" in r.stderr
+    assert "Traceback" not in r.stderr and "Compute Failed" not in r.stderr and "internal error" not in r.stderr
+    assert list(out.iterdir()) == []  # no spool, no staging folder, no partial output
+
+
+def test_a_bad_export_with_the_dask_engine_is_one_message_and_exit_2(tmp_path):
+    import subprocess
+    import sys
+
+    bad = tmp_path / "bad.csv"
+    bad.write_text('Source URL,Target URL,Anchor\nhttps://a.example/,https://t.example/,"open\n', encoding="utf-8")
+    r = subprocess.run([sys.executable, "-m", "toxlink.cli", "score", str(bad), "-o", str(tmp_path / "out"),
+                        "--engine", "dask"], capture_output=True, text=True, timeout=300, cwd=ROOT)
+    assert r.returncode == 2 and f"{bad}, line 2" in r.stderr and "unterminated" in r.stderr
+    assert "Traceback" not in r.stderr

@@ -11,8 +11,9 @@
 
 Each stage is a function of its inputs; none changes what it is handed (the caller's
 ``Predictor`` and ``Policy`` included). The Dask engine (:mod:`toxlink.scale`) runs the same
-stages, with pass 2's batches split among the workers. Every output is written
-atomically (complete or absent); the spool is removed when the run ends, whatever happens.
+stages, with pass 2's batches split among the workers. The outputs are written in a staging
+folder and moved into place together at the end (:func:`staged_outputs`): the output folder
+holds one run's files, never a mix; the spool is removed when the run ends, whatever happens.
 """
 
 from __future__ import annotations
@@ -125,14 +126,16 @@ def _timed(items: Iterable, timings: Timings, stage: str) -> Iterator:
 # -- pass 1 ---------------------------------------------------------------------------------------
 
 def read_exports(paths: Sequence[str | os.PathLike], spool: Spool, *, export_format: str | None = None,
-                 chunksize: int = 100_000, timings: Timings, on_chunk: OnChunk | None = None) -> set[str]:
+                 chunksize: int = 100_000, timings: Timings, on_chunk: OnChunk | None = None,
+                 notes: list[str] | None = None) -> set[str]:
     """Pass 1: read the exports into *spool*, one record batch per chunk.
 
     Input: export files (:func:`toxlink.exports.iter_export`). Output: batches with the
     canonical columns (``schema.COLUMNS``, every input row once), ``host`` and ``domain``
     (:func:`toxlink.urls.with_hosts`) and the profile keys of
     :data:`toxlink.features.profile.DERIVED_KEYS`. Returns the registrable domains of the
-    target URLs: the audited site's own.
+    target URLs: the audited site's own. *notes* receives how each file was read
+    (encoding, rows with undecodable bytes, ...).
     """
     from toxlink.exports import iter_export
     from toxlink.features.profile import profile_keys
@@ -149,7 +152,7 @@ def read_exports(paths: Sequence[str | os.PathLike], spool: Spool, *, export_for
     if on_chunk:  # the pass's clock starts now, not with its first chunk
         on_chunk("read", 0, None)
     chunks = _timed(iter_export(paths, format=export_format, chunksize=chunksize,
-                                on_bytes=bytes_read if on_chunk else None), timings, "read")
+                                on_bytes=bytes_read if on_chunk else None, notes=notes), timings, "read")
     for chunk in prefetched(chunks):
         with timings.stage("hosts"):
             chunk = with_hosts(chunk)
@@ -383,8 +386,12 @@ def claimed(out_dir: Path) -> Iterator[None]:
     A second run into the same folder while this one is writing stops with a message
     (an advisory lock on ``.toxlink.lock``, where the platform has ``fcntl``). Once the
     folder is held, what an interrupted run left behind -- its spool folder, the
-    temporaries of its atomic writes -- is no one's and is removed.
+    temporaries of its atomic writes, its staging folder -- is no one's and is removed
+    (a staging folder whose outputs were all written is moved into place instead:
+    :func:`toxlink.staging.recover`).
     """
+    from toxlink.staging import recover
+
     try:
         import fcntl
     except ImportError:  # Windows: no advisory locks; the run still cleans up after itself
@@ -403,19 +410,35 @@ def claimed(out_dir: Path) -> Iterator[None]:
             for name in OUTPUT_FILES:
                 for stale in out_dir.glob(f".{name}.*.tmp"):
                     stale.unlink(missing_ok=True)
+            recover(out_dir, OUTPUT_FILES)
             yield
         finally:
             lock_path.unlink(missing_ok=True)
 
 
-def remove_stale_outputs(out_dir: Path, summary: ScoreSummary) -> None:
-    """Remove the outputs of an earlier run that this one did not write (a ``report.html``
-    or ``disavow-overflow.txt`` that no longer belongs to the folder's ``links.csv``),
-    and say so in *summary*'s notes."""
-    for name in OUTPUT_FILES:
-        if name not in summary.files and (out_dir / name).exists():
-            (out_dir / name).unlink()
-            summary.notes.append(f"removed {name} of an earlier run: this run did not write one")
+def staged_outputs(out_dir: Path):
+    """A :class:`toxlink.staging.Staging` folder inside *out_dir* for a run's outputs.
+
+    The run writes its outputs into its ``dir``, then calls :func:`publish`. Leaving the
+    context without publishing (an error, an interrupt) removes the staging folder and
+    leaves *out_dir*'s files as they were.
+    """
+    from toxlink.staging import Staging
+
+    return Staging(out_dir, OUTPUT_FILES)
+
+
+def publish(staging, summary: ScoreSummary) -> ScoreSummary:
+    """Move the outputs of *summary* (written in *staging*'s folder) into place together,
+    removing those of an earlier run this one did not write (a ``report.html`` or
+    ``disavow-overflow.txt`` that no longer belongs to the folder's ``links.csv``).
+
+    Returns *summary* with the final folder and paths, and a note per file removed."""
+    removed = staging.commit(summary.files)
+    summary.out_dir = staging.out_dir
+    summary.files = {name: staging.out_dir / name for name in summary.files}
+    summary.notes.extend(f"removed {name} of an earlier run: this run did not write one" for name in removed)
+    return summary
 
 
 # -- the whole run ----------------------------------------------------------------------------------
@@ -461,11 +484,11 @@ def score_exports(
     existing = read_existing(existing_disavow)
     timings = Timings()
     out_dir.mkdir(parents=True, exist_ok=True)
-    with claimed(out_dir):
-        summary = _score_into(paths, out_dir, existing, timings, predictor=predictor, model=model, policy=policy,
+    with claimed(out_dir), staged_outputs(out_dir) as staging:
+        summary = _score_into(paths, staging.dir, existing, timings, predictor=predictor, model=model, policy=policy,
                               export_format=export_format, chunksize=chunksize, report=report, on_chunk=on_chunk,
                               bom=excel_bom, previous=previous, branding=branding)
-        remove_stale_outputs(out_dir, summary)
+        summary = publish(staging, summary)
     summary.notes[:0] = [f"your disavow file: {w}" for w in existing.warnings]
     return summary
 
@@ -473,7 +496,8 @@ def score_exports(
 def _score_into(paths, out_dir: Path, existing, timings: Timings, *, predictor, model, policy, export_format,
                 chunksize: int, report: bool, on_chunk: OnChunk | None, bom: bool, previous,
                 branding=None) -> ScoreSummary:
-    """The stages of :func:`score_exports`, in order, in a folder it holds."""
+    """The stages of :func:`score_exports`, in order, writing into *out_dir* (the run's
+    staging folder)."""
     from toxlink.outputs import CsvWriter
     from toxlink.predictor import Predictor
 
@@ -489,8 +513,9 @@ def _score_into(paths, out_dir: Path, existing, timings: Timings, *, predictor, 
                 on_chunk(stage, rows, total)
 
         with Spool(out_dir) as spool:
+            read_notes: list[str] = []
             own = read_exports(paths, spool, export_format=export_format, chunksize=chunksize, timings=timings,
-                               on_chunk=progress)
+                               on_chunk=progress, notes=read_notes)
             if on_chunk:
                 on_chunk("profile", 0, None)
             profile = profile_of(spool, timings)
@@ -499,6 +524,7 @@ def _score_into(paths, out_dir: Path, existing, timings: Timings, *, predictor, 
             with timings.stage("waiting for the model"):
                 predictor = predictor if loading is None else loading.result()
             policy, notes = run_policy(predictor.policy, own)
+            notes = read_notes + notes
             with CsvWriter(out_dir / "links.csv", LINK_OUTPUT_COLUMNS, bom=bom) as csv:
                 rows = sum(spool.batch_rows)
                 if on_chunk:  # the bar's clock starts with the pass, not with its first chunk

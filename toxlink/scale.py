@@ -140,7 +140,7 @@ def score_exports_dask(
     except ImportError:  # pragma: no cover - depends on the install
         raise ImportError("the dask engine needs the optional extra: pip install 'toxlink[scale]'") from None
     from toxlink.engine import (LINK_OUTPUT_COLUMNS, Tally, check_output_folder, check_previous, claimed, profile_of,
-                                read_existing, read_exports, remove_stale_outputs, run_policy, write_outputs)
+                                publish, read_existing, read_exports, run_policy, staged_outputs, write_outputs)
     from toxlink.outputs import CsvWriter
     from toxlink.predictor import Predictor
     from toxlink.spool import Spool
@@ -153,7 +153,8 @@ def score_exports_dask(
     predictor = Predictor.load(model, policy=policy)  # thresholds resolved from the model once, shipped to workers
     timings = Timings()
     out_dir.mkdir(parents=True, exist_ok=True)
-    with claimed(out_dir):
+    with claimed(out_dir), staged_outputs(out_dir) as staging:
+        stage = staging.dir
         own_cluster = None
         if client is None:
             if scheduler:
@@ -165,18 +166,20 @@ def score_exports_dask(
                                            dashboard_address=None, silence_logs=logging.CRITICAL)
                 client = Client(own_cluster)
         try:
-            with Spool(out_dir) as spool:
+            with Spool(stage) as spool:
+                read_notes: list[str] = []
                 own = read_exports(expand_partitions(paths), spool, export_format=export_format, chunksize=chunksize,
-                                   timings=timings)
+                                   timings=timings, notes=read_notes)
                 profile = profile_of(spool, timings)
                 policy, notes = run_policy(predictor.policy, own)
+                notes = read_notes + notes
                 ranges = split_batches(spool.batch_rows, tasks or len(client.scheduler_info()["workers"]) or 1)
                 parts = [str(spool.dir / f"part-{i:05d}.csv") for i in range(len(ranges))]
                 with timings.stage("pass 2 on the workers (wall)"):
                     results = client.gather(client.map(
                         _score_task, [str(spool.path)] * len(ranges), ranges, parts, model=model, policy=policy,
                         profile=client.scatter(profile, broadcast=True), report=report, pure=False))
-                with timings.stage("links.csv"), CsvWriter(out_dir / "links.csv", LINK_OUTPUT_COLUMNS,
+                with timings.stage("links.csv"), CsvWriter(stage / "links.csv", LINK_OUTPUT_COLUMNS,
                                                                           bom=excel_bom) as csv:
                     for part, (_, rows, _, _) in zip(parts, results):
                         csv.append_rows_of(part, rows)
@@ -190,9 +193,9 @@ def score_exports_dask(
             timings.add(worker_timings, prefix="workers: ")
         from toxlink.report import ModelFacts
 
-        summary = write_outputs(tally, policy, existing, out_dir, notes, timings, bom=excel_bom, previous=previous,
+        summary = write_outputs(tally, policy, existing, stage, notes, timings, bom=excel_bom, previous=previous,
                                 model=ModelFacts.of(predictor, policy), branding=branding)
         summary.tasks = [facts for *_, facts in results]
-        remove_stale_outputs(out_dir, summary)
+        summary = publish(staging, summary)
     summary.notes[:0] = [f"your disavow file: {w}" for w in existing.warnings]
     return summary

@@ -3,7 +3,7 @@
 :func:`canonical` turns one :class:`~toxlink.exports.records.Block` into a frame of
 :data:`toxlink.schema.COLUMNS` in their canonical dtypes, with the provenance columns
 (``source_file``, ``source_row``, ``vendor``) and ``row_issue`` (why the source URL cannot
-be used, :func:`toxlink.urls.url_issues`). ``duplicate_of`` is left missing.
+be used, :func:`toxlink.urls.url_issues`, or :data:`UNDECODABLE_URL`). ``duplicate_of`` is left missing.
 
 Conversions are vectorised pyarrow/pandas kernels: numbers and ISO dates by Arrow's own
 parsers where the column allows it (with the same result as the lenient rules below),
@@ -25,6 +25,8 @@ from toxlink.exports.vendors import ExportInfo, norm_name
 from toxlink.urls import url_issues_arrow
 
 _STR = pa.large_string()
+#: ``row_issue`` of a row whose source URL had bytes that are not in the file's encoding.
+UNDECODABLE_URL = "source URL has bytes that are not in the file's encoding"
 _NULL = pa.scalar(None, _STR)
 
 _TRUE = ["true", "yes", "y", "1", "t", "x", "+", "on", "✓", "checked", "ja", "oui", "sí", "si"]
@@ -94,6 +96,9 @@ def canonical(info: ExportInfo, block: Block, dates: DateOrder) -> pd.DataFrame:
     if label:  # exports joined by concatenating their files: the second one's header is a row
         again = pc.fill_null(pc.equal(urls, pa.scalar(label.strip(), urls.type)), False)
         issues = pc.if_else(again, pa.scalar("a repeated header row", _STR), issues)
+    if block.damaged is not None:  # a URL with a replaced byte is not the page's address
+        broken = pc.and_(pa.array(block.damaged), pc.fill_null(pc.match_substring(urls, "\ufffd"), False))
+        issues = pc.if_else(broken, pa.scalar(UNDECODABLE_URL, _STR), issues)
     out[S.ROW_ISSUE] = pd.array(issues, dtype="string")
     # The columns' own arrays, not Series: a dict of Series would be re-indexed (copied).
     cols = {c: out[c] if c in out else _missing(S.DTYPES[c], n) for c in S.COLUMNS}

@@ -27,13 +27,14 @@ OnBytes = Callable[[int, int], None]
 
 
 def iter_export(paths, *, format: str | None = None, chunksize: int = 100_000,
-                on_bytes: OnBytes | None = None) -> Iterator[pd.DataFrame]:
+                on_bytes: OnBytes | None = None, notes: list[str] | None = None) -> Iterator[pd.DataFrame]:
     """Stream one or several exports as canonical chunks of at most *chunksize* rows.
 
     Every data row of every file comes out exactly once, in file order; fully blank lines
     are skipped (``inspect`` counts them). Rows are never dropped: an unusable source URL
     sets ``row_issue``; a repeated (source URL, target URL, anchor) sets ``duplicate_of``
-    to ``"file:line"`` of its first occurrence across all *paths*.
+    to ``"file:line"`` of its first occurrence across all *paths*. Bytes that are not in a
+    file's encoding are read as U+FFFD: the row keeps its place, and a note counts such rows.
 
     Parameters
     ----------
@@ -46,6 +47,9 @@ def iter_export(paths, *, format: str | None = None, chunksize: int = 100_000,
     on_bytes : callable ``(done, total)``, optional
         Told, before the chunks of each block are yielded and at the end of each file, how
         many of the *total* bytes of the files have been read (:func:`bytes_reached`).
+    notes : list, optional
+        Receives, once a file is read, how it was read: ``"<path>: <note>"`` per note
+        (encoding guessed, rows with undecodable bytes, preamble skipped, ...).
 
     Yields
     ------
@@ -56,12 +60,12 @@ def iter_export(paths, *, format: str | None = None, chunksize: int = 100_000,
     ExportError
         One clear message with file, line and column where they apply.
     """
-    return _iter(paths, format, chunksize, None, on_bytes)
+    return _iter(paths, format, chunksize, None, on_bytes, notes)
 
 
 def read_export(paths, *, format: str | None = None) -> pd.DataFrame:
     """Read one or several exports into one canonical links table (see :func:`iter_export`)."""
-    chunks = list(_iter(paths, format, 1 << 30, None))
+    chunks = list(_iter(paths, format, 1 << 30, None, None))
     if not chunks:
         return S.empty_links()
     return pd.concat(chunks, ignore_index=True) if len(chunks) > 1 else chunks[0]
@@ -80,7 +84,7 @@ def inspect(paths, format: str | None = None) -> list[dict]:
     ``duplicates`` (rows that repeat an earlier link) and ``notes``.
     """
     stats: dict = {}
-    for _ in _iter(paths, format, 1 << 30, stats):
+    for _ in _iter(paths, format, 1 << 30, stats, None):
         pass
     out = []
     for st in stats.values():
@@ -109,7 +113,8 @@ def _as_paths(paths) -> list:
     return list(paths)
 
 
-def _iter(paths, format, chunksize, stats: dict | None, on_bytes: OnBytes | None = None) -> Iterator[pd.DataFrame]:
+def _iter(paths, format, chunksize, stats: dict | None, on_bytes: OnBytes | None = None,
+          notes: list[str] | None = None) -> Iterator[pd.DataFrame]:
     if chunksize is None or int(chunksize) < 1:
         raise ValueError("chunksize must be a positive integer")
     chunksize = int(chunksize)
@@ -122,12 +127,16 @@ def _iter(paths, format, chunksize, stats: dict | None, on_bytes: OnBytes | None
     for number, info in enumerate(infos):
         lines = _guarded(info.path, line_total, info) if on_bytes else 0
         st = {"info": info, "rows": 0, "skipped_blank": 0, "flagged": {}, "duplicates": 0}
+        damaged, first_damaged = 0, None
         if stats is not None:
             stats[number] = st
         dates = DateOrder()
         records = blocks(info)
         while (block := _guarded(info.path, next, records, None)) is not None:
             st["skipped_blank"] += block.blank
+            if block.damaged is not None:
+                damaged += int(block.damaged.sum())
+                first_damaged = first_damaged or int(block.lines[block.damaged][0])
             if not len(block.lines):
                 continue
             frame = _guarded(info.path, canonical, info, block, dates, line=int(block.lines[0]))
@@ -142,6 +151,11 @@ def _iter(paths, format, chunksize, stats: dict | None, on_bytes: OnBytes | None
                 yield frame.iloc[lo: lo + chunksize].reset_index(drop=True)
         if on_bytes:
             on_bytes(sum(sizes[: number + 1]), sum(sizes))
+        if damaged:
+            info.notes.append(f"{damaged:,} row(s) had bytes that are not valid {info.encoding}, read as U+FFFD (first on "
+                              f"line {first_damaged}); those whose source URL has one are rejected")
+        if notes is not None:
+            notes.extend(f"{info.path}: {note}" for note in info.notes)
 
 
 def line_total(info) -> int:

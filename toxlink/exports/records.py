@@ -4,10 +4,11 @@
 as Arrow string arrays and each record's 1-based line (header = line 1; a line ends at LF,
 CRLF or a lone CR). Every record comes out exactly once; blank lines are skipped and counted.
 
-- A CSV file is first read through once by :class:`Utf8Stream`, which decodes it (naming the
-  line of bytes that are not in its encoding), counts its quote characters and notes NUL
-  characters. A file in another encoding than UTF-8 is written on the way to a temporary
-  UTF-8 copy, as large as the export's text.
+- A CSV file is first read through once by :class:`Utf8Stream`, which decodes it (bytes that
+  are not in its encoding become U+FFFD and their records are marked ``damaged``), turns CR-only
+  line ends into LF, counts its quote characters and notes NUL characters. A file in another
+  encoding than UTF-8, or a damaged one, is written on the way to a temporary UTF-8 copy, as
+  large as the export's text.
 - pyarrow's streaming CSV reader then parses the UTF-8 data. A record's line is the line
   after the previous record's, plus the line breaks inside the previous records' values.
 - The reader stops at the first block that is not plain, well-formed CSV -- a blank line, a
@@ -22,10 +23,12 @@ CRLF or a lone CR). Every record comes out exactly once; blank lines are skipped
 
 from __future__ import annotations
 
+import bisect
 import codecs
 import csv
 import io
 import os
+import re
 import tempfile
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -37,7 +40,7 @@ import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
 from toxlink.exports.errors import ExportError
-from toxlink.exports.vendors import ExportInfo
+from toxlink.exports.vendors import SAMPLE_BYTES, ExportInfo, legacy_encoding
 
 READ_BYTES = 1 << 20  # raw bytes read and decoded per step
 # UTF-8 bytes the CSV reader parses at a time, and the longest record it can read. It reads
@@ -55,12 +58,15 @@ class Block:
     """Records of one file: ``fields`` maps a field index to its values (``large_string``
     array, shape (n,)), ``lines`` is the 1-based line each record starts on (int64 ndarray,
     shape (n,)), ``blank`` the blank lines skipped among them, ``next_line`` the line after
-    the block's last record (where known)."""
+    the block's last record (where known), ``damaged`` whether a record had bytes that are
+    not in the file's encoding, replaced with U+FFFD (bool ndarray, shape (n,); None when
+    none had)."""
 
     lines: np.ndarray
     fields: dict[int, pa.Array]
     blank: int = 0
     next_line: int | None = None
+    damaged: np.ndarray | None = None
 
 
 def blocks(info: ExportInfo) -> Iterator[Block]:
@@ -79,10 +85,17 @@ def _wanted(info: ExportInfo) -> list[int]:
 # --- decoding ---------------------------------------------------------------------------
 
 class Utf8Stream(io.RawIOBase):
-    """The lines of an export after its first *skip_lines* lines, as UTF-8 bytes: a readable
-    binary stream decoding the file's encoding on the fly (UTF-8 is only validated).
+    """The lines of an export after its first *skip_lines* lines, as UTF-8 bytes with LF or
+    CRLF line ends: a readable binary stream decoding the file's encoding on the fly (plain
+    ASCII UTF-8 is handed out as it is).
 
-    Raises :class:`ExportError` naming the line of bytes that are not in the encoding.
+    Bytes that are not in the encoding become U+FFFD and ``bad_lines`` lists the 1-based
+    lines they are on, in order: one damaged byte costs its row, not the file. A file
+    detected as UTF-8 from an ASCII-only sample whose first non-ASCII bytes are no UTF-8
+    at all (a cp1252 file whose first accent is beyond the sample) is read as cp1252 from
+    there on, which ``encoding`` and a note in ``info.notes`` say. A CR-only file
+    (``info.cr_only``) comes out with LF line ends.
+
     What the CSV parser would take as data is noted: ``quotes`` counts the quote characters
     handed out so far, ``nul`` tells whether a NUL character was, ``split_crlf`` whether one
     of the parser's blocks (:data:`BLOCK_BYTES`) would end between the CR and LF of a
@@ -97,12 +110,16 @@ class Utf8Stream(io.RawIOBase):
         except OSError as e:
             raise ExportError(info.path, f"cannot read the file ({e.strerror or e})") from None
         self._fh.seek(info.bom)
-        self._decoder = codecs.getincrementaldecoder(info.encoding)(errors="strict")
+        self.encoding = info.encoding
+        self._decoder = codecs.getincrementaldecoder(info.encoding)(errors="replace")
         self._skip = skip_lines
         self.skipped = 0  # UTF-8 bytes of the lines skipped
         self._buf = bytearray()
-        self._decoded = 0  # raw bytes after the BOM handed to the decoder
         self._eof = False
+        self._ascii = True  # nothing but ASCII read so far
+        self._carry = b""  # the start of a UTF-8 character the last read ended in
+        self._lines = 1  # the line the next byte decoded is on
+        self.bad_lines: list[int] = []
         self.quotes = 0
         self.nul = False
         self.split_crlf = False
@@ -135,20 +152,11 @@ class Utf8Stream(io.RawIOBase):
         except OSError as e:
             raise ExportError(self.info.path, f"cannot read the file ({e.strerror or e})") from None
         self._eof = not raw
-        pending = len(self._decoder.getstate()[0])
-        try:
-            if self.info.encoding != "utf-8":
-                out = self._decoder.decode(raw, final=self._eof).encode("utf-8")
-            else:  # valid UTF-8 is handed out as it is, only checked
-                if pending or not raw.isascii() or self._eof:
-                    self._decoder.decode(raw, final=self._eof)
-                out = raw
-        except UnicodeDecodeError as e:
-            offset = self._decoded - pending + e.start
-            bad = e.object[e.start:e.end].hex(" ")
-            raise ExportError(self.info.path, f"cannot be decoded as {self.info.encoding} (bytes {bad}); the file "
-                                              "mixes encodings or is damaged", line=_line_at(self.info, offset)) from None
-        self._decoded += len(raw)
+        if self.encoding == "utf-8":
+            out = self._utf8(self._carry + raw)
+        else:
+            out = self._encoded(self._decoder.decode(raw, final=self._eof))
+        self._lines += out.count(b"\n")
         while self._skip and out:
             cut = out.find(b"\n")
             if cut < 0:
@@ -161,6 +169,61 @@ class Utf8Stream(io.RawIOBase):
         self.quotes += out.count(b'"')
         self.nul = self.nul or b"\x00" in out
         self._buf += out
+
+    def _utf8(self, raw: bytes) -> bytes:
+        """UTF-8 *raw* as handed out: as it is when valid (an incomplete character at its end
+        waits for the next read), decoded with U+FFFD for stray bytes, or read as cp1252 from
+        here on when nothing but ASCII came before, detection's sample included, and *raw*
+        has no UTF-8 accent at all."""
+        self._carry = b""
+        if raw.isascii():
+            return raw.replace(b"\r", b"\n") if self.info.cr_only else raw
+        ascii_before, self._ascii = self._ascii, False
+        decoder = codecs.getincrementaldecoder("utf-8")()
+        try:  # strict first: valid UTF-8, the common case, is only checked, as fast as it gets
+            decoder.decode(raw, final=self._eof)
+        except UnicodeDecodeError:
+            decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
+            text = decoder.decode(raw, final=self._eof)
+        else:
+            text = None
+        pending = len(decoder.getstate()[0])
+        if pending:
+            self._carry, raw = raw[-pending:], raw[:-pending]
+        if text is None:
+            return raw.replace(b"\r", b"\n") if self.info.cr_only else raw
+        # Detection judged the first SAMPLE_BYTES; only bytes beyond them can change its mind.
+        beyond = self._fh.tell() > SAMPLE_BYTES
+        legacy = legacy_encoding(raw + self._carry) if ascii_before and beyond else None
+        if legacy is None:
+            return self._encoded(text)
+        # The lines before are ASCII, which reads the same in both: switching loses nothing.
+        self.encoding = legacy
+        self._decoder = codecs.getincrementaldecoder(legacy)(errors="replace")
+        text = self._decoder.decode(raw + self._carry, final=self._eof)
+        self._carry = b""
+        first = re.search(r"[^\x00-\x7f]", text)
+        line = self._lines + text.count("\n", 0, first.start() if first else 0)
+        note = f"read as {legacy} from line {line} on: the lines above are ASCII and what follows is not UTF-8"
+        if note not in self.info.notes:
+            self.info.notes.append(note)
+        return self._encoded(text)
+
+    def _encoded(self, text: str) -> bytes:
+        """Decoded *text* as UTF-8 with LF line ends, its lines with U+FFFD noted."""
+        if self.info.cr_only:
+            text = text.replace("\r", "\n")
+        if "\ufffd" in text:
+            self._note_bad_lines(text)
+        return text.encode("utf-8")
+
+    def _note_bad_lines(self, text: str) -> None:
+        at, line, pos = text.find("\ufffd"), self._lines, 0
+        while at >= 0:
+            line += text.count("\n", pos, at)
+            if not self.bad_lines or self.bad_lines[-1] != line:
+                self.bad_lines.append(line)
+            pos, at = at, text.find("\ufffd", at + 1)
 
     def _check_block_ends(self, out: bytes) -> None:
         # pyarrow's CSV reader drops the LF of a quoted CRLF that one of its blocks ends in
@@ -176,18 +239,23 @@ class Utf8Stream(io.RawIOBase):
         self._last = out[-1:] or self._last
 
 
-def _line_at(info: ExportInfo, offset: int) -> int:
-    """1-based line of the byte *offset* bytes after the BOM (for an error message)."""
-    with open(info.path, "rb") as fh:
-        fh.seek(info.bom)
-        head = fh.read(offset)
-    return 1 + head.decode(info.encoding, errors="replace").count("\n")
+def _text_lines(stream: Utf8Stream) -> Iterator[str]:
+    """The lines of *stream*, line breaks kept ("\\n", "\\r\\n" or "\\r")."""
+    yield from io.TextIOWrapper(io.BufferedReader(stream), encoding="utf-8", newline="")
 
 
-def _text_lines(info: ExportInfo, skip_lines: int) -> Iterator[str]:
-    """The file's lines after the first *skip_lines*, line breaks kept ("\\n", "\\r\\n" or "\\r")."""
-    with Utf8Stream(info, skip_lines) as raw:
-        yield from io.TextIOWrapper(io.BufferedReader(raw), encoding="utf-8", newline="")
+def _damaged(lines: np.ndarray, end: int | None, bad_lines: list[int]) -> np.ndarray | None:
+    """Which records, starting on *lines* (sorted, shape (n,)) and the last ending before
+    line *end* (None: the end of the file), span one of the *bad_lines*; None if none."""
+    if not bad_lines or not len(lines):
+        return None
+    bad = np.asarray(bad_lines, dtype=np.int64)
+    bad = bad[(bad >= lines[0]) & (bad < (end if end is not None else bad.max() + 1))]
+    if not len(bad):
+        return None
+    damaged = np.zeros(len(lines), dtype=bool)
+    damaged[np.searchsorted(lines, bad, side="right") - 1] = True
+    return damaged
 
 
 # --- CSV --------------------------------------------------------------------------------
@@ -204,17 +272,17 @@ def _csv_blocks(info: ExportInfo) -> Iterator[Block]:
                         break
                     batches.append(batch)
                     if sum(b.num_rows for b in batches) >= BLOCK_ROWS:
-                        block = _batches_block(batches, wanted, line)
+                        block = _batches_block(batches, wanted, line, scan.bad_lines)
                         yield block
                         done, line, batches = done + len(block.lines), block.next_line, []
                 else:
                     if batches:
-                        yield _batches_block(batches, wanted, line)
+                        yield _batches_block(batches, wanted, line, scan.bad_lines)
                     return
             except pa.ArrowInvalid:
                 pass  # a row the parser rejects or a record longer than a block: read carefully
     if batches:  # the rows before the first one that is not plain CSV
-        block = _batches_block(batches, wanted, line)
+        block = _batches_block(batches, wanted, line, scan.bad_lines)
         yield block
         done += len(block.lines)
     yield from _careful_blocks(info, wanted, skip=done)
@@ -227,29 +295,32 @@ def _utf8_data(info: ExportInfo) -> Iterator[tuple[pa.NativeFile, Utf8Stream]]:
 
     pyarrow never reads a Python file object here: its reader threads calling back into
     Python can hang or crash the interpreter at exit (apache/arrow#50482, #43892)."""
-    with Utf8Stream(info, info.header_line) as scan:
-        if info.encoding == "utf-8":
+    if info.encoding == "utf-8":
+        with Utf8Stream(info, info.header_line) as scan:
             while scan.read(READ_BYTES):  # checks the encoding, counts quotes
                 pass
+        if scan.encoding == "utf-8" and not scan.bad_lines:
             with pa.OSFile(info.path) as data:
                 data.seek(info.bom + scan.skipped)
                 yield data, scan
             return
-        with tempfile.TemporaryDirectory(prefix="toxlink-") as tmp:
-            copy = os.path.join(tmp, "export-utf8.csv")
-            try:
-                with open(copy, "wb") as out:
-                    while piece := scan.read(READ_BYTES):
-                        out.write(piece)
-            except OSError as e:
-                raise ExportError(info.path, f"cannot write a UTF-8 copy of the file to {tmp} "
-                                             f"({e.strerror or e})") from None
-            with pa.OSFile(copy) as data:
-                yield data, scan
+        # Stray bytes, or cp1252 after an ASCII start: the parser reads the decoded copy.
+    with Utf8Stream(info, info.header_line) as scan, tempfile.TemporaryDirectory(prefix="toxlink-") as tmp:
+        copy = os.path.join(tmp, "export-utf8.csv")
+        try:
+            with open(copy, "wb") as out:
+                while piece := scan.read(READ_BYTES):
+                    out.write(piece)
+        except OSError as e:
+            raise ExportError(info.path, f"cannot write a UTF-8 copy of the file to {tmp} "
+                                         f"({e.strerror or e})") from None
+        with pa.OSFile(copy) as data:
+            yield data, scan
 
 
-def _batches_block(batches: list[pa.RecordBatch], wanted: list[int], line: int) -> Block:
-    """The block of the parsed *batches*, the first record starting on *line*."""
+def _batches_block(batches: list[pa.RecordBatch], wanted: list[int], line: int, bad_lines: list[int]) -> Block:
+    """The block of the parsed *batches*, the first record starting on *line*; *bad_lines*
+    are the lines of the file with undecodable bytes."""
     n = sum(b.num_rows for b in batches)
     lines = line + np.arange(n, dtype=np.int64)
     breaks = [_line_breaks(b) for b in batches]
@@ -258,7 +329,7 @@ def _batches_block(batches: list[pa.RecordBatch], wanted: list[int], line: int) 
         lines[1:] += np.cumsum(per_row[:-1])
         line += int(per_row.sum())
     fields = {j: pa.concat_arrays([b.column(j) for b in batches]) for j in wanted}
-    return Block(lines, fields, next_line=line + n)
+    return Block(lines, fields, next_line=line + n, damaged=_damaged(lines, line + n, bad_lines))
 
 
 def _arrow_batches(data: pa.NativeFile, info: ExportInfo) -> Iterator[pa.RecordBatch]:
@@ -304,16 +375,23 @@ def _line_breaks(batch: pa.RecordBatch) -> np.ndarray | None:
 
 # --- the careful path: Python's csv module ----------------------------------------------
 
-def _careful_records(info: ExportInfo) -> Iterator[tuple[int, list[str]]]:
-    """``(line, fields)`` of every record of a delimited file, read with :mod:`csv` and
-    checked: ``fields`` is ``[]`` for a blank line and padded with ``""`` to the header's
-    width for a short row. Raises :class:`ExportError` at the first record with an
+def _careful_records(info: ExportInfo) -> Iterator[tuple[int, list[str], bool]]:
+    """``(line, fields, damaged)`` of every record of a delimited file, read with :mod:`csv`
+    and checked: ``fields`` is ``[]`` for a blank line and padded with ``""`` to the header's
+    width for a short row; ``damaged`` tells whether it had undecodable bytes. Raises :class:`ExportError` at the first record with an
     unbalanced quote, a NUL character or too many fields."""
     width, delim = len(info.header), info.delimiter
     raw: list[str] = []  # the physical lines of the record being read
 
+    with Utf8Stream(info, info.header_line) as stream:
+        yield from _checked_records(info, stream, raw, width, delim)
+
+
+def _checked_records(info: ExportInfo, stream: Utf8Stream, raw: list[str], width: int,
+                     delim: str) -> Iterator[tuple[int, list[str], bool]]:
+    """:func:`_careful_records` of the lines of *stream*."""
     def lines():
-        for text in _text_lines(info, info.header_line):
+        for text in _text_lines(stream):
             raw.append(text)
             yield text
 
@@ -343,8 +421,10 @@ def _careful_records(info: ExportInfo) -> Iterator[tuple[int, list[str]]]:
                               line=line, column=width + 1)
         if fields and len(fields) < width:
             fields += [""] * (width - len(fields))
-        yield line, fields
-        line = first + reader.line_num
+        end = first + reader.line_num
+        hit = bisect.bisect_left(stream.bad_lines, line)
+        yield line, fields, hit < len(stream.bad_lines) and stream.bad_lines[hit] < end
+        line = end
 
 
 def _unterminated(path, record: str, line: int, delim: str) -> ExportError:
@@ -368,8 +448,9 @@ def _careful_blocks(info: ExportInfo, wanted: list[int], skip: int | None) -> It
     checked; with *skip* None, none is handed out)."""
     lines: list[int] = []
     rows: list[list[str]] = []
+    damaged: list[bool] = []
     blank = 0
-    for k, (line, fields) in enumerate(_careful_records(info)):
+    for k, (line, fields, bad) in enumerate(_careful_records(info)):
         if skip is None or k < skip:
             continue
         if not fields:
@@ -377,16 +458,17 @@ def _careful_blocks(info: ExportInfo, wanted: list[int], skip: int | None) -> It
             continue
         lines.append(line)
         rows.append(fields)
+        damaged.append(bad)
         if len(rows) == CAREFUL_ROWS:
-            yield _rows_block(lines, rows, wanted, blank)
-            lines, rows, blank = [], [], 0
+            yield _rows_block(lines, rows, wanted, blank, damaged)
+            lines, rows, damaged, blank = [], [], [], 0
     if rows or blank:
-        yield _rows_block(lines, rows, wanted, blank)
+        yield _rows_block(lines, rows, wanted, blank, damaged)
 
 
-def _rows_block(lines: list[int], rows: list[list[str]], wanted: list[int], blank: int) -> Block:
+def _rows_block(lines: list[int], rows: list[list[str]], wanted: list[int], blank: int, damaged: list[bool]) -> Block:
     fields = {j: pa.array([r[j] for r in rows], _STR) for j in wanted}
-    return Block(np.array(lines, dtype=np.int64), fields, blank)
+    return Block(np.array(lines, dtype=np.int64), fields, blank, damaged=np.array(damaged) if any(damaged) else None)
 
 
 # --- one value per line, Parquet ----------------------------------------------------------
@@ -397,27 +479,31 @@ def _line_blocks(info: ExportInfo) -> Iterator[Block]:
     lines: list[int] = []
     values: list[str] = []
     first = info.header_line + 1 if info.header_line else 1
-    for k, text in enumerate(_text_lines(info, info.header_line or 0)):
-        if "\x00" in text:
-            raise ExportError(info.path, "NUL byte in the data: the file is binary, damaged, or in an encoding "
-                                         "that was not recognised", line=first + k)
-        lines.append(first + k)
-        values.append(text)
-        if len(values) == CAREFUL_ROWS:
-            yield _values_block(info, lines, values)
-            lines, values = [], []
-    if values:
-        yield _values_block(info, lines, values)
+    with Utf8Stream(info, info.header_line or 0) as stream:
+        for k, text in enumerate(_text_lines(stream)):
+            if "\x00" in text:
+                raise ExportError(info.path, "NUL byte in the data: the file is binary, damaged, or in an encoding "
+                                             "that was not recognised", line=first + k)
+            lines.append(first + k)
+            values.append(text)
+            if len(values) == CAREFUL_ROWS:
+                yield _values_block(info, lines, values, stream.bad_lines)
+                lines, values = [], []
+        if values:
+            yield _values_block(info, lines, values, stream.bad_lines)
 
 
-def _values_block(info: ExportInfo, lines: list[int], values: list[str]) -> Block:
+def _values_block(info: ExportInfo, lines: list[int], values: list[str], bad_lines: list[int]) -> Block:
     arr = pc.utf8_trim_whitespace(pa.array(values, _STR))
     keep = pc.greater(pc.binary_length(arr), 0)
     arr = arr.filter(keep)
     if info.vendor != "url-list":  # a one-column CSV may quote its values
         arr = pc.replace_substring(pc.replace_substring_regex(arr, r'^"(.*)"$', r"\1"), '""', '"')
     kept = np.asarray(keep.to_numpy(zero_copy_only=False), dtype=bool)
-    return Block(np.array(lines, dtype=np.int64)[kept], {0: arr}, blank=int((~kept).sum()))
+    kept_lines = np.array(lines, dtype=np.int64)[kept]
+    damaged = np.isin(kept_lines, bad_lines) if bad_lines else None
+    return Block(kept_lines, {0: arr}, blank=int((~kept).sum()),
+                 damaged=damaged if damaged is not None and damaged.any() else None)
 
 
 def _parquet_blocks(info: ExportInfo) -> Iterator[Block]:

@@ -1,7 +1,8 @@
 """Which tool wrote an export and how: vendor column maps and detection.
 
-:func:`detect` sniffs the encoding (BOM, UTF-8, BOM-less UTF-16, cp1252 fallback only when the
-bytes are not UTF-8), the header line (vendor preambles are skipped), the delimiter and the
+:func:`detect` sniffs the encoding (BOM, UTF-8, BOM-less UTF-16; cp1252 only when the sample
+has bytes that are not UTF-8 and no correctly spelled UTF-8 accent), the line ends (LF, CRLF, or
+CR alone as old Mac files have), the header line (vendor preambles are skipped), the delimiter and the
 vendor, and maps the vendor's columns to :mod:`toxlink.schema` columns with a conversion kind
 per column (see :data:`_VENDORS`).
 """
@@ -31,7 +32,8 @@ class ExportInfo:
     ``mapping`` is ``{canonical column: vendor column}``; ``header_line`` is the 1-based
     line of the header (``None`` for a URL list); lines above it are a vendor preamble.
     ``plan`` is, per canonical column, ``(conversion kind, field indices, vendor label)``;
-    ``bom`` the length of the byte order mark the data starts after.
+    ``bom`` the length of the byte order mark the data starts after; ``cr_only`` whether
+    lines end with a lone CR (old Mac files), which the reader turns into LF as it reads.
     """
 
     path: str
@@ -45,6 +47,7 @@ class ExportInfo:
     notes: list[str] = field(default_factory=list)
     plan: dict[str, tuple[str, tuple[int, ...], str]] = field(default_factory=dict, repr=False)
     bom: int = field(default=0, repr=False)
+    cr_only: bool = field(default=False, repr=False)
 
     @property
     def one_column(self) -> bool:
@@ -229,18 +232,32 @@ def _sniff_encoding(raw: bytes) -> tuple[str, int, list[str]]:
             return "utf-16-le", 0, ["UTF-16 LE without BOM (guessed from the byte pattern)"]
         if even.count(0) > 0.4 * len(even) and odd.count(0) < 0.05 * len(odd):
             return "utf-16-be", 0, ["UTF-16 BE without BOM (guessed from the byte pattern)"]
+    legacy = legacy_encoding(raw)
+    if legacy is None:
+        return "utf-8", 0, []  # stray bytes, if any, are replaced and their rows flagged when read
+    text = raw.decode("utf-8", errors="replace")
+    line = text[: text.index("\ufffd")].count("\n") + 1
+    return legacy, 0, [f"not valid UTF-8 (first on line {line}) and no UTF-8 accents anywhere in the first "
+                       f"{len(raw):,} bytes; read as {legacy}"]
+
+
+def legacy_encoding(raw: bytes) -> str | None:
+    """``"cp1252"`` (or ``"latin-1"`` when a byte is one of the five cp1252 leaves undefined)
+    when the bytes *raw* are not UTF-8 and spell no UTF-8 multi-byte character; ``None``
+    when they are UTF-8, perhaps with a few stray bytes (a chunk may end mid-character)."""
+    text = codecs.getincrementaldecoder("utf-8")(errors="replace").decode(raw, final=False)
+    bad = text.count("\ufffd")
+    # Characters UTF-8 spells with two or more bytes, decoded correctly: a legacy single-byte
+    # file almost never forms one by chance (an accent byte must be followed by exactly the
+    # right continuation bytes), so one is evidence enough of UTF-8 with stray bytes.
+    multibyte = len(text) - len(text.encode("ascii", errors="ignore")) - bad
+    if not bad or multibyte:
+        return None
     try:
-        codecs.getincrementaldecoder("utf-8")().decode(raw, final=False)
-        return "utf-8", 0, []
-    except UnicodeDecodeError as e:
-        bad = raw[e.start:e.start + 1].hex()
-        line = raw[:e.start].count(b"\n") + 1
-        try:
-            raw.decode("cp1252")
-            enc = "cp1252"
-        except UnicodeDecodeError:
-            enc = "latin-1"
-        return enc, 0, [f"not valid UTF-8 (byte 0x{bad} on line {line}); read as {enc}"]
+        raw.decode("cp1252")
+        return "cp1252"
+    except UnicodeDecodeError:
+        return "latin-1"
 
 
 def _looks_like_url(line: str) -> bool:
@@ -351,7 +368,9 @@ def detect(path, format: str | None = None) -> ExportInfo:
         return _detect_parquet(path, format)
     encoding, bom, notes = _sniff_encoding(raw)
     text = raw[bom:].decode(encoding, errors="replace")
-    lines = text.split("\n", _HEADER_SEARCH_LINES + 1)
+    # No LF in the whole sample but CRs: an old Mac file, whose lines end with CR alone.
+    cr_only = "\n" not in text and "\r" in text
+    lines = text.split("\r" if cr_only else "\n", _HEADER_SEARCH_LINES + 1)
     if len(lines) > _HEADER_SEARCH_LINES or len(raw) == SAMPLE_BYTES:
         lines = lines[:-1]  # the rest of the file, or a line cut by the sample's end
     lines = [ln.rstrip("\r").replace("\x00", "") for ln in lines]
@@ -359,7 +378,9 @@ def detect(path, format: str | None = None) -> ExportInfo:
     if not nonblank:
         raise ExportError(path, "the file has no text lines")
     info = ExportInfo(path=str(path), vendor="", encoding=encoding, delimiter=None, header_line=None,
-                      notes=notes, bom=bom)
+                      notes=notes, bom=bom, cr_only=cr_only)
+    if cr_only:
+        info.notes.append("lines end with CR alone (old Mac line ends)")
 
     first_i, first = nonblank[0]
     if format == "url-list" or (format is None and _looks_like_url(first)):
