@@ -194,7 +194,11 @@ def train(
     force: bool = typer.Option(False, "--force", help="Write the new model to --output even if the promotion gate refuses it."),
     tracking_uri: Optional[str] = typer.Option(None, "--tracking-uri", help="MLflow tracking URI (default: MLFLOW_TRACKING_URI, else ~/.toxlink/mlruns.db)."),
 ) -> None:
-    """Retrain on your own labels, log the run to MLflow and promote it if it is not worse."""
+    """Retrain on your own labels, log the run to MLflow and promote it if it is not worse.
+
+    Exit code 2 when the model is refused: too little to evaluate, or worse than the champion
+    (or, on a first run, the shipped model) on the same evaluation links, shown side by side.
+    """
     from toxlink.train import retrain
 
     if not export:
@@ -208,6 +212,12 @@ def train(
     except ValueError as exc:  # retrain's own checks on what the user gave (no labels matched, ...)
         raise _UserError(str(exc)) from None
     out.print("\n".join(result.lines()), markup=False, highlight=False)
+    if result.refused:
+        # the side-by-side table above is the evidence; a script must not take this for a success
+        kept = f"written to {result.model_dir} on --force" if result.model_dir else f"not written to {output}"
+        err.print(f"toxlink: refused: the new model is worse than the {result.gate.compared_with} on the same "
+                  f"evaluation links; it is {kept} and not promoted", markup=False, highlight=False, soft_wrap=True)
+        raise typer.Exit(2)
 
 
 @app.command()

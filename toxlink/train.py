@@ -25,7 +25,7 @@ from toxlink.evaluation import RULE_MARKERS, Marker, ablation, by_source, family
 from toxlink.fit import (FitResult, TrainConfig, choose_thresholds, compute_features, data_hash, evaluate, fit,
                          fit_calibration, grouped_folds, train_booster)
 from toxlink.model import ModelBundle, ModelError, resolve_tracking_uri
-from toxlink.tracking import CHAMPION, EXPERIMENT, REGISTERED_MODEL, GateDecision, log_run, register_and_gate
+from toxlink.tracking import CHAMPION, EXPERIMENT, REGISTERED_MODEL, GateDecision, compare_models, log_run, register_and_gate
 from toxlink.urls import with_hosts
 
 __all__ = [
@@ -66,6 +66,11 @@ class TrainReport:
     tracking_uri: str | None = None
     gate: GateDecision | None = None
     warnings: list[str] = field(default_factory=list)
+
+    @property
+    def refused(self) -> bool:
+        """The gate found the new model worse than the model it was compared with."""
+        return self.gate is not None and not self.gate.promoted
 
     def to_dict(self) -> dict[str, Any]:
         """Plain-data form (JSON-able) of the report."""
@@ -144,11 +149,14 @@ def retrain(
         at all (:meth:`toxlink.model.ModelBundle.save_folder`). A model the gate refuses is
         not written unless *force*.
     register : bool
-        Log the run to MLflow, register the model and apply the promotion gate.
+        Log the run to MLflow, register the model and gate ``@champion``. Without it the
+        same gate runs against *baseline* alone (no registry), and a refused model is not
+        written either.
     force : bool
         Write a refused model to *out_dir* all the same (replacing the bundle there).
     baseline : ModelBundle, None or ``"shipped"``
-        The champion to beat while the registry has none (default: the shipped model).
+        The champion to beat while the registry has none, or always with ``register=False``
+        (default: the shipped model; None: no comparison, the model passes).
     test_fraction : float
         Share of the user's labelled links (by whole referring domain) held out to evaluate
         the model and gate its promotion.
@@ -252,15 +260,18 @@ def retrain(
         seconds=0.0,
         warnings=warnings,
     )
+    if isinstance(baseline, str):
+        baseline = _shipped_model(warnings)
     if register:
-        if isinstance(baseline, str):
-            baseline = _shipped_model(warnings)
         uri = resolve_tracking_uri(tracking_uri)
         rid = log_run(bundle, tracking_uri=uri, run_name="toxlink train", tags={"kind": "retrain"},
                       params={"with_base": with_base, "user_weight": user_weight, "base_weight": base_weight})
         report.gate = register_and_gate(rid, bundle, X_eval, y_eval, tracking_uri=uri, baseline=baseline)
         report.run_id, report.tracking_uri = rid, uri
-    if report.gate is None or report.gate.promoted or force:
+    else:
+        # no registry, same gate: the baseline (the shipped model) on the same evaluation links
+        report.gate = compare_models(bundle, baseline, X_eval, y_eval)
+    if report.gate.promoted or force:
         bundle.save_folder(out_dir)
         report.model_dir = str(out_dir)
     else:
