@@ -114,6 +114,7 @@ def score(
     engine: str = typer.Option("embedded", help="embedded (one process, streaming) or dask (needs toxlink[scale])."),
     scheduler: Optional[str] = typer.Option(None, help="Dask scheduler address (default: a local cluster)."),
     timings: Optional[Path] = typer.Option(None, "--timings", help="Write the seconds spent per stage to this JSON file."),
+    label_next: int = typer.Option(100, "--label-next", min=0, help="Rows of label-next.csv: the referring domains whose label would teach a retrained model most (0: none)."),
 ) -> None:
     """Score backlink exports and write disavow recommendations."""
     from toxlink.engine import score_exports
@@ -132,7 +133,7 @@ def score(
                           + [KnownList.read(p, spam=False) for p in known_clean]),
     )
     kwargs = dict(model=model, policy=policy, export_format=export_format, existing_disavow=existing_disavow,
-                  chunksize=chunksize, report=report, excel_bom=excel)
+                  chunksize=chunksize, report=report, excel_bom=excel, label_rows=label_next)
     _return_freed_memory()
     with _progress() as on_chunk:
         if engine == "dask":

@@ -189,12 +189,16 @@ class Tally:
             from toxlink.report import ReportAccumulator
 
             self.report = ReportAccumulator()
+        from toxlink.labelnext import ExampleLinks
+
+        self.examples = ExampleLinks()  # one URL per referring host, for label-next.csv
         self.rows = 0
         self.duplicates = 0
         self.bands = dict.fromkeys(S.BANDS, 0)
 
     def update(self, scored: pd.DataFrame) -> "Tally":
         self.rollup.update(scored)
+        self.examples.update(scored)
         if self.report is not None:
             self.report.update(scored)
         dup = scored[S.DUPLICATE_OF].notna().to_numpy()
@@ -206,6 +210,7 @@ class Tally:
 
     def merge(self, other: "Tally") -> "Tally":
         self.rollup.merge(other.rollup)
+        self.examples.merge(other.examples)
         if self.report is not None:
             self.report.merge(other.report)
         self.rows += other.rows
@@ -249,13 +254,14 @@ def score_batches(spool_path: str | os.PathLike, batches: Iterable[int], predict
 # -- the other outputs ------------------------------------------------------------------------------
 
 def write_outputs(tally: Tally, policy, existing, out_dir: Path, notes: list[str], timings: Timings, *,
-                  bom: bool = False) -> ScoreSummary:
+                  bom: bool = False, label_rows: int = 100) -> ScoreSummary:
     """Every output but ``links.csv``, from the *tally* of the scored links.
 
     Writes ``domains.csv`` (the roll-up, columns ``schema.ROLLUP_COLUMNS``), ``disavow.txt``
     (*existing* with the new entries appended), ``disavow-new.txt``, ``disavow-diff.csv``,
     ``disavow-overflow.txt`` when Google's limits leave no room, and ``report.html`` when
-    the tally has a report. Returns the run's :class:`ScoreSummary`: counts, files, and
+    the tally has a report, and ``label-next.csv`` (the *label_rows* sites to label next,
+    :mod:`toxlink.labelnext`; none when 0). Returns the run's :class:`ScoreSummary`: counts, files, and
     *notes* followed by the notes of this stage.
     """
     from toxlink.disavow import merge_within_limits
@@ -276,6 +282,15 @@ def write_outputs(tally: Tally, policy, existing, out_dir: Path, notes: list[str
                 fh.write(overflow.to_text())
             summary.files["disavow-overflow.txt"] = out_dir / "disavow-overflow.txt"
     names = ["links.csv", "domains.csv", "disavow.txt", "disavow-new.txt", "disavow-diff.csv"]
+    if label_rows > 0:
+        from toxlink.labelnext import LABEL_NEXT_FILE, label_next
+
+        with timings.stage("label-next.csv"):
+            decided = [value for kind, value in existing.entries if kind == "domain"]
+            ask = label_next(domains, policy.thresholds(), examples=tally.examples.finish(), rows=label_rows,
+                             labelled=decided)
+            write_csv(ask, out_dir / LABEL_NEXT_FILE, bom=bom)
+        names.append(LABEL_NEXT_FILE)
     if tally.report is not None:
         from toxlink.report import write_report_from
 
@@ -305,7 +320,7 @@ def read_existing(path):
 
 #: What a run may write into its output folder.
 OUTPUT_FILES = ("links.csv", "domains.csv", "disavow.txt", "disavow-new.txt", "disavow-diff.csv",
-                "disavow-overflow.txt", "report.html")
+                "disavow-overflow.txt", "report.html", "label-next.csv")
 
 
 def check_output_folder(out_dir: Path, inputs: Sequence[str | os.PathLike] = ()) -> None:
@@ -378,6 +393,7 @@ def score_exports(
     report: bool = False,
     on_chunk: OnChunk | None = None,
     excel_bom: bool = False,
+    label_rows: int = 100,
 ) -> ScoreSummary:
     """Score the export files *paths* into the folder *out_dir*.
 
@@ -393,6 +409,8 @@ def score_exports(
         Called after each chunk of each pass (progress bars): :data:`OnChunk`.
     excel_bom : bool
         Start the CSV files with a UTF-8 byte order mark (Excel on Windows).
+    label_rows : int
+        Rows of ``label-next.csv`` (the sites to label next); 0 writes none.
     """
     out_dir = Path(out_dir)
     check_output_folder(out_dir, paths)
@@ -402,14 +420,14 @@ def score_exports(
     with claimed(out_dir):
         summary = _score_into(paths, out_dir, existing, timings, predictor=predictor, model=model, policy=policy,
                               export_format=export_format, chunksize=chunksize, report=report, on_chunk=on_chunk,
-                              bom=excel_bom)
+                              bom=excel_bom, label_rows=label_rows)
         remove_stale_outputs(out_dir, summary)
     summary.notes[:0] = [f"your disavow file: {w}" for w in existing.warnings]
     return summary
 
 
 def _score_into(paths, out_dir: Path, existing, timings: Timings, *, predictor, model, policy, export_format,
-                chunksize: int, report: bool, on_chunk: OnChunk | None, bom: bool) -> ScoreSummary:
+                chunksize: int, report: bool, on_chunk: OnChunk | None, bom: bool, label_rows: int = 100) -> ScoreSummary:
     """The stages of :func:`score_exports`, in order, in a folder it holds."""
     from toxlink.outputs import CsvWriter
     from toxlink.predictor import Predictor
@@ -438,4 +456,4 @@ def _score_into(paths, out_dir: Path, existing, timings: Timings, *, predictor, 
                     on_chunk("score", 0, rows)
                 tally = score_batches(spool.path, range(len(spool.batch_rows)), predictor, profile, policy, csv,
                                       report=report, timings=timings, on_chunk=on_chunk, total=rows)
-    return write_outputs(tally, policy, existing, out_dir, notes, timings, bom=bom)
+    return write_outputs(tally, policy, existing, out_dir, notes, timings, bom=bom, label_rows=label_rows)

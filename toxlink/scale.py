@@ -115,6 +115,7 @@ def score_exports_dask(
     n_workers: int = 2,
     tasks: int | None = None,
     excel_bom: bool = False,
+    label_rows: int = 100,
 ):
     """Score the exports on a Dask cluster; same outputs as :func:`toxlink.engine.score_exports`.
 
@@ -185,7 +186,7 @@ def score_exports_dask(
         for part_tally, _, worker_timings, _ in results:
             tally.merge(part_tally)  # in input order: the roll-up keeps the first-seen order of sites
             timings.add(worker_timings, prefix="workers: ")
-        summary = write_outputs(tally, policy, existing, out_dir, notes, timings, bom=excel_bom)
+        summary = write_outputs(tally, policy, existing, out_dir, notes, timings, bom=excel_bom, label_rows=label_rows)
         summary.tasks = [facts for *_, facts in results]
         remove_stale_outputs(out_dir, summary)
     summary.notes[:0] = [f"your disavow file: {w}" for w in existing.warnings]
