@@ -30,6 +30,7 @@ from toxlink import schema as S
 from toxlink.known import list_evidence
 from toxlink.policy import toxicity
 from toxlink.model import apply_calibration
+from toxlink.propagate import NEIGHBOURS, neighbour_shift, site_names
 from toxlink.timings import Timings
 from toxlink.urls import with_hosts  # noqa: F401 - re-exported: callers score with host columns
 
@@ -124,6 +125,10 @@ class Predictor:
             if self.policy.known_lists:  # log-odds of the calibrated risk: what the shift was measured on
                 shift, listed = list_evidence(links[S.HOST], self.policy.known_lists,
                                               self.bundle.extra.get("list_evidence"))
+                p = np.clip(risk[ok], 1e-6, 1 - 1e-6)
+                risk[ok] = 1.0 / (1.0 + np.exp(-(np.log(p / (1 - p)) + shift[ok])))
+            if self.bundle.extra.get(NEIGHBOURS):  # a retrained model: sites named like the user's labelled ones
+                shift = neighbour_shift(site_names(links), self.bundle.extra[NEIGHBOURS])
                 p = np.clip(risk[ok], 1e-6, 1 - 1e-6)
                 risk[ok] = 1.0 / (1.0 + np.exp(-(np.log(p / (1 - p)) + shift[ok])))
         with timings.stage("reasons"):

@@ -32,13 +32,16 @@ __all__ = [
     "TrainConfig", "FitResult", "GateDecision", "TrainReport", "fit", "evaluate", "ablation", "rule_baseline",
     "rule_baseline_metrics", "RULE_MARKERS", "Marker", "by_source", "family_columns", "grouped_folds", "train_booster",
     "fit_calibration", "choose_thresholds", "compute_features", "data_hash", "log_run", "register_and_gate",
-    "retrain", "TrainRefused", "MIN_EVAL_PER_CLASS", "USER_WEIGHT", "REGISTERED_MODEL", "CHAMPION", "EXPERIMENT", "GROUP", "LABEL", "LABEL_SOURCE", "WEIGHT",
+    "retrain", "TrainRefused", "MIN_EVAL_PER_CLASS", "USER_WEIGHT", "PROPAGATED_WEIGHT", "REGISTERED_MODEL", "CHAMPION", "EXPERIMENT", "GROUP", "LABEL", "LABEL_SOURCE", "WEIGHT",
 ]
 
 
 #: Default weight of one user-labelled link relative to the base data, whose weights
 #: average 1 per row: a user's own verdicts are the most relevant evidence for their site.
 USER_WEIGHT = 3.0
+
+#: Weight of a link labelled by propagation from the user's labels, relative to a labelled one.
+PROPAGATED_WEIGHT = 0.5
 
 #: Fewest evaluation links of each class the promotion gate accepts: below it ROC-AUC and
 #: PR-AUC are undefined (one class) or decided by a single link.
@@ -122,6 +125,8 @@ def retrain(
     base_links: pd.DataFrame | None = None,
     force: bool = False,
     baseline: ModelBundle | None | str = "shipped",
+    propagated_weight: float = PROPAGATED_WEIGHT,
+    neighbour_strength: float | None = None,
 ) -> TrainReport:
     """Retrain on a user's exports + labels (and by default the shipped base data).
 
@@ -163,6 +168,15 @@ def retrain(
     base_links : DataFrame, optional
         Base rows in :func:`toxlink.basedata.load_base_table`'s form (feature columns plus
         ``label``, ``weight``, ``group``), instead of the shipped table.
+    propagated_weight : float
+        The user's training labels also label the unlabelled links of the export tied to
+        them (same /24 subnet, same page title, a similar site name:
+        :func:`toxlink.propagate.propagate_labels`); those rows weigh *user_weight* times
+        this (0: no propagation).
+    neighbour_strength : float, optional
+        The bundle keeps the names of the labelled sites; scoring moves the risk of a site
+        named like them by up to this many log-odds (default
+        :data:`toxlink.propagate.NEIGHBOUR_STRENGTH`; 0: keeps no names).
 
     Returns
     -------
@@ -198,10 +212,11 @@ def retrain(
         raise ValueError("none of the exported links is labelled by the labels / disavow / whitelist given")
     Xu = X_all[have].reset_index(drop=True)
     yu = y_all[have]
-    dom = links[S.DOMAIN].astype("string")[have]
+    dom = links[S.DOMAIN].astype("string").reset_index(drop=True)
     # no domain (unparseable URL rows are never labelled, but be safe): the host, else the URL
-    dom = dom.fillna(links[S.HOST].astype("string")[have]).fillna(links[S.SOURCE_URL].astype("string")[have])
-    gu = ("user:" + dom.fillna("")).reset_index(drop=True)
+    dom = dom.fillna(links[S.HOST].astype("string").reset_index(drop=True))
+    g_all = "user:" + dom.fillna(links[S.SOURCE_URL].astype("string").reset_index(drop=True)).fillna("")
+    gu = g_all[have].reset_index(drop=True)
 
     # Hold out whole referring domains of the user's links for evaluation and the gate.
     test = np.zeros(len(yu), dtype=bool)
@@ -213,6 +228,21 @@ def retrain(
         warnings.append("too few labelled links of both classes to hold some out: no held-out evaluation, gate compares on the calibration fold")
     Xs, ys, ws, gs = [Xu[~test]], [yu[~test]], [np.full((~test).sum(), float(user_weight))], [gu[~test]]
     rows = {"user": int((~test).sum()), "user_held_out": int(test.sum())}
+    if propagated_weight > 0:
+        from toxlink.propagate import propagate_labels
+
+        # only the training labels lend theirs, and never into a held-out domain: the gate's
+        # links stay unseen
+        lend = np.zeros(len(y_all), dtype=bool)
+        lend[np.flatnonzero(have)[~test]] = True
+        yp, via = propagate_labels(links, y_all, source=lend)
+        pm = ~np.isnan(yp) & ~g_all.isin(set(gu[test])).to_numpy()
+        Xs.append(X_all[pm].reset_index(drop=True))
+        ys.append(yp[pm])
+        ws.append(np.full(int(pm.sum()), float(user_weight) * float(propagated_weight)))
+        gs.append(g_all[pm].reset_index(drop=True))
+        rows["propagated"] = int(pm.sum())
+        counts.update({f"propagated by {k}": int(v) for k, v in via[pm].value_counts().items()})
     base_hash = ""
     if with_base:
         from toxlink import basedata as B
@@ -229,9 +259,17 @@ def retrain(
     g = pd.concat(gs, ignore_index=True)
     dh = data_hash(X, y, w, g)
     fitted = fit(X=X, y=y, w=w, groups=g, config=config, data_hash_=dh,
-                 extra={"retrain": {"user_weight": user_weight, "base_weight": base_weight if with_base else None,
+                 extra={"retrain": {"user_weight": user_weight, "propagated_weight": propagated_weight,
+                                    "base_weight": base_weight if with_base else None,
                                     "base_data_hash": base_hash, "label_counts": counts}})
     bundle = fitted.bundle
+    from toxlink import propagate as P
+
+    strength = P.NEIGHBOUR_STRENGTH if neighbour_strength is None else float(neighbour_strength)
+    spec = P.neighbour_spec(P.site_names(links)[have], yu, strength) if strength > 0 else None
+    if spec:
+        # the user's own model: their labelled sites' names inform similarly named ones
+        bundle.extra[P.NEIGHBOURS] = spec
     evidence = _shipped_list_evidence()
     if evidence:
         # How far a known-spam/known-clean list moves the risk was measured for the shipped
