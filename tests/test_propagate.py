@@ -57,7 +57,8 @@ def test_conflicts_and_withheld_labels_propagate_nothing():
 def test_neighbour_shift_moves_similar_names_towards_their_label():
     from toxlink.propagate import neighbour_shift, neighbour_spec
 
-    spec = neighbour_spec(["casino-bonus-77.xyz", "gardening-club.org", "both.com", "both.com"], [1, 0, 1, 0], strength=2.0)
+    spec = neighbour_spec(["casino-bonus-77.xyz", "gardening-club.org", "both.com", "both.com"], [1, 0, 1, 0], strength=2.0,
+                          name_model_strength=0.0)
     assert "both.com" not in spec["names"]  # contradictory labels teach nothing
     got = neighbour_shift(["casino-bonus-77.xyz", "casino-bonus-78.top", "gardening-clubs.org", "zqxv.io"], spec)
     assert abs(got[0] - 2.0) < 1e-4  # the labelled site itself (a sibling host has the same registrable domain)
@@ -90,3 +91,15 @@ def test_retrained_model_scores_siblings_of_labelled_sites_towards_their_label(t
     bundle.extra.pop(NEIGHBOURS)
     without = Predictor(bundle).score(new_sites)[S.RISK].to_numpy()
     assert with_names[0] > without[0] and with_names[1] < without[1]
+
+
+def test_name_model_generalises_from_the_labelled_names():
+    from toxlink.propagate import neighbour_shift, neighbour_spec
+
+    toxic = [f"casino-{w}.xyz" for w in ("royal", "lucky", "golden", "mega", "vegas", "star")]
+    ok = [f"{w}-gardening.org" for w in ("urban", "rooftop", "organic", "allotment", "balcony", "school")]
+    spec = neighbour_spec(toxic + ok, [1] * 6 + [0] * 6, strength=2.0, name_model_strength=1.0)
+    names = ["casino-diamond.top", "patio-gardening.net"]
+    alone = neighbour_shift(names, spec, strength=0.0)
+    assert alone[0] > 0 > alone[1]  # no near twin, but the shared n-grams say which side
+    assert (neighbour_shift(names, spec, strength=0.0, name_model_strength=0.0) == 0).all()

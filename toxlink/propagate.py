@@ -21,10 +21,14 @@ The same name similarity also works at scoring time (:func:`neighbour_shift`): a
 bundle keeps the names of the sites its user labelled (``extra["neighbours"]``, the user's
 own model only; the shipped model holds no host names), and a referring site named like
 labelled ones has its risk moved in log-odds, up to ``strength`` for an identical name
-(a sibling host of a labelled domain), towards the label of the most similar one.
+(a sibling host of a labelled domain), towards the label of the most similar one, plus
+``name_model_strength`` times the log-odds of a character n-gram logistic regression fitted
+on the labelled names (what a name shares with the labelled ones, beyond one near twin).
 """
 
 from __future__ import annotations
+
+from functools import lru_cache
 
 import numpy as np
 import pandas as pd
@@ -40,8 +44,12 @@ MIN_SIMILARITY = 0.6
 NEIGHBOURS = "neighbours"
 #: Log-odds a labelled site moves an identically named one by (``training/adaptation.py``).
 NEIGHBOUR_STRENGTH = 2.0
+#: Weight of the labelled names' n-gram logistic regression in the shift (``training/adaptation.py``).
+NAME_MODEL_STRENGTH = 2.0
 #: Most labelled names a bundle keeps (the metadata stays small).
-MAX_NEIGHBOURS = 20_000
+MAX_NEIGHBOURS = 5_000
+#: Names compared at a time: a block's similarity matrix is at most _BLOCK x MAX_NEIGHBOURS.
+_BLOCK = 1024
 
 
 def _votes(keys: pd.Series, label: np.ndarray, source: np.ndarray) -> np.ndarray:
@@ -85,18 +93,18 @@ def _nearest(names: pd.Series, label: np.ndarray, source: np.ndarray, targets: n
     src_names, src_pos = np.unique(inv[src_idx], return_index=True)
     lab_of_name = pd.Series(label[src_idx]).groupby(inv[src_idx]).agg(["min", "max"])
     clear = (lab_of_name["min"] == lab_of_name["max"]).reindex(src_names).to_numpy()
-    src_names = src_names[clear]
+    src_names = _at_most(src_names[clear], MAX_NEIGHBOURS)
     if not len(src_names):
         return out
     tgt_names = np.unique(inv[tgt_idx])
     A, B = vec.transform(uniq[tgt_names]), vec.transform(uniq[src_names])
     best = np.full(len(tgt_names), np.nan)
-    for start in range(0, len(tgt_names), 4096):  # bounded memory: a block of targets at a time
-        sim = (A[start:start + 4096] @ B.T).toarray()
+    for start in range(0, len(tgt_names), _BLOCK):  # bounded memory: a block of targets at a time
+        sim = (A[start:start + _BLOCK] @ B.T).toarray()
         j = sim.argmax(axis=1)
         top = sim[np.arange(len(j)), j]
         vals = lab_of_name["min"].reindex(src_names).to_numpy()[j]
-        best[start:start + 4096] = np.where(top >= min_similarity, vals, np.nan)
+        best[start:start + _BLOCK] = np.where(top >= min_similarity, vals, np.nan)
     by_name = pd.Series(best, index=tgt_names)
     out[tgt_idx] = by_name.reindex(inv[tgt_idx]).to_numpy()
     # a name identical to a labelled one is that site: never "propagated" onto itself
@@ -152,7 +160,17 @@ def propagate_labels(links: pd.DataFrame, label: np.ndarray, *, source: np.ndarr
     return out, pd.Series(via, dtype="string")
 
 
-def neighbour_spec(names, labels, strength: float = NEIGHBOUR_STRENGTH) -> dict | None:
+def _at_most(items: np.ndarray, n: int) -> np.ndarray:
+    """*items*, or a seeded sample of *n* of them in their order (a 50,000-domain disavow
+    file must not make a 50,000-column similarity matrix)."""
+    if len(items) <= n:
+        return items
+    keep = np.sort(np.random.default_rng(0).choice(len(items), n, replace=False))
+    return items[keep]
+
+
+def neighbour_spec(names, labels, strength: float = NEIGHBOUR_STRENGTH,
+                   name_model_strength: float = NAME_MODEL_STRENGTH) -> dict | None:
     """What a retrained bundle keeps: labelled site *names* (shape (n,)) whose *labels* agree,
     at most :data:`MAX_NEIGHBOURS` of them; None when there are none."""
     frame = pd.DataFrame({"name": pd.Series(names, dtype="string"), "y": np.asarray(labels, float)}).dropna()
@@ -161,9 +179,9 @@ def neighbour_spec(names, labels, strength: float = NEIGHBOUR_STRENGTH) -> dict 
     agree = agree[agree["min"] == agree["max"]]
     if not len(agree):
         return None
-    agree = agree.iloc[:MAX_NEIGHBOURS]
+    agree = agree.loc[_at_most(agree.index.to_numpy(dtype=object), MAX_NEIGHBOURS)]
     return {"names": agree.index.tolist(), "labels": [int(v) for v in agree["min"]], "strength": float(strength),
-            "min_similarity": MIN_SIMILARITY}
+            "min_similarity": MIN_SIMILARITY, "name_model_strength": float(name_model_strength)}
 
 
 def neighbour_similarity(names, spec: dict) -> tuple[np.ndarray, np.ndarray]:
@@ -182,23 +200,48 @@ def neighbour_similarity(names, spec: dict) -> tuple[np.ndarray, np.ndarray]:
         best = np.zeros(len(uniq))
         R = vec.transform(ref[lab == cls])
         if R.shape[0]:
-            for start in range(0, len(uniq), 4096):
-                best[start:start + 4096] = (A[start:start + 4096] @ R.T).max(axis=1).toarray().ravel()
+            for start in range(0, len(uniq), _BLOCK):
+                best[start:start + _BLOCK] = (A[start:start + _BLOCK] @ R.T).max(axis=1).toarray().ravel()
         out.append(best[inv])
     return out[0], out[1]
 
 
-def neighbour_shift(names, spec: dict | None, strength: float | None = None) -> np.ndarray:
+def neighbour_shift(names, spec: dict | None, strength: float | None = None,
+                    name_model_strength: float | None = None) -> np.ndarray:
     """Log-odds to add to each risk, shape (n,): ``strength`` x the part of the similarity to
     the nearest labelled toxic site above ``min_similarity`` (rescaled to [0, 1]), minus the
-    same towards the nearest ok site. Zero everywhere without a *spec*."""
+    same towards the nearest ok site, plus ``name_model_strength`` x the labelled names'
+    n-gram model's log-odds (within +-3). Zero everywhere without a *spec*."""
     if not spec:
         return np.zeros(len(names))
     strength = float(spec["strength"] if strength is None else strength)
+    lr_strength = float(spec.get("name_model_strength", 0.0) if name_model_strength is None else name_model_strength)
     floor = float(spec.get("min_similarity", MIN_SIMILARITY))
-    tox, ok = neighbour_similarity(names, spec)
+    shift = np.zeros(len(names))
+    if strength:
+        tox, ok = neighbour_similarity(names, spec)
 
-    def above(sim):
-        return np.clip((sim - floor) / (1 - floor), 0, 1)
+        def above(sim):
+            return np.clip((sim - floor) / (1 - floor), 0, 1)
 
-    return strength * (above(tox) - above(ok))
+        shift += strength * (above(tox) - above(ok))
+    if lr_strength and len(set(spec["labels"])) == 2:
+        vec, lr = _name_model(tuple(spec["names"]), tuple(spec["labels"]))
+        q = _stem(names)
+        uniq, inv = np.unique(q.to_numpy(dtype=str), return_inverse=True)
+        shift += lr_strength * np.clip(lr.decision_function(vec.transform(uniq)), -3, 3)[inv]
+    return shift
+
+
+@lru_cache(maxsize=4)
+def _name_model(names: tuple, labels: tuple):
+    """TF-IDF character 3-5-grams + logistic regression on the labelled names, classes
+    balanced (the base model carries the prior); fitted once per set of labels."""
+    from sklearn.feature_extraction.text import TfidfVectorizer
+    from sklearn.linear_model import LogisticRegression
+
+    ref = _stem(list(names)).to_numpy(dtype=str)
+    vec = TfidfVectorizer(analyzer="char_wb", ngram_range=(3, 5), sublinear_tf=True, dtype=np.float64).fit(ref)
+    lr = LogisticRegression(C=1.0, class_weight="balanced", solver="liblinear", random_state=0)
+    lr.fit(vec.transform(ref), np.asarray(labels, int))
+    return vec, lr
