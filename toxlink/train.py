@@ -125,6 +125,7 @@ def retrain(
     base_links: pd.DataFrame | None = None,
     force: bool = False,
     baseline: ModelBundle | None | str = "shipped",
+    features: pd.DataFrame | None = None,
     propagated_weight: float = PROPAGATED_WEIGHT,
     neighbour_strength: float | None = None,
 ) -> TrainReport:
@@ -177,6 +178,10 @@ def retrain(
         The bundle keeps the names of the labelled sites; scoring moves the risk of a site
         named like them by up to this many log-odds (default
         :data:`toxlink.propagate.NEIGHBOUR_STRENGTH`; 0: keeps no names).
+    features : DataFrame, optional
+        The exports' feature matrix, shape (n links, f), rows in the links' order, instead
+        of computing it (``training/adaptation.py`` passes features scored by a model
+        that never saw the left-out list).
 
     Returns
     -------
@@ -205,7 +210,7 @@ def retrain(
     lab = L.label_links(links, labels=labels, disavow=disavow, whitelist=whitelist)
     counts = lab.counts()
     # Features on the whole export, so profile features see every link (labelled or not).
-    X_all = compute_features(links)
+    X_all = compute_features(links) if features is None else features.reset_index(drop=True)
     y_all = lab.label.to_numpy(float)
     have = ~np.isnan(y_all)
     if not have.any():

@@ -236,6 +236,11 @@ def model_card(bundle, hm, data: H.HostData, loso: dict, sizes: dict, variants: 
                   f"recall@2%FPR {gs['recall_at_2pct_fpr']:.3f} ({gs['n']:,} hosts). It is higher than the LOSO figures "
                   "because every list's own compilation habits are in training: it is not the figure to expect on a new source.", ""]
     parts += variant_table(loso, variants)
+    adaptation = H.ROOT / "out" / "adaptation.json"
+    if adaptation.is_file():  # training/adaptation.py's curve, kept when the card is rewritten
+        from adaptation import card_section
+
+        parts += card_section(json.loads(adaptation.read_text(encoding="utf-8")))
     parts += [
         "## What the model is",
         "",
