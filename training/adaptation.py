@@ -51,6 +51,9 @@ from toxlink.propagate import NAME_MODEL_STRENGTH, NEIGHBOUR_STRENGTH, NEIGHBOUR
 #: user's labels matter most; ``--sources all`` runs the thirteen.
 DEFAULT_SOURCES = ("copycat-scrapers", "community-disavow", "wikipedia-cited", "512kb-club")
 FRACTIONS = (1, 2, 5, 10)
+#: How the neighbour and name-model strengths were chosen (sources kept out of the default set).
+TUNING_COMMAND = ("python training/adaptation.py --sources seo-networks,spamdexing --fractions 5 --variants 3:0.5 "
+                  "--strengths 0:0,2:1,2:2,2:3,2:4,4:4")
 
 
 def log(msg: str) -> None:
@@ -181,9 +184,15 @@ def card_section(result: dict) -> list[str]:
         "",
         table(frame),
         "",
-        "Best mean lift at 5% labels: "
-        + ", ".join(f"{v}: {r.retrained_roc_auc - r.shipped_roc_auc:+.3f}"
-                    for (v, f), r in means.iterrows() if f == 5) + ".",
+        "Mean at 5% labels (the issue's target: ROC-AUC >= 0.85 and >= +0.08 over the shipped model): "
+        + "; ".join(f"{v}: {r.shipped_roc_auc:.3f} -> {r.retrained_roc_auc:.3f} ({r.retrained_roc_auc - r.shipped_roc_auc:+.3f}, "
+                    + ("target met" if r.retrained_roc_auc >= 0.85 and r.retrained_roc_auc - r.shipped_roc_auc >= 0.08
+                       else "target not met") + ")"
+                    for (v, f), r in means.iterrows() if f == 5) + ". "
+        f"The shipped strengths (neighbours {NEIGHBOUR_STRENGTH:g}, name model {NAME_MODEL_STRENGTH:g}) were chosen on "
+        f"other sources (`{TUNING_COMMAND}`), not on these. Weighing the user's rows more did not help: on "
+        "seo-networks at 5%, user weight 3 / 30 / 100 gave 0.878 / 0.871 / 0.863 (shipped 0.876; "
+        "`--sources seo-networks --fractions 5 --variants 3:0,30:0,100:0 --strengths 0:0`).",
         "",
     ]
 
