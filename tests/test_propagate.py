@@ -87,10 +87,16 @@ def test_retrained_model_scores_siblings_of_labelled_sites_towards_their_label(t
     assert spec["names"] and set(spec["labels"]) == {0, 1} and rep.model_dir
     new_sites = S.conform(pd.DataFrame({S.SOURCE_URL: [f"https://news.{spam[0]}/p", f"https://blog.{clean[0]}/p"],
                                         S.TARGET_URL: "https://me.example/"}))
-    with_names = Predictor(bundle).score(new_sites)[S.RISK].to_numpy()
+    scored = Predictor(bundle).score(new_sites)
+    with_names = scored[S.RISK].to_numpy()
     bundle.extra.pop(NEIGHBOURS)
-    without = Predictor(bundle).score(new_sites)[S.RISK].to_numpy()
+    plain = Predictor(bundle).score(new_sites)
+    without = plain[S.RISK].to_numpy()
     assert with_names[0] > without[0] and with_names[1] < without[1]
+    # and the reason says so, first
+    assert scored[S.REASONS].iloc[0].startswith("named like sites you labelled toxic")
+    assert scored[S.REASONS].iloc[1].startswith("named like sites you labelled ok")
+    assert not plain[S.REASONS].str.contains("named like sites").any()
 
 
 def test_name_model_generalises_from_the_labelled_names():

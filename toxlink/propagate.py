@@ -36,7 +36,7 @@ import pandas as pd
 from toxlink import schema as S
 
 __all__ = ["MIN_TITLE", "MIN_SIMILARITY", "NEIGHBOURS", "NEIGHBOUR_STRENGTH", "MAX_NEIGHBOURS", "propagate_labels",
-           "site_names", "neighbour_spec", "neighbour_similarity", "neighbour_shift"]
+           "site_names", "neighbour_spec", "neighbour_similarity", "neighbour_shift", "neighbour_sentences"]
 
 MIN_TITLE = 12
 MIN_SIMILARITY = 0.6
@@ -245,3 +245,14 @@ def _name_model(names: tuple, labels: tuple):
     lr = LogisticRegression(C=1.0, class_weight="balanced", solver="liblinear", random_state=0)
     lr.fit(vec.transform(ref), np.asarray(labels, int))
     return vec, lr
+
+
+def neighbour_sentences(shift: np.ndarray, at_least: float = 0.5):
+    """The reason a :func:`neighbour_shift` gives, per row (pyarrow large_string array, shape
+    (n,)): null where it moved the log-odds by less than *at_least* either way."""
+    import pyarrow as pa
+
+    shift = np.asarray(shift, float)
+    text = np.where(shift >= at_least, "named like sites you labelled toxic",
+                    np.where(shift <= -at_least, "named like sites you labelled ok", None))
+    return pa.array(text, type=pa.large_string())
