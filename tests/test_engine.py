@@ -120,7 +120,7 @@ def test_a_run_removes_what_an_interrupted_one_left_and_outputs_it_did_not_write
     summary = score_exports([SAMPLE], out)  # no --report this time
     names = sorted(p.name for p in out.iterdir())
     assert names == sorted(["links.csv", "domains.csv", "disavow.txt", "disavow-new.txt", "disavow-diff.csv",
-                            "run-info.json", "notes.txt"])
+                            "run-info.json", "label-next.csv", "notes.txt"])
     assert any("removed report.html of an earlier run" in n for n in summary.notes)
 
 

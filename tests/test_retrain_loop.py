@@ -84,6 +84,54 @@ def test_refused_model_never_overwrites_output_unless_forced(tmp_path):
     assert ModelBundle.load(out).data_hash == forced.data_hash
 
 
+def test_retrain_without_registry_is_gated_too(tmp_path):
+    """``register=False`` runs the same gate against the baseline: a worse model is not written."""
+    links, labels = _synthetic_labels(tmp_path)
+    good = T.retrain(links, labels=labels, with_base=False, register=False, baseline=None, out_dir=tmp_path / "good",
+                     config=T.TrainConfig(**FAST))
+    assert good.gate.promoted and good.gate.version is None and good.model_dir == str(tmp_path / "good")
+    champion = ModelBundle.load(tmp_path / "good")
+    stump = T.TrainConfig(**{**FAST, "min_data_in_leaf": 100_000})
+    worse = T.retrain(links, labels=labels, with_base=False, register=False, baseline=champion, out_dir=tmp_path / "worse",
+                      config=stump)
+    assert worse.refused and worse.gate.compared_with == "shipped model"
+    assert worse.gate.new["roc_auc"] < worse.gate.champion["roc_auc"] - worse.gate.tolerance
+    assert worse.model_dir is None and not (tmp_path / "worse").exists()
+    text = "\n".join(worse.lines())
+    assert "REFUSED" in text and "not registered" in text and f"{worse.gate.champion['roc_auc']:.4f}" in text
+
+
+def test_refused_model_exits_2_with_the_evidence(tmp_path, capsys, monkeypatch):
+    """`toxlink train` prints both models' figures and exits 2 when the gate refuses."""
+    from toxlink import cli
+
+    links, labels = _synthetic_labels(tmp_path)
+    export = tmp_path / "export.csv"
+    links.to_csv(export, index=False)
+    good = T.retrain(links, labels=labels, with_base=False, register=False, baseline=None, out_dir=tmp_path / "good",
+                     config=T.TrainConfig(**FAST))
+    champion = ModelBundle.load(tmp_path / "good")
+    real = T.retrain
+
+    def stump_vs_champion(*args, **kwargs):  # the CLI's call, with a model sure to lose
+        return real(*args, **{**kwargs, "baseline": champion, "register": False,
+                              "config": T.TrainConfig(**{**FAST, "min_data_in_leaf": 100_000})})
+
+    monkeypatch.setattr(T, "retrain", stump_vs_champion)
+    args = ["train", "--export", str(export), "--labels", str(labels), "--no-base", "-o", str(tmp_path / "model")]
+    assert cli.main(args) == 2
+    got = capsys.readouterr()
+    assert "REFUSED" in got.out and "shipped model" in got.out and "refused" in got.err and "Traceback" not in got.err
+    for line in ("roc_auc", "pr_auc"):
+        assert line in got.out
+    assert not (tmp_path / "model").exists()
+    assert cli.main(args + ["--force"]) == 2  # written on request, still not promoted
+    assert "on --force" in capsys.readouterr().err and ModelBundle.load(tmp_path / "model").feature_names
+    monkeypatch.setattr(T, "retrain", lambda *a, **k: real(*a, **{**k, "baseline": None, "register": False,
+                                                                    "config": T.TrainConfig(**FAST)}))
+    assert cli.main(args) == 0 and good.gate.promoted
+
+
 def test_too_little_to_evaluate_is_refused_with_exit_2(tmp_path, capsys):
     from toxlink import cli
 

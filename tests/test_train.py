@@ -281,9 +281,9 @@ def test_retrain_with_base_data_weights_user_rows(tmp_path):
     base = T.compute_features(synth).assign(label=synth["label"].to_numpy(), weight=1.0,
                                             group="base:" + synth["group"].to_numpy())
     rep = T.retrain(user, labels=tmp_path / "labels.csv", base_links=base, user_weight=5.0, base_weight=0.5,
-                    register=False, out_dir=tmp_path / "m", config=T.TrainConfig(**FAST))
+                    register=False, baseline=None, out_dir=tmp_path / "m", config=T.TrainConfig(**FAST))
     assert rep.rows["base"] == 2000 and rep.rows["user"] + rep.rows["user_held_out"] == rep.label_counts["toxic"] + rep.label_counts["ok"]
-    assert rep.run_id is None and rep.gate is None
+    assert rep.run_id is None and rep.gate.version is None and rep.gate.promoted  # gated, nothing registered
     b = ModelBundle.load(tmp_path / "m")
     assert b.extra["retrain"]["base_weight"] == 0.5 and b.extra["retrain"]["user_weight"] == 5.0
     # the measured list-evidence shift carries over from the shipped model

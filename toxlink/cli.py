@@ -121,6 +121,7 @@ def score(
     scheduler: Optional[str] = typer.Option(None, help="Dask scheduler address (default: a local cluster)."),
     timings: Optional[Path] = typer.Option(None, "--timings", help="Write the seconds spent per stage to this JSON file."),
     previous: Optional[Path] = typer.Option(None, "--previous", help="Output folder of an earlier audit: the report gets a section on what changed since (needs --report)."),
+    label_next: int = typer.Option(100, "--label-next", min=0, help="Rows of label-next.csv: the referring domains whose label would teach a retrained model most (0: none)."),
 ) -> None:
     """Score backlink exports and write disavow recommendations."""
     from toxlink.anchors import AnchorTerms
@@ -148,7 +149,8 @@ def score(
         anchor_terms=AnchorTerms(brands=tuple(brand), money_keywords=_money_keywords(money_keywords)),
     )
     kwargs = dict(model=model, policy=policy, export_format=export_format, existing_disavow=existing_disavow,
-                  chunksize=chunksize, report=report, excel_bom=excel, previous=previous, branding=branding)
+                  chunksize=chunksize, report=report, excel_bom=excel, previous=previous, branding=branding,
+                  label_rows=label_next)
     _return_freed_memory()
     with _progress() as on_chunk:
         if engine == "dask":
@@ -210,7 +212,11 @@ def train(
     force: bool = typer.Option(False, "--force", help="Write the new model to --output even if the promotion gate refuses it."),
     tracking_uri: Optional[str] = typer.Option(None, "--tracking-uri", help="MLflow tracking URI (default: MLFLOW_TRACKING_URI, else ~/.toxlink/mlruns.db)."),
 ) -> None:
-    """Retrain on your own labels, log the run to MLflow and promote it if it is not worse."""
+    """Retrain on your own labels, log the run to MLflow and promote it if it is not worse.
+
+    Exit code 2 when the model is refused: too little to evaluate, or worse than the champion
+    (or, on a first run, the shipped model) on the same evaluation links, shown side by side.
+    """
     from toxlink.train import RETRAIN_STAGES, retrain
 
     if not export:
@@ -225,6 +231,12 @@ def train(
     except ValueError as exc:  # retrain's own checks on what the user gave (no labels matched, ...)
         raise _UserError(str(exc)) from None
     out.print("\n".join(result.lines()), markup=False, highlight=False)
+    if result.refused:
+        # the side-by-side table above is the evidence; a script must not take this for a success
+        kept = f"written to {result.model_dir} on --force" if result.model_dir else f"not written to {output}"
+        err.print(f"toxlink: refused: the new model is worse than the {result.gate.compared_with} on the same "
+                  f"evaluation links; it is {kept} and not promoted", markup=False, highlight=False, soft_wrap=True)
+        raise typer.Exit(2)
 
 
 @app.command()

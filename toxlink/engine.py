@@ -212,12 +212,16 @@ class Tally:
             from toxlink.report import ReportAccumulator
 
             self.report = ReportAccumulator()
+        from toxlink.labelnext import ExampleLinks
+
+        self.examples = ExampleLinks()  # one URL per referring host, for label-next.csv
         self.rows = 0
         self.duplicates = 0
         self.bands = dict.fromkeys(S.BANDS, 0)
 
     def update(self, scored: pd.DataFrame) -> "Tally":
         self.rollup.update(scored)
+        self.examples.update(scored)
         if self.report is not None:
             self.report.update(scored)
         dup = scored[S.DUPLICATE_OF].notna().to_numpy()
@@ -229,6 +233,7 @@ class Tally:
 
     def merge(self, other: "Tally") -> "Tally":
         self.rollup.merge(other.rollup)
+        self.examples.merge(other.examples)
         if self.report is not None:
             self.report.merge(other.report)
         self.rows += other.rows
@@ -273,17 +278,19 @@ def score_batches(spool_path: str | os.PathLike, batches: Iterable[int], predict
 
 def write_outputs(tally: Tally, policy, existing, out_dir: Path, notes: list[str], timings: Timings, *,
                   bom: bool = False, previous: str | os.PathLike | None = None,
-                  on_chunk: OnChunk | None = None, model=None, branding=None) -> ScoreSummary:
+                  on_chunk: OnChunk | None = None, model=None, branding=None, label_rows: int = 100) -> ScoreSummary:
     """Every output but ``links.csv``, from the *tally* of the scored links.
 
     Writes ``domains.csv`` (the roll-up, columns ``schema.ROLLUP_COLUMNS``), ``disavow.txt``
     (*existing* with the new entries appended), ``disavow-new.txt``, ``disavow-diff.csv``,
     ``disavow-overflow.txt`` when Google's limits leave no room, and ``report.html`` when
     the tally has a report (with a section on the changes since the audit in the folder
-    *previous*, when given, and with *branding*, a :class:`toxlink.report.Branding`), and
+    *previous*, when given, and with *branding*, a :class:`toxlink.report.Branding`),
     ``run-info.json`` with *model* (:class:`toxlink.report.ModelFacts`: what the report's
-    methodology quotes, kept so that ``toxlink report`` rebuilds the same page). Returns the
-    run's :class:`ScoreSummary`: counts, files, and *notes* followed by the notes of this stage.
+    methodology quotes, kept so that ``toxlink report`` rebuilds the same page), and
+    ``label-next.csv`` (the *label_rows* sites to label next, :mod:`toxlink.labelnext`; none
+    when 0). Returns the run's :class:`ScoreSummary`: counts, files, and *notes* followed by
+    the notes of this stage.
     """
     from toxlink.disavow import merge_within_limits
     from toxlink.outputs import atomic_write, write_csv
@@ -310,6 +317,15 @@ def write_outputs(tally: Tally, policy, existing, out_dir: Path, notes: list[str
 
         write_run_info(out_dir / "run-info.json", model)
         names.append("run-info.json")
+    if label_rows > 0:
+        from toxlink.labelnext import LABEL_NEXT_FILE, label_next
+
+        with timings.stage("label-next.csv"):
+            decided = [value for kind, value in existing.entries if kind == "domain"]
+            ask = label_next(domains, policy.thresholds(), examples=tally.examples.finish(), rows=label_rows,
+                             labelled=decided)
+            write_csv(ask, out_dir / LABEL_NEXT_FILE, bom=bom)
+        names.append(LABEL_NEXT_FILE)
     if tally.report is not None:
         from toxlink.report import write_report_from
 
@@ -350,7 +366,7 @@ def read_existing(path):
 
 #: What a run may write into its output folder.
 OUTPUT_FILES = ("links.csv", "domains.csv", "disavow.txt", "disavow-new.txt", "disavow-diff.csv",
-                "disavow-overflow.txt", "report.html", "run-info.json")
+                "disavow-overflow.txt", "report.html", "run-info.json", "label-next.csv")
 
 
 def check_previous(previous: str | os.PathLike | None, out_dir: Path) -> None:
@@ -458,6 +474,7 @@ def score_exports(
     excel_bom: bool = False,
     previous: str | os.PathLike | None = None,
     branding=None,
+    label_rows: int = 100,
 ) -> ScoreSummary:
     """Score the export files *paths* into the folder *out_dir*.
 
@@ -477,6 +494,8 @@ def score_exports(
         The output folder of an earlier audit: the report gets a section on what changed.
     branding : toxlink.report.Branding, optional
         The client's name and logo on the report's first page.
+    label_rows : int
+        Rows of ``label-next.csv`` (the sites to label next); 0 writes none.
     """
     out_dir = Path(out_dir)
     check_output_folder(out_dir, paths)
@@ -487,7 +506,7 @@ def score_exports(
     with claimed(out_dir), staged_outputs(out_dir) as staging:
         summary = _score_into(paths, staging.dir, existing, timings, predictor=predictor, model=model, policy=policy,
                               export_format=export_format, chunksize=chunksize, report=report, on_chunk=on_chunk,
-                              bom=excel_bom, previous=previous, branding=branding)
+                              bom=excel_bom, previous=previous, branding=branding, label_rows=label_rows)
         summary = publish(staging, summary)
     summary.notes[:0] = [f"your disavow file: {w}" for w in existing.warnings]
     return summary
@@ -495,7 +514,7 @@ def score_exports(
 
 def _score_into(paths, out_dir: Path, existing, timings: Timings, *, predictor, model, policy, export_format,
                 chunksize: int, report: bool, on_chunk: OnChunk | None, bom: bool, previous,
-                branding=None) -> ScoreSummary:
+                branding=None, label_rows: int = 100) -> ScoreSummary:
     """The stages of :func:`score_exports`, in order, writing into *out_dir* (the run's
     staging folder)."""
     from toxlink.outputs import CsvWriter
@@ -534,4 +553,5 @@ def _score_into(paths, out_dir: Path, existing, timings: Timings, *, predictor, 
     from toxlink.report import ModelFacts
 
     return write_outputs(tally, policy, existing, out_dir, notes, timings, bom=bom, previous=previous,
-                         on_chunk=on_chunk, model=ModelFacts.of(predictor, policy), branding=branding)
+                         on_chunk=on_chunk, model=ModelFacts.of(predictor, policy), branding=branding,
+                         label_rows=label_rows)

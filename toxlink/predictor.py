@@ -31,6 +31,7 @@ from toxlink.anchors import anchor_categories
 from toxlink.known import list_evidence
 from toxlink.policy import toxicity
 from toxlink.model import apply_calibration
+from toxlink.propagate import NEIGHBOURS, neighbour_sentences, neighbour_shift, site_names
 from toxlink.timings import Timings
 from toxlink.urls import url_match_keys, with_hosts  # noqa: F401 - re-exported: callers score with host columns
 
@@ -129,6 +130,13 @@ class Predictor:
                                               self.bundle.extra.get("list_evidence"))
                 p = np.clip(risk[ok], 1e-6, 1 - 1e-6)
                 risk[ok] = 1.0 / (1.0 + np.exp(-(np.log(p / (1 - p)) + shift[ok])))
+            if self.bundle.extra.get(NEIGHBOURS):  # a retrained model: sites named like the user's labelled ones
+                shift = neighbour_shift(site_names(links), self.bundle.extra[NEIGHBOURS])
+                p = np.clip(risk[ok], 1e-6, 1 - 1e-6)
+                risk[ok] = 1.0 / (1.0 + np.exp(-(np.log(p / (1 - p)) + shift[ok])))
+                named = neighbour_sentences(shift)  # said first, like the user's own lists
+                listed = named if listed is None else pc.coalesce(
+                    pc.binary_join_element_wise(listed, named, pa.scalar("; ", pa.large_string())), listed, named)
         with timings.stage("reasons"):
             out = links.copy()
             out[S.RISK] = risk

@@ -117,6 +117,7 @@ def score_exports_dask(
     excel_bom: bool = False,
     previous: str | os.PathLike | None = None,
     branding=None,
+    label_rows: int = 100,
 ):
     """Score the exports on a Dask cluster; same outputs as :func:`toxlink.engine.score_exports`.
 
@@ -194,7 +195,7 @@ def score_exports_dask(
         from toxlink.report import ModelFacts
 
         summary = write_outputs(tally, policy, existing, stage, notes, timings, bom=excel_bom, previous=previous,
-                                model=ModelFacts.of(predictor, policy), branding=branding)
+                                model=ModelFacts.of(predictor, policy), branding=branding, label_rows=label_rows)
         summary.tasks = [facts for *_, facts in results]
         summary = publish(staging, summary)
     summary.notes[:0] = [f"your disavow file: {w}" for w in existing.warnings]

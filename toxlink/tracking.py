@@ -24,7 +24,7 @@ REGISTERED_MODEL = "toxlink"
 CHAMPION = "champion"
 EXPERIMENT = "toxlink"
 
-__all__ = ["REGISTERED_MODEL", "CHAMPION", "EXPERIMENT", "log_run", "GateDecision", "register_and_gate"]
+__all__ = ["REGISTERED_MODEL", "CHAMPION", "EXPERIMENT", "log_run", "GateDecision", "compare_models", "register_and_gate"]
 
 
 def _artifact_location(tracking_uri: str) -> str:
@@ -141,7 +141,8 @@ class GateDecision:
     n_eval: int = 0
 
     def lines(self) -> list[str]:
-        out = [f"registered model {REGISTERED_MODEL!r} version {self.version}"]
+        out = [f"registered model {REGISTERED_MODEL!r} version {self.version}" if self.version is not None
+               else "not registered (no MLflow run): compared without the registry"]
         if self.champion is not None:
             other = self.compared_with or f"champion v{self.champion_version}"
             width = max(14, len(other))
@@ -149,8 +150,55 @@ class GateDecision:
             out.append(f"{'metric':<10} {'new':>8} {other:>{width}}")
             for k in ("roc_auc", "pr_auc"):
                 out.append(f"{k:<10} {self.new.get(k, float('nan')):>8.4f} {self.champion.get(k, float('nan')):>{width}.4f}")
-        out.append(("promoted to @champion: " if self.promoted else "NOT promoted: ") + self.reason)
+        if self.version is None:
+            out.append(("passes the gate: " if self.promoted else "REFUSED: ") + self.reason)
+        else:
+            out.append(("promoted to @champion: " if self.promoted else "NOT promoted: ") + self.reason)
         return out
+
+
+def compare_models(
+    bundle: ModelBundle,
+    baseline: "ModelBundle | Exception | None",
+    X_eval: pd.DataFrame,
+    y_eval,
+    *,
+    tolerance: float = 0.002,
+    w_eval=None,
+    baseline_name: str = "shipped model",
+) -> GateDecision:
+    """The promotion gate without a registry: is *bundle* not worse than *baseline*?
+
+    Both models score the *same* rows ``X_eval`` (shape (n, f)) against ``y_eval`` (shape
+    (n,)); *bundle* passes when its ROC-AUC and PR-AUC are each at least the baseline's
+    minus *tolerance*. With no baseline (None) it passes ("no champion yet"). A baseline
+    that cannot score these rows (another feature list, or the load error passed as an
+    exception) is replaced, and the reason says so. The decision's ``version`` is None:
+    nothing is registered.
+    """
+    y_eval = np.asarray(y_eval, float)
+    p_new = bundle.predict(X_eval)
+    new = {"roc_auc": M.roc_auc(y_eval, p_new, w_eval), "pr_auc": M.pr_auc(y_eval, p_new, w_eval)}
+    if baseline is None:
+        return GateDecision(True, None, None, new, None, "no champion yet", tolerance, None, len(y_eval))
+    try:
+        if isinstance(baseline, Exception):
+            raise baseline
+        if baseline.feature_names != list(X_eval.columns):
+            raise ModelError("feature list differs")
+        p_old = baseline.predict(X_eval)
+    except ModelError as e:
+        return GateDecision(True, None, None, new, None, f"{baseline_name} cannot score this feature matrix ({e}); replaced",
+                            tolerance, baseline_name, len(y_eval))
+    champ = {"roc_auc": M.roc_auc(y_eval, p_old, w_eval), "pr_auc": M.pr_auc(y_eval, p_old, w_eval)}
+    worse = [k for k in ("roc_auc", "pr_auc") if not (new[k] >= champ[k] - tolerance)]
+    promoted = not worse
+    reason = (
+        f"not worse than the {baseline_name} on the same {len(y_eval)} evaluation rows (tolerance {tolerance:g})"
+        if promoted
+        else f"worse than the {baseline_name} on {', '.join(worse)} by more than {tolerance:g} on the same {len(y_eval)} evaluation rows"
+    )
+    return GateDecision(promoted, None, None, new, champ, reason, tolerance, baseline_name, len(y_eval))
 
 
 def register_and_gate(
@@ -185,40 +233,25 @@ def register_and_gate(
         client.create_registered_model(name, description="toxlink toxic-backlink classifier (LightGBM text model + JSON metadata)")
     run = client.get_run(run_id)
     mv = client.create_model_version(name, f"{run.info.artifact_uri}/model", run_id=run_id)
-    y_eval = np.asarray(y_eval, float)
-    p_new = bundle.predict(X_eval)
-    new = {"roc_auc": M.roc_auc(y_eval, p_new, w_eval), "pr_auc": M.pr_auc(y_eval, p_new, w_eval)}
-    eval_hash = data_hash(X_eval, y_eval, w_eval)
     try:
         champ_mv = client.get_model_version_by_alias(name, CHAMPION)
     except MlflowException:
         champ_mv = None
-    champ, champ_version, compared_with = None, None, None
-    if champ_mv is None and baseline is None:
-        promoted, reason = True, "no champion yet"
+    if champ_mv is None:
+        decision = compare_models(bundle, baseline, X_eval, y_eval, tolerance=tolerance, w_eval=w_eval,
+                                  baseline_name=baseline_name)
     else:
-        if champ_mv is None:
-            compared_with = baseline_name
-        else:
-            champ_version = str(champ_mv.version)
-            compared_with = f"champion v{champ_version}"
+        champ_version = str(champ_mv.version)
         try:
-            old = baseline if champ_mv is None else ModelBundle.load(f"models:/{name}/{champ_mv.version}",
-                                                                      check_features=False, tracking_uri=uri)
-            if old.feature_names != list(X_eval.columns):
-                raise ModelError("feature list differs")
-            p_old = old.predict(X_eval)
-            champ = {"roc_auc": M.roc_auc(y_eval, p_old, w_eval), "pr_auc": M.pr_auc(y_eval, p_old, w_eval)}
+            old = ModelBundle.load(f"models:/{name}/{champ_mv.version}", check_features=False, tracking_uri=uri)
         except ModelError as e:
-            promoted, reason = True, f"{compared_with} cannot score this feature matrix ({e}); replaced"
-        else:
-            worse = [k for k in ("roc_auc", "pr_auc") if not (new[k] >= champ[k] - tolerance)]
-            promoted = not worse
-            reason = (
-                f"not worse than the {compared_with} on the same {len(y_eval)} evaluation rows (tolerance {tolerance:g})"
-                if promoted
-                else f"worse than the {compared_with} on {', '.join(worse)} by more than {tolerance:g} on the same {len(y_eval)} evaluation rows"
-            )
+            old = e
+        decision = compare_models(bundle, old, X_eval, y_eval, tolerance=tolerance, w_eval=w_eval,
+                                  baseline_name=f"champion v{champ_version}")
+        decision.champion_version = champ_version
+    decision.version = str(mv.version)
+    promoted, new = decision.promoted, decision.new
+    eval_hash = data_hash(X_eval, np.asarray(y_eval, float), w_eval)
     for k, v in new.items():
         client.set_model_version_tag(name, mv.version, f"eval_{k}", f"{v:.6f}")
     client.set_model_version_tag(name, mv.version, "eval_set_hash", eval_hash)
@@ -226,8 +259,7 @@ def register_and_gate(
     client.set_model_version_tag(name, mv.version, "gate", "promoted" if promoted else "refused")
     if promoted:
         client.set_registered_model_alias(name, CHAMPION, mv.version)
-    client.set_tag(run_id, "gate", ("promoted: " if promoted else "refused: ") + reason)
-    decision = GateDecision(promoted, str(mv.version), champ_version, new, champ, reason, tolerance, compared_with, len(y_eval))
+    client.set_tag(run_id, "gate", ("promoted: " if promoted else "refused: ") + decision.reason)
     # the side-by-side table as printed, for whoever reviews the run in the MLflow UI
     client.log_text(run_id, "\n".join(decision.lines()) + "\n", "gate.txt")
     return decision

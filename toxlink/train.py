@@ -25,20 +25,23 @@ from toxlink.evaluation import RULE_MARKERS, Marker, ablation, by_source, family
 from toxlink.fit import (FitResult, TrainConfig, choose_thresholds, compute_features, data_hash, evaluate, fit,
                          fit_calibration, grouped_folds, train_booster)
 from toxlink.model import ModelBundle, ModelError, resolve_tracking_uri
-from toxlink.tracking import CHAMPION, EXPERIMENT, REGISTERED_MODEL, GateDecision, log_run, register_and_gate
+from toxlink.tracking import CHAMPION, EXPERIMENT, REGISTERED_MODEL, GateDecision, compare_models, log_run, register_and_gate
 from toxlink.urls import with_hosts
 
 __all__ = [
     "TrainConfig", "FitResult", "GateDecision", "TrainReport", "fit", "evaluate", "ablation", "rule_baseline",
     "rule_baseline_metrics", "RULE_MARKERS", "Marker", "by_source", "family_columns", "grouped_folds", "train_booster",
     "fit_calibration", "choose_thresholds", "compute_features", "data_hash", "log_run", "register_and_gate",
-    "retrain", "TrainRefused", "MIN_EVAL_PER_CLASS", "USER_WEIGHT", "REGISTERED_MODEL", "CHAMPION", "EXPERIMENT", "GROUP", "LABEL", "LABEL_SOURCE", "WEIGHT",
+    "retrain", "TrainRefused", "MIN_EVAL_PER_CLASS", "USER_WEIGHT", "PROPAGATED_WEIGHT", "REGISTERED_MODEL", "CHAMPION", "EXPERIMENT", "GROUP", "LABEL", "LABEL_SOURCE", "WEIGHT",
 ]
 
 
 #: Default weight of one user-labelled link relative to the base data, whose weights
 #: average 1 per row: a user's own verdicts are the most relevant evidence for their site.
 USER_WEIGHT = 3.0
+
+#: Weight of a link labelled by propagation from the user's labels, relative to a labelled one.
+PROPAGATED_WEIGHT = 0.5
 
 #: Fewest evaluation links of each class the promotion gate accepts: below it ROC-AUC and
 #: PR-AUC are undefined (one class) or decided by a single link.
@@ -66,6 +69,11 @@ class TrainReport:
     tracking_uri: str | None = None
     gate: GateDecision | None = None
     warnings: list[str] = field(default_factory=list)
+
+    @property
+    def refused(self) -> bool:
+        """The gate found the new model worse than the model it was compared with."""
+        return self.gate is not None and not self.gate.promoted
 
     def to_dict(self) -> dict[str, Any]:
         """Plain-data form (JSON-able) of the report."""
@@ -118,6 +126,9 @@ def retrain(
     force: bool = False,
     baseline: ModelBundle | None | str = "shipped",
     on_stage: Callable[[str], None] | None = None,
+    features: pd.DataFrame | None = None,
+    propagated_weight: float = PROPAGATED_WEIGHT,
+    neighbour_strength: float | None = None,
 ) -> TrainReport:
     """Retrain on a user's exports + labels (and by default the shipped base data).
 
@@ -145,11 +156,14 @@ def retrain(
         at all (:meth:`toxlink.model.ModelBundle.save_folder`). A model the gate refuses is
         not written unless *force*.
     register : bool
-        Log the run to MLflow, register the model and apply the promotion gate.
+        Log the run to MLflow, register the model and gate ``@champion``. Without it the
+        same gate runs against *baseline* alone (no registry), and a refused model is not
+        written either.
     force : bool
         Write a refused model to *out_dir* all the same (replacing the bundle there).
     baseline : ModelBundle, None or ``"shipped"``
-        The champion to beat while the registry has none (default: the shipped model).
+        The champion to beat while the registry has none, or always with ``register=False``
+        (default: the shipped model; None: no comparison, the model passes).
     test_fraction : float
         Share of the user's labelled links (by whole referring domain) held out to evaluate
         the model and gate its promotion.
@@ -158,6 +172,19 @@ def retrain(
         ``label``, ``weight``, ``group``), instead of the shipped table.
     on_stage : callable ``(stage)``, optional
         Told when each stage of :data:`RETRAIN_STAGES` starts (progress for the CLI).
+    propagated_weight : float
+        The user's training labels also label the unlabelled links of the export tied to
+        them (same /24 subnet, same page title, a similar site name:
+        :func:`toxlink.propagate.propagate_labels`); those rows weigh *user_weight* times
+        this (0: no propagation).
+    neighbour_strength : float, optional
+        The bundle keeps the names of the labelled sites; scoring moves the risk of a site
+        named like them by up to this many log-odds (default
+        :data:`toxlink.propagate.NEIGHBOUR_STRENGTH`; 0: keeps no names).
+    features : DataFrame, optional
+        The exports' feature matrix, shape (n links, f), rows in the links' order, instead
+        of computing it (``training/adaptation.py`` passes features scored by a model
+        that never saw the left-out list).
 
     Returns
     -------
@@ -190,17 +217,18 @@ def retrain(
     counts = lab.counts()
     stage("features")
     # Features on the whole export, so profile features see every link (labelled or not).
-    X_all = compute_features(links)
+    X_all = compute_features(links) if features is None else features.reset_index(drop=True)
     y_all = lab.label.to_numpy(float)
     have = ~np.isnan(y_all)
     if not have.any():
         raise ValueError("none of the exported links is labelled by the labels / disavow / whitelist given")
     Xu = X_all[have].reset_index(drop=True)
     yu = y_all[have]
-    dom = links[S.DOMAIN].astype("string")[have]
+    dom = links[S.DOMAIN].astype("string").reset_index(drop=True)
     # no domain (unparseable URL rows are never labelled, but be safe): the host, else the URL
-    dom = dom.fillna(links[S.HOST].astype("string")[have]).fillna(links[S.SOURCE_URL].astype("string")[have])
-    gu = ("user:" + dom.fillna("")).reset_index(drop=True)
+    dom = dom.fillna(links[S.HOST].astype("string").reset_index(drop=True))
+    g_all = "user:" + dom.fillna(links[S.SOURCE_URL].astype("string").reset_index(drop=True)).fillna("")
+    gu = g_all[have].reset_index(drop=True)
 
     # Hold out whole referring domains of the user's links for evaluation and the gate.
     test = np.zeros(len(yu), dtype=bool)
@@ -212,6 +240,21 @@ def retrain(
         warnings.append("too few labelled links of both classes to hold some out: no held-out evaluation, gate compares on the calibration fold")
     Xs, ys, ws, gs = [Xu[~test]], [yu[~test]], [np.full((~test).sum(), float(user_weight))], [gu[~test]]
     rows = {"user": int((~test).sum()), "user_held_out": int(test.sum())}
+    if propagated_weight > 0:
+        from toxlink.propagate import propagate_labels
+
+        # only the training labels lend theirs, and never into a held-out domain: the gate's
+        # links stay unseen
+        lend = np.zeros(len(y_all), dtype=bool)
+        lend[np.flatnonzero(have)[~test]] = True
+        yp, via = propagate_labels(links, y_all, source=lend)
+        pm = ~np.isnan(yp) & ~g_all.isin(set(gu[test])).to_numpy()
+        Xs.append(X_all[pm].reset_index(drop=True))
+        ys.append(yp[pm])
+        ws.append(np.full(int(pm.sum()), float(user_weight) * float(propagated_weight)))
+        gs.append(g_all[pm].reset_index(drop=True))
+        rows["propagated"] = int(pm.sum())
+        counts.update({f"propagated by {k}": int(v) for k, v in via[pm].value_counts().items()})
     base_hash = ""
     if with_base:
         from toxlink import basedata as B
@@ -229,9 +272,17 @@ def retrain(
     dh = data_hash(X, y, w, g)
     stage("fit")
     fitted = fit(X=X, y=y, w=w, groups=g, config=config, data_hash_=dh,
-                 extra={"retrain": {"user_weight": user_weight, "base_weight": base_weight if with_base else None,
+                 extra={"retrain": {"user_weight": user_weight, "propagated_weight": propagated_weight,
+                                    "base_weight": base_weight if with_base else None,
                                     "base_data_hash": base_hash, "label_counts": counts}})
     bundle = fitted.bundle
+    from toxlink import propagate as P
+
+    strength = P.NEIGHBOUR_STRENGTH if neighbour_strength is None else float(neighbour_strength)
+    spec = P.neighbour_spec(P.site_names(links)[have], yu, strength) if strength > 0 else None
+    if spec:
+        # the user's own model: their labelled sites' names inform similarly named ones
+        bundle.extra[P.NEIGHBOURS] = spec
     evidence = _shipped_list_evidence()
     if evidence:
         # How far a known-spam/known-clean list moves the risk was measured for the shipped
@@ -261,16 +312,20 @@ def retrain(
         seconds=0.0,
         warnings=warnings,
     )
+    if isinstance(baseline, str):
+        baseline = _shipped_model(warnings)
     if register:
         stage("gate")
-        if isinstance(baseline, str):
-            baseline = _shipped_model(warnings)
         uri = resolve_tracking_uri(tracking_uri)
         rid = log_run(bundle, tracking_uri=uri, run_name="toxlink train", tags={"kind": "retrain"},
                       params={"with_base": with_base, "user_weight": user_weight, "base_weight": base_weight})
         report.gate = register_and_gate(rid, bundle, X_eval, y_eval, tracking_uri=uri, baseline=baseline)
         report.run_id, report.tracking_uri = rid, uri
-    if report.gate is None or report.gate.promoted or force:
+    else:
+        stage("gate")
+        # no registry, same gate: the baseline (the shipped model) on the same evaluation links
+        report.gate = compare_models(bundle, baseline, X_eval, y_eval)
+    if report.gate.promoted or force:
         stage("write")
         bundle.save_folder(out_dir)
         report.model_dir = str(out_dir)
