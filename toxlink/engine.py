@@ -212,16 +212,12 @@ class Tally:
             from toxlink.report import ReportAccumulator
 
             self.report = ReportAccumulator()
-        from toxlink.labelnext import ExampleLinks
-
-        self.examples = ExampleLinks()  # one URL per referring host, for label-next.csv
         self.rows = 0
         self.duplicates = 0
         self.bands = dict.fromkeys(S.BANDS, 0)
 
     def update(self, scored: pd.DataFrame) -> "Tally":
         self.rollup.update(scored)
-        self.examples.update(scored)
         if self.report is not None:
             self.report.update(scored)
         dup = scored[S.DUPLICATE_OF].notna().to_numpy()
@@ -233,7 +229,6 @@ class Tally:
 
     def merge(self, other: "Tally") -> "Tally":
         self.rollup.merge(other.rollup)
-        self.examples.merge(other.examples)
         if self.report is not None:
             self.report.merge(other.report)
         self.rows += other.rows
@@ -322,7 +317,7 @@ def write_outputs(tally: Tally, policy, existing, out_dir: Path, notes: list[str
 
         with timings.stage("label-next.csv"):
             decided = [value for kind, value in existing.entries if kind == "domain"]
-            ask = label_next(domains, policy.thresholds(), examples=tally.examples.finish(), rows=label_rows,
+            ask = label_next(domains, policy.thresholds(), rows=label_rows,
                              labelled=decided)
             write_csv(ask, out_dir / LABEL_NEXT_FILE, bom=bom)
         names.append(LABEL_NEXT_FILE)

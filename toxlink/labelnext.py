@@ -17,8 +17,7 @@ labelled. Sites the user has decided already are left out: whitelisted, protecte
 one of the user's known lists (a ``listed as`` reason), or covered by a ``domain:`` entry of
 their existing disavow file (also used as "already labelled" for similarity).
 
-:class:`ExampleLinks` keeps one example URL per referring host while the links are scored,
-chunk by chunk, so that each row can show a page to look at.
+Each row shows a page to look at: the roll-up's example URL of the site (its riskiest link).
 """
 
 from __future__ import annotations
@@ -32,7 +31,7 @@ import pandas as pd
 from toxlink import schema as S
 
 __all__ = ["LABEL_NEXT_FILE", "LABEL_NEXT_COLUMNS", "DEFAULT_ROWS", "PER_PATTERN", "TLD_SHARE", "MAX_SIMILARITY",
-           "ExampleLinks", "label_next", "priority", "name_pattern"]
+           "label_next", "priority", "name_pattern"]
 
 LABEL_NEXT_FILE = "label-next.csv"
 #: Columns of ``label-next.csv``; ``decision`` is left empty for the user (toxic / ok).
@@ -43,45 +42,6 @@ TLD_SHARE = 0.4
 MAX_SIMILARITY = 0.6
 #: Candidates looked at, per row wanted, before giving up on the caps (bounds the time).
 _SCAN_PER_ROW = 200
-
-
-class ExampleLinks:
-    """Each referring host's riskiest scored link (its source URL), chunk by chunk.
-
-    ``update(scored)`` for every chunk of a scored links table (columns ``host``, ``domain``,
-    ``source_url``, ``risk``, ``duplicate_of``); :meth:`merge` adds another part's;
-    :meth:`finish` returns a frame ``host, domain, risk, source_url``, one row per host.
-    Memory grows with the hosts, not the links.
-    """
-
-    _COLS = [S.HOST, S.DOMAIN, S.RISK, S.SOURCE_URL]
-
-    def __init__(self):
-        self._parts: list[pd.DataFrame] = []
-
-    def update(self, scored: pd.DataFrame) -> "ExampleLinks":
-        keep = scored[S.RISK].notna().to_numpy() & scored[S.HOST].notna().to_numpy()
-        if S.DUPLICATE_OF in scored.columns:
-            keep &= scored[S.DUPLICATE_OF].isna().to_numpy()
-        self._parts.append(_riskiest(scored.loc[keep, self._COLS]))
-        if len(self._parts) > 8:
-            self._parts = [_riskiest(pd.concat(self._parts, ignore_index=True))]
-        return self
-
-    def merge(self, other: "ExampleLinks") -> "ExampleLinks":
-        self._parts.extend(other._parts)
-        return self
-
-    def finish(self) -> pd.DataFrame:
-        if not self._parts:
-            return pd.DataFrame({c: pd.Series(dtype="string" if c != S.RISK else "float64") for c in self._COLS})
-        return _riskiest(pd.concat(self._parts, ignore_index=True))
-
-
-def _riskiest(frame: pd.DataFrame) -> pd.DataFrame:
-    """One row per host: its highest-risk row (the first of equal ones)."""
-    frame = frame.sort_values(S.RISK, ascending=False, kind="stable")
-    return frame.drop_duplicates(S.HOST, keep="first").reset_index(drop=True)
 
 
 def _logit(p: np.ndarray) -> np.ndarray:
@@ -128,7 +88,6 @@ def label_next(
     domains: pd.DataFrame,
     thresholds: Iterable[float],
     *,
-    examples: pd.DataFrame | None = None,
     rows: int = DEFAULT_ROWS,
     labelled: Iterable[str] = (),
 ) -> pd.DataFrame:
@@ -139,9 +98,6 @@ def label_next(
     domains : DataFrame
         The roll-up (``domains.csv``, :data:`toxlink.schema.ROLLUP_COLUMNS`), one row per site.
     thresholds : the decision thresholds (toxic, review) uncertainty is measured to.
-    examples : DataFrame, optional
-        :meth:`ExampleLinks.finish`: the example URL of each site is its own host's, else the
-        riskiest of its hosts'.
     rows : int
         Rows wanted (fewer when fewer sites pass the caps).
     labelled : iterable of str
@@ -192,19 +148,9 @@ def label_next(
         "risk": chosen[S.MAX_RISK].to_numpy(float),
         "links": chosen[S.N_LINKS].to_numpy(np.int64),
         "top_reasons": reasons.iloc[picked].to_numpy(),
-        "example_url": _example_urls(chosen[S.DOMAIN].astype("string"), examples),
+        # the roll-up's example: the referring URL of the site's riskiest link
+        "example_url": (chosen[S.EXAMPLE_URL].astype("string").fillna("").to_numpy(dtype=object)
+                        if S.EXAMPLE_URL in chosen.columns else np.full(len(chosen), "", dtype=object)),
         "decision": "",
     })
     return out[list(LABEL_NEXT_COLUMNS)]
-
-
-def _example_urls(sites: pd.Series, examples: pd.DataFrame | None) -> np.ndarray:
-    """The example URL of each site: its own host's riskiest link, else its domain's."""
-    if examples is None or not len(examples):
-        return np.full(len(sites), "", dtype=object)
-    by_host = examples.drop_duplicates(S.HOST).set_index(S.HOST)[S.SOURCE_URL]
-    by_domain = (examples.sort_values(S.RISK, ascending=False, kind="stable")
-                 .drop_duplicates(S.DOMAIN).set_index(S.DOMAIN)[S.SOURCE_URL])
-    url = sites.map(by_host)
-    url = url.fillna(sites.map(by_domain))
-    return url.astype("string").fillna("").to_numpy(dtype=object)
