@@ -363,3 +363,41 @@ def test_a_logo_that_is_not_an_image_is_a_message_naming_it_and_exit_2(sample_ru
     assert r.returncode == 2 and str(tmp_path / "missing.svg") in r.stderr and "Traceback" not in r.stderr
     r = toxlink("score", SAMPLE, "-o", tmp_path / "run", "--client", "ACME")  # no --report: nowhere to put it
     assert r.returncode == 2 and "--report" in r.stderr
+
+
+def test_no_command_writes_over_a_file_it_reads(tmp_path, capsys):
+    from toxlink import cli
+
+    export = tmp_path / "export.csv"
+    shutil.copyfile(SAMPLE, export)
+    before = export.read_bytes()
+    assert cli.main(["features", str(export), "-o", str(export)]) == 2
+    assert "would write over it" in capsys.readouterr().err and export.read_bytes() == before
+    run = tmp_path / "run"
+    assert cli.main(["score", str(export), "-o", str(run), "--label-next", "0"]) == 0
+    links = (run / "links.csv").read_bytes()
+    assert cli.main(["compare", str(run), str(run), "-o", str(run / "links.csv")]) == 2
+    assert "would write over it" in capsys.readouterr().err and (run / "links.csv").read_bytes() == links
+    disavow = (run / "disavow.txt").read_bytes()
+    assert cli.main(["score", str(export), "-o", str(run), "--existing-disavow", str(run / "disavow.txt")]) == 2
+    assert "--existing-disavow" in capsys.readouterr().err and (run / "disavow.txt").read_bytes() == disavow
+
+
+@pytest.mark.parametrize("flag, value, says", [("--toxic-threshold", "0.05", "below the model's review threshold"),
+                                               ("--review-threshold", "0.99", "above the model's toxic threshold")])
+def test_one_threshold_crossing_the_models_other_stops_before_reading(tmp_path, capsys, flag, value, says):
+    from toxlink import cli
+
+    out = tmp_path / "out"
+    assert cli.main(["score", str(SAMPLE), "-o", str(out), flag, value]) == 2
+    err = capsys.readouterr().err
+    assert says in err and "internal error" not in err and not out.exists()
+
+
+def test_the_dask_engine_without_its_extra_is_a_usage_error(tmp_path, capsys, monkeypatch):
+    from toxlink import cli
+
+    monkeypatch.setitem(sys.modules, "dask.distributed", None)  # as if toxlink[scale] were not installed
+    assert cli.main(["score", str(SAMPLE), "-o", str(tmp_path / "out"), "--engine", "dask"]) == 2
+    err = capsys.readouterr().err
+    assert "toxlink[scale]" in err and "internal error" not in err

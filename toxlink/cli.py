@@ -85,6 +85,8 @@ def features(
     kind = output.suffix.lower()
     if kind not in (".parquet", ".csv"):
         raise typer.BadParameter(f"{output.name}: name a .parquet or a .csv file", param_hint="--output")
+    for export in exports:
+        _refuse_overwriting(export, [output], "--output")
     links = with_hosts(toxlink.read_export(exports, format=export_format))
     X = F.compute(links)
     X.insert(0, S.SOURCE_ROW, links[S.SOURCE_ROW].to_numpy())
@@ -148,6 +150,16 @@ def score(
                           + [KnownList.read(p, spam=False) for p in known_clean]),
         anchor_terms=AnchorTerms(brands=tuple(brand), money_keywords=_money_keywords(money_keywords)),
     )
+    if (toxic_threshold is None) != (review_threshold is None):
+        _check_thresholds(model, toxic_threshold, review_threshold)
+    if engine == "dask":
+        try:
+            import dask.distributed  # noqa: F401
+        except ImportError:
+            raise typer.BadParameter("the dask engine needs the optional extra: pip install 'toxlink[scale]'",
+                                     param_hint="--engine") from None
+    if existing_disavow is not None:
+        _refuse_overwriting(existing_disavow, [output / "disavow.txt", output / "disavow-new.txt"], "--existing-disavow")
     kwargs = dict(model=model, policy=policy, export_format=export_format, existing_disavow=existing_disavow,
                   chunksize=chunksize, report=report, excel_bom=excel, previous=previous, branding=branding,
                   label_rows=label_next)
@@ -271,6 +283,11 @@ def compare(
     from toxlink.compare import CHANGES, change_counts, compare_runs
     from toxlink.outputs import write_csv
 
+    from toxlink.engine import OUTPUT_FILES
+
+    for folder in (old, new):
+        for name in OUTPUT_FILES:
+            _refuse_overwriting(folder / name, [output], "--output")
     changes = compare_runs(old, new)
     write_csv(changes, output, bom=excel)
     counts = change_counts(changes)
@@ -283,6 +300,26 @@ def compare(
 
 
 # -- helpers ---------------------------------------------------------------------------------
+def _refuse_overwriting(source: Path, outputs: list[Path], option: str) -> None:
+    """Stop before a command writes one of *outputs* over *source*, a file it reads."""
+    if source.exists() and any(o.exists() and o.resolve() == source.resolve() for o in outputs):
+        raise typer.BadParameter(f"{source} is read by this command, which would write over it: choose another file",
+                                 param_hint=option)
+
+
+def _check_thresholds(model: str | None, toxic: float | None, review: float | None) -> None:
+    """Stop before reading when the one threshold given crosses the model's other one."""
+    from toxlink.predictor import Predictor
+
+    theirs = Predictor.load(model).bundle.thresholds
+    if toxic is not None and toxic < theirs["review"]:
+        raise typer.BadParameter(f"{toxic:g} is below the model's review threshold ({theirs['review']:.3f}): "
+                                 "give a lower --review-threshold too", param_hint="--toxic-threshold")
+    if review is not None and review > theirs["toxic"]:
+        raise typer.BadParameter(f"{review:g} is above the model's toxic threshold ({theirs['toxic']:.3f}): "
+                                 "give a higher --toxic-threshold too", param_hint="--review-threshold")
+
+
 def _money_keywords(path: Path | None) -> tuple[str, ...]:
     """The terms of ``--money-keywords`` (none without the option); a file that gives none
     is the user's to fix."""
