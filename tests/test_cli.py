@@ -273,6 +273,9 @@ def test_explain_finds_a_url_whatever_its_scheme_and_a_whole_domain():
     from_site = predictor.explain(links, domain=site)
     assert len(from_site) == int((scored[S.DOMAIN] == site).sum()) > 1
     assert {e["risk"] for e in from_site} <= set(scored.loc[scored[S.DOMAIN] == site, S.RISK])
+    # ... however the user writes the site
+    for written in (site.upper(), f"https://{site}/", f"domain:{site}"):
+        assert len(predictor.explain(links, domain=written)) == len(from_site), written
 
 
 @pytest.mark.parametrize("links, says", [

@@ -242,9 +242,12 @@ class Predictor:
                 raise KeyError(f"no link with source URL {url!r} in the export")
         else:
             from toxlink.sites import is_covered
-            from toxlink.urls import normalise_hosts
+            from toxlink.urls import hosts_of
 
-            site = normalise_hosts(pd.Series([domain.strip().removeprefix("domain:")], dtype="string")).iloc[0]
+            # A site as users write it (any case, a URL, a domain: entry): its host as the
+            # links' hosts are normalised.
+            given = domain.strip().removeprefix("domain:").strip()
+            site = hosts_of(pd.Series([given if "://" in given else f"http://{given}/"], dtype="string")).iloc[0]
             want = pd.Series(is_covered(links[S.HOST], {site} if isinstance(site, str) else set()), index=links.index)
             if not want.any():
                 raise KeyError(f"no link from {domain!r} in the export")
