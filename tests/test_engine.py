@@ -99,6 +99,7 @@ def test_over_the_line_limit_the_riskiest_entries_fit_and_the_rest_overflow(tmp_
     assert kept and overflow
     assert set(kept) | set(overflow) >= set(wanted)  # every recommended entry is somewhere
     assert any("disavow-overflow.txt" in n for n in tight.notes)
+    assert tight.disavow_overflow == len(set(overflow)) and tight.disavow_added == len(set(kept))
     # the riskiest sites are the ones that made it into the uploadable file
     domains = pd.read_csv(tmp_path / "tight" / "domains.csv")
     risk = dict(zip(domains[S.DOMAIN], domains[S.MAX_RISK]))

@@ -456,6 +456,8 @@ def _print_summary(s) -> None:
     for action in ("disavow-domain", "disavow-url", "review", "keep"):
         table.add_row(f"domains: {action}", f"{s.actions.get(action, 0):,}")
     table.add_row("disavow entries added", f"{s.disavow_added:,}")
+    if s.disavow_overflow:
+        table.add_row("new entries left for disavow-overflow.txt", f"{s.disavow_overflow:,}")
     table.add_row("already in your disavow file", f"{s.disavow_present:,}")
     table.add_row("whitelisted, skipped", f"{s.disavow_whitelisted:,}")
     for name, path in s.files.items():

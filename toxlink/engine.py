@@ -60,6 +60,7 @@ class ScoreSummary:
     domains: int = 0
     actions: dict = field(default_factory=dict)
     disavow_added: int = 0
+    disavow_overflow: int = 0  # new entries that Google's limits left out of disavow.txt
     disavow_present: int = 0
     disavow_whitelisted: int = 0
     files: dict = field(default_factory=dict)
@@ -306,6 +307,7 @@ def write_outputs(tally: Tally, policy, existing, out_dir: Path, notes: list[str
             with atomic_write(out_dir / "disavow-overflow.txt") as fh:  # not for upload: no limit check
                 fh.write(overflow.to_text())
             summary.files["disavow-overflow.txt"] = out_dir / "disavow-overflow.txt"
+            summary.disavow_overflow = len(overflow.entries)
     names = ["links.csv", "domains.csv", "disavow.txt", "disavow-new.txt", "disavow-diff.csv"]
     if model is not None:
         from toxlink.report import write_run_info
