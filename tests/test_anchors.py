@@ -90,6 +90,15 @@ def test_the_brand_of_a_host_without_a_public_suffix_is_its_name():
     assert anchor_categories(anchors, targets).tolist()[:2] == [BRANDED, BRANDED]
 
 
+def test_the_brand_of_a_site_on_a_platform_or_with_an_idn_name():
+    targets = pd.Series(["https://pawsome-pets.myshopify.com/", "https://pawsomepets.blogspot.com/post",
+                         "https://xn--bcher-kva.de/", "https://www.xn--bcher-kva.de/"])
+    assert brand_tokens(targets).tolist() == ["pawsomepets", "pawsomepets", "bücher", "bücher"]
+    anchors = pd.Series(["Pawsome Pets", "pawsome-pets blog", "Bücher", "BÜCHER online"])
+    assert (anchor_categories(anchors, targets) == BRANDED).all()
+    assert anchor_categories(pd.Series(["myshopify"]), targets.iloc[:1]).tolist() != [BRANDED]
+
+
 def test_the_sample_s_brand_anchors_are_branded_without_being_told_the_brand():
     from toxlink import read_export
 

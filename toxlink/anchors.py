@@ -205,7 +205,8 @@ def _branded(codes: np.ndarray, distinct: pa.Array, target_urls: pd.Series | Non
 
 def brand_tokens(target_urls: pd.Series) -> pd.Series:
     """The brand token of each target URL: its host's registrable domain without the public
-    suffix, alphanumerics only (``https://www.acme-tools.co.uk/`` -> ``acmetools``; without a
+    suffix, letters and digits only (``https://www.acme-tools.co.uk/`` -> ``acmetools``,
+    ``https://pawsome.myshopify.com/`` -> ``pawsome``, ``https://xn--bcher-kva.de/`` -> ``bücher``; without a
     public suffix, the label before the last: ``pawsome-pets.example`` -> ``pawsomepets``), ``NA``
     when there is no host or the token is shorter than :data:`MIN_BRAND_TOKEN`. Computed
     once per distinct URL (an export links to few targets).
@@ -221,16 +222,30 @@ def brand_tokens(target_urls: pd.Series) -> pd.Series:
     codes, distinct = pd.factorize(target_urls.astype("string"), use_na_sentinel=True)
     hosts = urls.hosts_of(pd.Series(distinct, dtype="string"))
     table = urls.host_table(hosts)
-    # Without a public suffix (pawsome-pets.example, a staging host) the brand is the label
-    # before the last one, not the whole host.
-    label = [d[: -len(s) - 1] if s and d.endswith("." + s) else d.removeprefix("www.").rsplit(".", 1)[0].rsplit(".", 1)[-1]
+    # The registrable label: on a platform (pawsome-pets.myshopify.com, a private suffix)
+    # the site's own label, not the platform's. Without a public suffix (pawsome-pets.example,
+    # a staging host) the brand is the label before the last one, not the whole host.
+    label = [d[: -len(s) - 1].split(".", 1)[0] if s and d.endswith("." + s)
+             else d.removeprefix("www.").rsplit(".", 1)[0].rsplit(".", 1)[-1]
              for d, s in zip(table["domain"].astype(str), table["suffix"].astype(str))]
-    token = pd.Series(label, index=table.index, dtype="string").str.replace(r"[^a-z0-9]", "", regex=True)
+    # An IDN label is compared as people write it (xn--bcher-kva -> bücher), like the anchors.
+    token = pd.Series([_unicode(x) for x in label], index=table.index, dtype="string").str.replace(
+        r"[\W_]+", "", regex=True)
     token = token.where(token.str.len() >= MIN_BRAND_TOKEN)
     per_url = hosts.map(token).to_numpy(dtype=object, na_value=None)
     out = np.full(len(codes), None, dtype=object)
     out[codes >= 0] = per_url[codes[codes >= 0]]
     return pd.Series(out, index=target_urls.index, dtype="string")
+
+
+def _unicode(label: str) -> str:
+    """A punycoded label (``xn--...``) in Unicode, lower-cased; any other label as it is."""
+    if label.startswith("xn--"):
+        try:
+            return label.encode("ascii").decode("idna").lower()
+        except UnicodeError:
+            pass
+    return label
 
 
 def _keys(phrases) -> pa.Array:
