@@ -152,3 +152,21 @@ def test_progress_reports_every_row_of_each_pass_and_pass_two_knows_its_total(tm
     score = [c for c in calls if c[0] == "score"]
     assert sum(c[1] for c in read) == sum(c[1] for c in score) == 1500 and [c[1] > 0 for c in score] == [False] + [True] * 4
     assert {c[2] for c in score} == {1500} and {c[2] for c in read} == {None}
+
+
+def test_hosts_with_invalid_labels_never_reach_the_disavow_file(tmp_path):
+    bad = ["-casino-pills14.xyz", "casino-pills15-.xyz", "a.casino-" + "x" * 64 + ".xyz"]
+    rows = ["source url,target url,anchor"]
+    for i in range(30):  # the same spam from a valid host of each shape, as a control
+        for host in bad + ["casino-pills16.xyz"]:
+            rows.append(f"https://{host}/casino-viagra-{i}.html,https://pawsome-pets.example/,cheap viagra casino {i}")
+    export = tmp_path / "spam.csv"
+    export.write_text("\n".join(rows) + "\n", encoding="utf-8")
+    summary = score_exports([export], tmp_path / "out")
+    links = pd.read_csv(summary.files["links.csv"])
+    issues = links.set_index(links[S.SOURCE_URL].str.extract(r"//([^/]+)/")[0])[S.ROW_ISSUE]
+    assert (issues.loc[bad] == "invalid host").all() and issues.loc["casino-pills16.xyz"].isna().all()
+    entries = [ln for name in ("disavow.txt", "disavow-new.txt") if name in summary.files
+               for ln in _entries(summary.files[name])]
+    assert any("casino-pills16.xyz" in ln for ln in entries)  # the control is disavowed
+    assert not [ln for ln in entries if any(host in ln for host in bad)]

@@ -588,3 +588,28 @@ def test_cr_only_utf16_and_careful_path(tmp_path):
     frame = E.read_export(path)
     assert frame[S.SOURCE_URL].tolist() == ["https://a.example.com/", "https://b.example.com/"]
     assert frame[S.SOURCE_ROW].tolist() == [2, 3]
+
+
+def test_moz_date_lost_and_rel_ugc_sponsored_columns(tmp_path):
+    # "Date Lost" holds the day the link went, blank while live; "Only rel=ugc" and
+    # "Only rel=sponsored" are Yes/No like "Only rel=nofollow" (EXPORT_HEADERS.md: Moz
+    # column names not confirmed beyond the Open Site Explorer layout).
+    from toxlink.engine import score_exports
+
+    p = tmp_path / "moz.csv"
+    p.write_text("URL,Title,Anchor Text,Spam Score,Page Authority,Domain Authority,Target URL,"
+                 "Only rel=nofollow,Only rel=ugc,Only rel=sponsored,Date Lost\n"
+                 "https://blog.mozsite.info/a,A,Acme,5,20,30,https://acme.com/,No,No,No,\n"
+                 "https://blog.mozsite.info/b,B,Acme,5,20,30,https://acme.com/,No,Yes,No,\n"
+                 "https://blog.mozsite.info/c,C,Acme,5,20,30,https://acme.com/,No,No,Yes,\n"
+                 "https://blog.mozsite.info/d,D,Acme,5,20,30,https://acme.com/,No,No,No,2025-07-02\n",
+                 encoding="utf-8")
+    assert E.detect(p).vendor == "moz"
+    df = E.read_export(p)
+    assert df[S.LOST].tolist() == [False, False, False, True]
+    assert df[S.UGC].tolist() == [False, True, False, False]
+    assert df[S.SPONSORED].tolist() == [False, False, True, False]
+    summary = score_exports([p], tmp_path / "out")
+    domains = pd.read_csv(summary.files["domains.csv"])
+    row = domains.loc[domains[S.N_LOST].notna()].iloc[0]
+    assert (row[S.N_LOST], row[S.N_NOFOLLOW], row[S.N_DOFOLLOW]) == (1, 2, 2)

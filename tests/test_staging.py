@@ -128,3 +128,45 @@ def test_the_staging_folder_is_inside_the_output_folder_and_gone_after_the_run(s
     seen = []
     score_exports([small], tmp_path / "out", on_chunk=lambda *a: seen.extend((tmp_path / "out").glob(STAGING_PREFIX + "*")))
     assert seen and not list((tmp_path / "out").glob(STAGING_PREFIX + "*"))
+
+
+def test_a_folder_in_the_way_of_an_output_is_named_and_nothing_moves(first_run, small, tmp_path):
+    out, before = first_run
+    copy = tmp_path / "out"
+    copy.mkdir()
+    for name, data in before.items():
+        (copy / name).write_bytes(data)
+    (copy / "report.html").unlink()
+    (copy / "report.html").mkdir()  # not a file a run can be moved over
+    with pytest.raises(IsADirectoryError) as caught:
+        score_exports([small], copy, report=True, excel_bom=True)
+    assert caught.value.filename == str(copy / "report.html")
+    del before["report.html"]
+    assert _folder(copy) == before and (copy / "report.html").is_dir()
+    assert not list(copy.glob(STAGING_PREFIX + "*"))
+
+
+def test_a_move_failing_after_the_manifest_keeps_the_staging_folder_for_the_next_run(tmp_path, monkeypatch):
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "links.csv").write_text("old\n")
+    (out / "domains.csv").write_text("old\n")
+    stage = Staging(out, OUTPUT_FILES)
+    (stage.dir / "links.csv").write_text("new\n")
+    (stage.dir / "domains.csv").write_text("new\n")
+    real = os.replace
+
+    def denied(src, dst):
+        if Path(dst) == out / "domains.csv":
+            raise PermissionError(13, "Permission denied", str(src))
+        real(src, dst)
+
+    monkeypatch.setattr(staging_mod.os, "replace", denied)
+    with pytest.raises(PermissionError) as caught, stage:
+        stage.commit(["links.csv", "domains.csv"])
+    monkeypatch.undo()
+    assert caught.value.filename == str(out / "domains.csv") and "next toxlink run" in caught.value.strerror
+    assert stage.dir.is_dir()  # the rest of the run is still there to be moved
+    recover(out, OUTPUT_FILES)
+    assert _folder(out) == {"domains.csv": b"new\n", "links.csv": b"new\n"}
+    assert not list(out.glob(STAGING_PREFIX + "*"))

@@ -107,7 +107,13 @@ def test_hosts_of_is_the_normalised_host_of_split_urls(values):
     ("https://example.com.:80/x", None),
     ("https://xn--bcher-kva.example/", None),
     ("https://ünï.example/", None),  # punycoded first
-    ("https://-a.example.com/", None),
+    ("https://a-b--c.example.com/", None),
+    ("https://-casino-pills14.xyz/", "invalid host"),  # RFC 1123: a label neither starts
+    ("https://casino-pills15-.xyz/", "invalid host"),  # nor ends with "-"
+    ("https://-a.example.com/", "invalid host"),
+    ("https://a.b-.example.com./", "invalid host"),
+    ("https://a.-.example.com/", "invalid host"),
+    ("https://" + "a" * 64 + ".com/", "invalid host"),  # a label longer than 63
     ("https://exa_mple.com/", None),
     ("http://1.2.3.4/", None),
     ("http://[2001:db8::1]/", None),
@@ -146,6 +152,7 @@ def test_url_issues_rules(url, reason):
     ("n/a", "the host is not a public site name"),
     ("https://localhost/x", "the host is not a public site name"),
     ("http://256.256.256.256/", "invalid host"),
+    ("https://-casino-pills14.xyz/", "invalid host"),
     ("http://ex ample.com/", "invalid host"),
     ("http://192.0.2.1/p", None),
     ("https://x.blogspot.com/p", None),

@@ -39,8 +39,11 @@ _OPAQUE_RE = rf"^{_SCHEME}:(?:[^0-9/]|$)"
 # text that is neither a port nor "/" ("[x]abc"): that text belongs to the path.
 _AUTHORITY_RE = r"^(?:[^@]*@)?(?P<host>\[[^\]]*\]|[^:]*)(?::(?P<port>.*))?(?P<rest>.*)$"
 # Not a valid (normalised) host name: empty, a leading "." or an empty label, or another
-# character than these (hosts with ":" are valid when they are IPv6 addresses).
-_BAD_HOST_RE = r"^$|^\.|\.\.|[^a-z0-9\-._\[\]]"
+# character than these (hosts with ":" are valid when they are IPv6 addresses), a label
+# that starts or ends with "-" or is longer than 63 characters (RFC 1123: no registry
+# hands out such a name, so no disavow line may carry one). A bare "-" is left to the
+# referring rules, which name it "not a public site name" (an export's empty-cell mark).
+_BAD_HOST_RE = r"^$|^\.|\.\.|[^a-z0-9\-._\[\]]|(?:^|\.)-(?:[^.]|\.)|\.-$|[^.]-(?:\.|$)|[^.]{64}"
 
 # Per-host results, cached across calls: the features of every chunk look up hosts the
 # reader's chunks saw already. Bounded (~400 bytes a host), a miss costs a tldextract call.
@@ -234,8 +237,9 @@ def hosts_of(urls: pd.Series) -> pd.Series:
 
 def _bad_hosts(hosts: pa.Array) -> np.ndarray:
     """Whether each normalised (ASCII, non-null) host is not a valid host name or IPv6
-    address: empty, starting with ".", with an empty label, longer than 253 characters or
-    with other characters than letters, digits and ``-._[]``. Shape (n,) bool."""
+    address: empty, starting with ".", with an empty label, a label starting or ending
+    with ``-`` or longer than 63 characters, longer than 253 characters or with other
+    characters than letters, digits and ``-._[]``. Shape (n,) bool."""
     bad = _mask(pc.or_(pc.match_substring_regex(hosts, _BAD_HOST_RE), pc.greater(pc.binary_length(hosts), 253)))
     colon = np.flatnonzero(_mask(pc.match_substring(hosts, ":")))
     for i, host in zip(colon, hosts.take(pa.array(colon, pa.int64())).to_pylist()):

@@ -136,9 +136,13 @@ _VENDORS: dict[str, dict[str, tuple[str, tuple[str, ...]]]] = {
         S.PAGE_RATING: ("num", ("page authority", "pa")),
         S.DOMAIN_RATING: ("num", ("domain authority", "da")),
         S.NOFOLLOW: ("bool", ("only rel=nofollow", "nofollow")),
+        S.UGC: ("bool", ("only rel=ugc", "ugc")),
+        S.SPONSORED: ("bool", ("only rel=sponsored", "sponsored")),
         S.REDIRECT: ("bool", ("301", "redirect")),
         S.LINK_TYPE: ("str", ("link type",)),
-        S.LOST: ("bool", ("lost", "date lost")),
+        # "Date Lost" holds the date the link went (blank while live): any date means lost.
+        # The schema has no lost-date column, so only the flag is kept.
+        S.LOST: ("bool", ("lost", "date lost!lost")),
         S.FIRST_SEEN: ("date", ("date first seen", "first seen")),
         S.LAST_SEEN: ("date", ("date last seen", "last seen")),
     },
