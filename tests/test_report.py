@@ -553,6 +553,11 @@ def test_domain_table_searches_filters_sorts_and_prints(tmp_path):
         half = {i: w for i, w, box in page.js(fit)}["chart-risk"]
         page.send("Emulation.setEmulatedMedia", {"media": "print"})
         page.wait_for(f"{fit}.every(([id, w, box]) => Math.abs(w - box) <= 2)", timeout=10)
+        # the paper has no "Show more": every row of the (filtered) views is printed
+        assert page.js(shown("#review-table")) == review
+        assert page.js(shown()) == by_links
+        assert page.js("document.querySelector('#view-review .count').textContent") == f"Showing {len(review)} of {len(review)} domains"
+        assert page.js("document.querySelector('#view-review button.more').hidden")
         sizes = page.js(fit)
         assert all(abs(w - box) <= 2 for _, w, box in sizes), sizes
         assert {i: w for i, w, box in sizes}["chart-risk"] > 1.5 * half  # was half a row on screen
@@ -568,6 +573,19 @@ def test_domain_table_searches_filters_sorts_and_prints(tmp_path):
         assert page.js("getComputedStyle(document.querySelector('.tabs')).display") == "none"
         shot = page.send("Page.captureScreenshot", {"format": "png", "captureBeyondViewport": True})
         (tmp_path / "print.png").write_bytes(base64.b64decode(shot["data"]))
+
+        # back on screen, the first page of rows again; window.print() fires beforeprint
+        page.send("Emulation.setEmulatedMedia", {"media": ""})
+        page.wait_for(f"{shown('#review-table')}.length === 250", timeout=10)  # the media change is async
+        assert page.js(shown("#review-table")) == review[:250]
+        page.js("(() => { for (const c of ['act', 'tld']) { const s = document.querySelector('#view-all select.' + c);"
+                " s.value = ''; s.dispatchEvent(new Event('change')); } })()")
+        assert len(page.js(shown())) == 250
+        page.js("window.dispatchEvent(new Event('beforeprint'))")
+        assert sorted(page.js(shown())) == sorted(rows[S.DOMAIN].tolist())
+        assert page.js("document.querySelector('#view-all button.more').hidden")
+        page.js("window.dispatchEvent(new Event('afterprint'))")
+        assert len(page.js(shown())) == 250 and not page.js("document.querySelector('#view-all button.more').hidden")
         assert page.errors() == []
     assert (tmp_path / "print.png").stat().st_size > 10_000
 
