@@ -472,6 +472,12 @@ def _many_domains(n: int, seed: int = 3) -> pd.DataFrame:
 @pytest.mark.browser
 def test_domain_table_searches_filters_sorts_and_prints(tmp_path):
     domains = _many_domains(1800)
+    # optional fact columns: the table is then wider than its panel and must scroll inside it
+    domains[S.DOMAIN_RATING] = np.arange(len(domains)) % 100
+    domains[S.N_DOFOLLOW] = domains[S.N_LINKS] // 2
+    domains[S.FIRST_SEEN] = pd.Timestamp("2025-01-06")
+    domains[S.TOP_ANCHORS] = "buy cheap pills (12); click here (3); https://www.acmetools.com/shop/ (1)"
+    domains[S.EXAMPLE_URL] = "https://" + domains[S.DOMAIN].astype(str) + "/a/very/long/path/to/the/riskiest/link.html"
     scored = _scored()
     scored[S.NOFOLLOW] = pd.array([True, False, False, None, True, False, True, None, False, False], dtype="boolean")
     scored[S.DOMAIN_RATING] = [5.0, 12.0, 80.0, 81.0, 45.0, 45.0, 5.0, np.nan, 2.0, 100.0]
@@ -486,6 +492,20 @@ def test_domain_table_searches_filters_sorts_and_prints(tmp_path):
         f"[...document.querySelectorAll('{view} tbody tr')].map(r => r.dataset.domain)")
     with _browse(path) as page:
         assert page.js(_PROBE)["charts"] == 7  # + dofollow/nofollow, domain rating, languages
+        # on a 1280 px screen the table fits its panel (wider columns scroll inside the wrapper),
+        # the reasons get a wide column, and a TLD stays on one line
+        assert page.js("window.innerWidth") == 1280
+        assert page.js("document.documentElement.scrollWidth <= window.innerWidth")
+        fits = page.js("""(() => { const w = document.querySelector('#view-all .table-wrap'), p = w.closest('.panel');
+            const t = w.querySelector('table'), r = w.getBoundingClientRect(), pr = p.getBoundingClientRect();
+            const col = k => t.querySelector(`th[data-key="${k}"]`).getBoundingClientRect().width;
+            const td = [...t.querySelectorAll('tbody td.short')].find(c => c.textContent === '.co.uk');
+            const text = document.createRange(); text.selectNodeContents(td);
+            return {wrap: [r.left, r.right], panel: [pr.left, pr.right], table: t.scrollWidth, client: w.clientWidth,
+                    why: col('why'), tld_lines: text.getClientRects().length}; })()""")
+        assert fits["panel"][0] <= fits["wrap"][0] and fits["wrap"][1] <= fits["panel"][1], fits
+        assert fits["table"] > fits["client"], fits  # the optional columns scroll, inside the panel
+        assert fits["why"] >= 280 and fits["tld_lines"] == 1, fits  # a wrapped text has a box per line
         count = page.js("document.querySelector('#view-all .count').textContent")
         assert count == f"Showing 250 of {len(rows):,} domains"
         assert page.js(shown()) == rows[S.DOMAIN].head(250).tolist()  # most urgent first

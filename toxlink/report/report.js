@@ -31,6 +31,7 @@
         return '<td class="num"><span class="risk" style="--r:' + (v == null ? 0 : Number(v)) + '">' + pct(v) + "</span></td>";
       case "pct": return '<td class="num">' + pct(v) + "</td>";
       case "int": case "num": return '<td class="num">' + num(v) + "</td>";
+      case "tld": return '<td class="txt short">' + (v == null ? "–" : esc(v)) + "</td>";
       default: return '<td class="txt">' + (v == null ? "–" : esc(v)) + "</td>";
     }
   }
@@ -65,7 +66,8 @@
 
     table.tHead.innerHTML = "<tr>" + cols.map(function (c) {
       var numeric = ["int", "num", "pct", "risk"].indexOf(c.kind) >= 0;
-      return "<th" + (numeric ? ' class="num"' : "") + ' data-key="' + esc(c.key) + '"><button type="button" class="sort">' +
+      // data-kind and data-key give the column its width (style.css).
+      return "<th" + (numeric ? ' class="num"' : "") + ' data-key="' + esc(c.key) + '" data-kind="' + esc(c.kind) + '"><button type="button" class="sort">' +
         esc(c.label) + "</button></th>";
     }).join("") + "</tr>";
     tldCounts(rows, col.tld).forEach(function (t) {
@@ -90,7 +92,7 @@
       }
       var limit = printing ? shown.length : state.limit;
       tbody.innerHTML = shown.slice(0, limit).map(function (x) {
-        return '<tr data-domain="' + esc(x.r[col.domain][0]) + '">' + cols.map(function (c, j) { return cell(c.kind, x.r[j]); }).join("") + "</tr>";
+        return '<tr data-domain="' + esc(x.r[col.domain][0]) + '">' + cols.map(function (c, j) { return cell(c.key === "tld" ? "tld" : c.kind, x.r[j]); }).join("") + "</tr>";
       }).join("");
       count.textContent = "Showing " + Math.min(shown.length, limit).toLocaleString("en-US") + " of " +
         shown.length.toLocaleString("en-US") + (shown.length === rows.length ? "" : " matching") + " domains";
