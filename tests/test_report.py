@@ -777,7 +777,8 @@ def test_report_from_dir_streams_links_csv(tmp_path):
 
 
 def test_report_from_dir_rebuilds_the_report_of_the_run(tmp_path):
-    # What `toxlink report DIR` rebuilds is what `toxlink score --report` wrote: empty anchors
+    # What `toxlink report DIR` rebuilds is what `toxlink score --report` wrote, client and logo
+    # included without repeating --client/--logo (run-info.json keeps them): empty anchors
     # stay "empty" (not "unknown"), the existing disavow file keeps its size, the link
     # profile and the model's facts are the same; only the generation time differs.
     root = Path(__file__).resolve().parents[1]
@@ -785,12 +786,13 @@ def test_report_from_dir_rebuilds_the_report_of_the_run(tmp_path):
     logo = tmp_path / "logo.png"
     logo.write_bytes(PNG_1PX)
     brand = ["--client", "Pawsome <Pets> Ltd", "--logo", str(logo)]
+    logo_uri = f"data:image/png;base64,{base64.b64encode(PNG_1PX).decode()}"
     out = tmp_path / "run"
     r = subprocess.run([sys.executable, "-m", "toxlink.cli", "score", str(root / "data/sample/ahrefs-backlinks-sample.csv"),
                         "--existing-disavow", str(existing), "-o", str(out), "--report", *brand],
                        capture_output=True, text=True, timeout=600)
     assert r.returncode == 0, r.stderr
-    r = subprocess.run([sys.executable, "-m", "toxlink.cli", "report", str(out), "-o", str(tmp_path / "again.html"), *brand],
+    r = subprocess.run([sys.executable, "-m", "toxlink.cli", "report", str(out), "-o", str(tmp_path / "again.html")],
                        capture_output=True, text=True, timeout=600)
     assert r.returncode == 0, r.stderr
     stamp = re.compile(r"generated \d\d \w+ \d{4} \d\d:\d\d UTC")
@@ -799,7 +801,7 @@ def test_report_from_dir_rebuilds_the_report_of_the_run(tmp_path):
     assert _value(first, "diff-existing") == len(existing.read_text(encoding="utf-8").splitlines())
     assert '"empty (image links)  (' in first  # the sample has image links without alt text
     for part in ('id="link-profile"', 'id="chart-follow"', 'id="chart-domain_rating"', 'id="bands"',
-                 "Prepared for Pawsome &lt;Pets&gt; Ltd", f'src="data:image/png;base64,{base64.b64encode(PNG_1PX).decode()}"'):
+                 "Prepared for Pawsome &lt;Pets&gt; Ltd", f'src="{logo_uri}"'):
         assert part in first, part
     # Every flagged domain of domains.csv is in the page.
     domains = pd.read_csv(out / "domains.csv", keep_default_na=False)
@@ -810,9 +812,13 @@ def test_report_from_dir_rebuilds_the_report_of_the_run(tmp_path):
     # ... with the per-domain facts the run's domains.csv carries.
     keys = {c["key"] for c in json.loads(payload)["columns"]}
     assert {S.DOMAIN_RATING, S.N_DOFOLLOW, S.N_NOFOLLOW, S.TOP_ANCHORS, S.EXAMPLE_URL, S.FIRST_SEEN} <= keys
-    # A rebuild without the run's model facts (an older run) leaves the model's numbers out.
+    # A client or logo given to `report` overrides the run's, the other one is kept.
+    other = R.report_from_dir(out, tmp_path / "other.html", branding=R.Branding(client="Other & Co")).read_text(encoding="utf-8")
+    assert "Prepared for Other &amp; Co" in other and "Prepared for Pawsome" not in other and logo_uri in other
+    # A rebuild without the run's model facts and branding (an older run) leaves them out.
     (out / "run-info.json").unlink()
-    assert 'id="bands"' not in R.report_from_dir(out, tmp_path / "old.html").read_text(encoding="utf-8")
+    old = R.report_from_dir(out, tmp_path / "old.html").read_text(encoding="utf-8")
+    assert 'id="bands"' not in old and 'id="client"' not in old and 'id="client-logo"' not in old
 
 
 # A 1x1 PNG.
@@ -879,6 +885,16 @@ def test_run_info_round_trips(tmp_path):
     assert R.read_run_info(tmp_path / "run-info.json") == facts
     (tmp_path / "bad.json").write_text("{not json", encoding="utf-8")
     assert R.read_run_info(tmp_path / "bad.json") is None and R.read_run_info(tmp_path / "none.json") is None
+    assert R.read_run_branding(tmp_path / "run-info.json") == R.Branding() == R.read_run_branding(tmp_path / "bad.json")
+    # the branding of the run's report is kept with the facts; a logo that is not an image is not
+    (tmp_path / "logo.png").write_bytes(PNG_1PX)
+    brand = R.Branding.read("ACME", tmp_path / "logo.png")
+    R.write_run_info(tmp_path / "run-info.json", facts, brand)
+    assert R.read_run_info(tmp_path / "run-info.json") == facts and R.read_run_branding(tmp_path / "run-info.json") == brand
+    html_logo = "data:image/png;base64," + base64.b64encode(b"<html>").decode()
+    for logo in (html_logo, "javascript:alert(1)", brand.logo + "!", 42):
+        (tmp_path / "edited.json").write_text(json.dumps({"branding": {"client": "ACME", "logo": logo}}), encoding="utf-8")
+        assert R.read_run_branding(tmp_path / "edited.json") == R.Branding(client="ACME"), logo
 
 
 def _profiled() -> pd.DataFrame:
