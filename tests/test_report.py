@@ -472,6 +472,12 @@ def _many_domains(n: int, seed: int = 3) -> pd.DataFrame:
 @pytest.mark.browser
 def test_domain_table_searches_filters_sorts_and_prints(tmp_path):
     domains = _many_domains(1800)
+    # optional fact columns: the table is then wider than its panel and must scroll inside it
+    domains[S.DOMAIN_RATING] = np.arange(len(domains)) % 100
+    domains[S.N_DOFOLLOW] = domains[S.N_LINKS] // 2
+    domains[S.FIRST_SEEN] = pd.Timestamp("2025-01-06")
+    domains[S.TOP_ANCHORS] = "buy cheap pills (12); click here (3); https://www.acmetools.com/shop/ (1)"
+    domains[S.EXAMPLE_URL] = "https://" + domains[S.DOMAIN].astype(str) + "/a/very/long/path/to/the/riskiest/link.html"
     scored = _scored()
     scored[S.NOFOLLOW] = pd.array([True, False, False, None, True, False, True, None, False, False], dtype="boolean")
     scored[S.DOMAIN_RATING] = [5.0, 12.0, 80.0, 81.0, 45.0, 45.0, 5.0, np.nan, 2.0, 100.0]
@@ -486,6 +492,20 @@ def test_domain_table_searches_filters_sorts_and_prints(tmp_path):
         f"[...document.querySelectorAll('{view} tbody tr')].map(r => r.dataset.domain)")
     with _browse(path) as page:
         assert page.js(_PROBE)["charts"] == 7  # + dofollow/nofollow, domain rating, languages
+        # on a 1280 px screen the table fits its panel (wider columns scroll inside the wrapper),
+        # the reasons get a wide column, and a TLD stays on one line
+        assert page.js("window.innerWidth") == 1280
+        assert page.js("document.documentElement.scrollWidth <= window.innerWidth")
+        fits = page.js("""(() => { const w = document.querySelector('#view-all .table-wrap'), p = w.closest('.panel');
+            const t = w.querySelector('table'), r = w.getBoundingClientRect(), pr = p.getBoundingClientRect();
+            const col = k => t.querySelector(`th[data-key="${k}"]`).getBoundingClientRect().width;
+            const td = [...t.querySelectorAll('tbody td.short')].find(c => c.textContent === '.co.uk');
+            const text = document.createRange(); text.selectNodeContents(td);
+            return {wrap: [r.left, r.right], panel: [pr.left, pr.right], table: t.scrollWidth, client: w.clientWidth,
+                    why: col('why'), tld_lines: text.getClientRects().length}; })()""")
+        assert fits["panel"][0] <= fits["wrap"][0] and fits["wrap"][1] <= fits["panel"][1], fits
+        assert fits["table"] > fits["client"], fits  # the optional columns scroll, inside the panel
+        assert fits["why"] >= 280 and fits["tld_lines"] == 1, fits  # a wrapped text has a box per line
         count = page.js("document.querySelector('#view-all .count').textContent")
         assert count == f"Showing 250 of {len(rows):,} domains"
         assert page.js(shown()) == rows[S.DOMAIN].head(250).tolist()  # most urgent first
@@ -553,6 +573,11 @@ def test_domain_table_searches_filters_sorts_and_prints(tmp_path):
         half = {i: w for i, w, box in page.js(fit)}["chart-risk"]
         page.send("Emulation.setEmulatedMedia", {"media": "print"})
         page.wait_for(f"{fit}.every(([id, w, box]) => Math.abs(w - box) <= 2)", timeout=10)
+        # the paper has no "Show more": every row of the (filtered) views is printed
+        assert page.js(shown("#review-table")) == review
+        assert page.js(shown()) == by_links
+        assert page.js("document.querySelector('#view-review .count').textContent") == f"Showing {len(review)} of {len(review)} domains"
+        assert page.js("document.querySelector('#view-review button.more').hidden")
         sizes = page.js(fit)
         assert all(abs(w - box) <= 2 for _, w, box in sizes), sizes
         assert {i: w for i, w, box in sizes}["chart-risk"] > 1.5 * half  # was half a row on screen
@@ -568,6 +593,19 @@ def test_domain_table_searches_filters_sorts_and_prints(tmp_path):
         assert page.js("getComputedStyle(document.querySelector('.tabs')).display") == "none"
         shot = page.send("Page.captureScreenshot", {"format": "png", "captureBeyondViewport": True})
         (tmp_path / "print.png").write_bytes(base64.b64decode(shot["data"]))
+
+        # back on screen, the first page of rows again; window.print() fires beforeprint
+        page.send("Emulation.setEmulatedMedia", {"media": ""})
+        page.wait_for(f"{shown('#review-table')}.length === 250", timeout=10)  # the media change is async
+        assert page.js(shown("#review-table")) == review[:250]
+        page.js("(() => { for (const c of ['act', 'tld']) { const s = document.querySelector('#view-all select.' + c);"
+                " s.value = ''; s.dispatchEvent(new Event('change')); } })()")
+        assert len(page.js(shown())) == 250
+        page.js("window.dispatchEvent(new Event('beforeprint'))")
+        assert sorted(page.js(shown())) == sorted(rows[S.DOMAIN].tolist())
+        assert page.js("document.querySelector('#view-all button.more').hidden")
+        page.js("window.dispatchEvent(new Event('afterprint'))")
+        assert len(page.js(shown())) == 250 and not page.js("document.querySelector('#view-all button.more').hidden")
         assert page.errors() == []
     assert (tmp_path / "print.png").stat().st_size > 10_000
 
@@ -739,7 +777,8 @@ def test_report_from_dir_streams_links_csv(tmp_path):
 
 
 def test_report_from_dir_rebuilds_the_report_of_the_run(tmp_path):
-    # What `toxlink report DIR` rebuilds is what `toxlink score --report` wrote: empty anchors
+    # What `toxlink report DIR` rebuilds is what `toxlink score --report` wrote, client and logo
+    # included without repeating --client/--logo (run-info.json keeps them): empty anchors
     # stay "empty" (not "unknown"), the existing disavow file keeps its size, the link
     # profile and the model's facts are the same; only the generation time differs.
     root = Path(__file__).resolve().parents[1]
@@ -747,12 +786,13 @@ def test_report_from_dir_rebuilds_the_report_of_the_run(tmp_path):
     logo = tmp_path / "logo.png"
     logo.write_bytes(PNG_1PX)
     brand = ["--client", "Pawsome <Pets> Ltd", "--logo", str(logo)]
+    logo_uri = f"data:image/png;base64,{base64.b64encode(PNG_1PX).decode()}"
     out = tmp_path / "run"
     r = subprocess.run([sys.executable, "-m", "toxlink.cli", "score", str(root / "data/sample/ahrefs-backlinks-sample.csv"),
                         "--existing-disavow", str(existing), "-o", str(out), "--report", *brand],
                        capture_output=True, text=True, timeout=600)
     assert r.returncode == 0, r.stderr
-    r = subprocess.run([sys.executable, "-m", "toxlink.cli", "report", str(out), "-o", str(tmp_path / "again.html"), *brand],
+    r = subprocess.run([sys.executable, "-m", "toxlink.cli", "report", str(out), "-o", str(tmp_path / "again.html")],
                        capture_output=True, text=True, timeout=600)
     assert r.returncode == 0, r.stderr
     stamp = re.compile(r"generated \d\d \w+ \d{4} \d\d:\d\d UTC")
@@ -761,7 +801,7 @@ def test_report_from_dir_rebuilds_the_report_of_the_run(tmp_path):
     assert _value(first, "diff-existing") == len(existing.read_text(encoding="utf-8").splitlines())
     assert '"empty (image links)  (' in first  # the sample has image links without alt text
     for part in ('id="link-profile"', 'id="chart-follow"', 'id="chart-domain_rating"', 'id="bands"',
-                 "Prepared for Pawsome &lt;Pets&gt; Ltd", f'src="data:image/png;base64,{base64.b64encode(PNG_1PX).decode()}"'):
+                 "Prepared for Pawsome &lt;Pets&gt; Ltd", f'src="{logo_uri}"'):
         assert part in first, part
     # Every flagged domain of domains.csv is in the page.
     domains = pd.read_csv(out / "domains.csv", keep_default_na=False)
@@ -772,9 +812,13 @@ def test_report_from_dir_rebuilds_the_report_of_the_run(tmp_path):
     # ... with the per-domain facts the run's domains.csv carries.
     keys = {c["key"] for c in json.loads(payload)["columns"]}
     assert {S.DOMAIN_RATING, S.N_DOFOLLOW, S.N_NOFOLLOW, S.TOP_ANCHORS, S.EXAMPLE_URL, S.FIRST_SEEN} <= keys
-    # A rebuild without the run's model facts (an older run) leaves the model's numbers out.
+    # A client or logo given to `report` overrides the run's, the other one is kept.
+    other = R.report_from_dir(out, tmp_path / "other.html", branding=R.Branding(client="Other & Co")).read_text(encoding="utf-8")
+    assert "Prepared for Other &amp; Co" in other and "Prepared for Pawsome" not in other and logo_uri in other
+    # A rebuild without the run's model facts and branding (an older run) leaves them out.
     (out / "run-info.json").unlink()
-    assert 'id="bands"' not in R.report_from_dir(out, tmp_path / "old.html").read_text(encoding="utf-8")
+    old = R.report_from_dir(out, tmp_path / "old.html").read_text(encoding="utf-8")
+    assert 'id="bands"' not in old and 'id="client"' not in old and 'id="client-logo"' not in old
 
 
 # A 1x1 PNG.
@@ -841,6 +885,16 @@ def test_run_info_round_trips(tmp_path):
     assert R.read_run_info(tmp_path / "run-info.json") == facts
     (tmp_path / "bad.json").write_text("{not json", encoding="utf-8")
     assert R.read_run_info(tmp_path / "bad.json") is None and R.read_run_info(tmp_path / "none.json") is None
+    assert R.read_run_branding(tmp_path / "run-info.json") == R.Branding() == R.read_run_branding(tmp_path / "bad.json")
+    # the branding of the run's report is kept with the facts; a logo that is not an image is not
+    (tmp_path / "logo.png").write_bytes(PNG_1PX)
+    brand = R.Branding.read("ACME", tmp_path / "logo.png")
+    R.write_run_info(tmp_path / "run-info.json", facts, brand)
+    assert R.read_run_info(tmp_path / "run-info.json") == facts and R.read_run_branding(tmp_path / "run-info.json") == brand
+    html_logo = "data:image/png;base64," + base64.b64encode(b"<html>").decode()
+    for logo in (html_logo, "javascript:alert(1)", brand.logo + "!", 42):
+        (tmp_path / "edited.json").write_text(json.dumps({"branding": {"client": "ACME", "logo": logo}}), encoding="utf-8")
+        assert R.read_run_branding(tmp_path / "edited.json") == R.Branding(client="ACME"), logo
 
 
 def _profiled() -> pd.DataFrame:

@@ -259,7 +259,9 @@ def report(
     logo: Optional[Path] = LogoOpt,
     previous: Optional[Path] = typer.Option(None, "--previous", help="Output folder of an earlier audit: add a section on what changed since."),
 ) -> None:
-    """Write a self-contained HTML audit report from a scoring run's outputs."""
+    """Write a self-contained HTML audit report from a scoring run's outputs.
+
+    The client and logo default to those `toxlink score --report` was given (run-info.json)."""
     from toxlink.report import Branding, report_from_dir
 
     branding = Branding.read(client, logo)  # first: a bad logo stops before any reading

@@ -283,7 +283,8 @@ def write_outputs(tally: Tally, policy, existing, out_dir: Path, notes: list[str
     the tally has a report (with a section on the changes since the audit in the folder
     *previous*, when given, and with *branding*, a :class:`toxlink.report.Branding`),
     ``run-info.json`` with *model* (:class:`toxlink.report.ModelFacts`: what the report's
-    methodology quotes, kept so that ``toxlink report`` rebuilds the same page), and
+    methodology quotes) and *branding*, kept so that ``toxlink report`` rebuilds the same
+    page, and
     ``label-next.csv`` (the *label_rows* sites to label next, :mod:`toxlink.labelnext`; none
     when 0). Returns the run's :class:`ScoreSummary`: counts, files, and *notes* followed by
     the notes of this stage.
@@ -309,10 +310,10 @@ def write_outputs(tally: Tally, policy, existing, out_dir: Path, notes: list[str
             summary.files["disavow-overflow.txt"] = out_dir / "disavow-overflow.txt"
             summary.disavow_overflow = len(overflow.entries)
     names = ["links.csv", "domains.csv", "disavow.txt", "disavow-new.txt", "disavow-diff.csv"]
-    if model is not None:
+    if model is not None or branding is not None:  # `toxlink report` rebuilds the page from both
         from toxlink.report import write_run_info
 
-        write_run_info(out_dir / "run-info.json", model)
+        write_run_info(out_dir / "run-info.json", model, branding)
         names.append("run-info.json")
     if label_rows > 0:
         from toxlink.labelnext import LABEL_NEXT_FILE, label_next

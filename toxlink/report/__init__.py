@@ -57,13 +57,13 @@ from toxlink.report.anchors import ANCHOR_CATEGORIES, anchor_categories, brand_t
 from toxlink.report.branding import Branding, LogoError
 from toxlink.report.diff import DisavowDiff
 from toxlink.report.files import report_from_dir, write_report, write_report_from
-from toxlink.report.method import ModelFacts, read_run_info, write_run_info
+from toxlink.report.method import ModelFacts, read_run_branding, read_run_info, write_run_info
 from toxlink.report.render import build_report, build_report_from
 
 __all__ = [
     "ANCHOR_CATEGORIES", "BURST_K", "BURST_MIN_RATIO", "MIN_BURST_LINKS", "ROLLUP_ALIASES", "WEEKLY_MAX_PERIODS",
     "Branding", "DisavowDiff", "LogoError", "ModelFacts", "ReportAccumulator", "anchor_categories", "anchor_mix", "band_counts", "brand_tokens",
     "build_report", "build_report_from", "counted_links", "first_seen_timeline", "headline_numbers",
-    "read_run_info", "report_from_dir", "rollup_frame", "tld_table", "top_toxic_domains", "write_report",
+    "read_run_branding", "read_run_info", "report_from_dir", "rollup_frame", "tld_table", "top_toxic_domains", "write_report",
     "write_report_from", "write_run_info",
 ]

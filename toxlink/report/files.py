@@ -15,7 +15,8 @@ from toxlink import schema as S
 from toxlink.outputs import atomic_write
 from toxlink.report.aggregates import REPORT_COLUMNS, ReportAccumulator
 from toxlink.report.diff import DisavowDiff
-from toxlink.report.method import RUN_INFO, read_run_info
+from toxlink.report.branding import Branding
+from toxlink.report.method import RUN_INFO, read_run_branding, read_run_info
 from toxlink.report.render import build_report_from
 #: Bytes of CSV parsed at a time (tens of thousands of links.csv rows).
 _BLOCK_BYTES = 16 << 20
@@ -55,7 +56,9 @@ def report_from_dir(scored_dir: str | os.PathLike, output: str | os.PathLike | N
     ``report.html`` there, or to *output*. *changes_html* is the "Changes since the
     previous audit" section, when there is one
     (:func:`toxlink.report.changes.previous_audit_section`); *branding*
-    (:class:`~toxlink.report.branding.Branding`) puts a client's name and logo on it.
+    (:class:`~toxlink.report.branding.Branding`) puts a client's name and logo on it; what
+    it leaves out (``None``: all of it) is taken from the run's ``run-info.json``, where
+    ``toxlink score`` saved the branding of its own report.
     """
     d = Path(scored_dir)
     check_run_files(d, {"links.csv": (S.RISK, S.BAND), "domains.csv": (S.DOMAIN, S.ACTION)})
@@ -106,7 +109,7 @@ def _report_from_files(d: Path, output, title, chunksize: int, changes_html: str
         domains[S.DISAVOW_ENTRIES] = [v.split(S.LIST_SEPARATOR) if v else [] for v in entries.tolist()]
     return write_report_from(acc, Path(output) if output else d / "report.html", domains, diff=_diff_of_run(d),
                              title=title, changes_html=changes_html, model=read_run_info(d / RUN_INFO),
-                             branding=branding)
+                             branding=(branding or Branding()).with_defaults(read_run_branding(d / RUN_INFO)))
 
 
 def read_text_csv(path: Path, columns: Sequence[str] | None = None, *,

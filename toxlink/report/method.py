@@ -14,6 +14,8 @@ import os
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+from toxlink.report.branding import Branding
+
 #: The file of a run folder holding its :class:`ModelFacts` (under ``"model"``).
 RUN_INFO = "run-info.json"
 # The metrics the page quotes: LOSO (each public list left out in turn) and the calibration fold.
@@ -89,25 +91,45 @@ class ModelFacts:
         return cls(**known)
 
 
-def write_run_info(path: str | os.PathLike, facts: ModelFacts) -> None:
-    """Write *facts* to the run-info file *path* (JSON, ``{"model": ...}``) atomically."""
+def write_run_info(path: str | os.PathLike, facts: ModelFacts | None, branding: Branding | None = None) -> None:
+    """Write *facts* and *branding* (the client's name and logo data URI, when it has
+    either) to the run-info file *path* atomically: JSON ``{"model": ..., "branding": ...}``,
+    a key left out when its value is ``None`` or empty."""
     from toxlink.outputs import atomic_write
 
+    info = {} if facts is None else {"model": facts.to_json()}
+    if branding is not None and (branding.client or branding.logo):
+        info["branding"] = branding.to_json()
     with atomic_write(Path(path)) as fh:
-        fh.write(json.dumps({"model": facts.to_json()}, indent=2, sort_keys=True) + "\n")
+        fh.write(json.dumps(info, indent=2, sort_keys=True) + "\n")
 
 
 def read_run_info(path: str | os.PathLike) -> ModelFacts | None:
     """The :class:`ModelFacts` saved in a run-info file, ``None`` when the file is absent
     or holds none (a run of an older toxlink)."""
+    model = _run_info(path).get("model")
+    try:
+        return ModelFacts.from_json(model) if isinstance(model, dict) else None
+    except TypeError:
+        return None
+
+
+def read_run_branding(path: str | os.PathLike) -> Branding:
+    """The :class:`~toxlink.report.branding.Branding` saved in a run-info file (empty when
+    the file is absent or holds none: a run without ``--client``/``--logo``, or an older one)."""
+    return Branding.from_json(_run_info(path).get("branding"))
+
+
+def _run_info(path: str | os.PathLike) -> dict:
+    """The JSON object of a run-info file; ``{}`` when it is absent or not one."""
     path = Path(path)
     if not path.is_file():
-        return None
+        return {}
     try:
-        model = json.loads(path.read_text(encoding="utf-8")).get("model")
-        return ModelFacts.from_json(model) if isinstance(model, dict) else None
-    except (ValueError, TypeError, AttributeError):
-        return None
+        obj = json.loads(path.read_text(encoding="utf-8"))
+    except ValueError:
+        return {}
+    return obj if isinstance(obj, dict) else {}
 
 
 # --- the methodology section --------------------------------------------------------------

@@ -5,6 +5,8 @@
   // Rows rendered at first, and added per "Show more": 10k <tr> take seconds to lay out.
   var PAGE = 250, MORE = 1000;
   var ACTIONS = ["disavow-domain", "disavow-url", "review", "keep"];
+  // While printing every view shows all its rows: paper has no "Show more" button.
+  var printing = false, views = [];
   var ESC = {"&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;"};
 
   // Every value from the data goes through esc() before it is put in the page.
@@ -29,6 +31,7 @@
         return '<td class="num"><span class="risk" style="--r:' + (v == null ? 0 : Number(v)) + '">' + pct(v) + "</span></td>";
       case "pct": return '<td class="num">' + pct(v) + "</td>";
       case "int": case "num": return '<td class="num">' + num(v) + "</td>";
+      case "tld": return '<td class="txt short">' + (v == null ? "–" : esc(v)) + "</td>";
       default: return '<td class="txt">' + (v == null ? "–" : esc(v)) + "</td>";
     }
   }
@@ -63,7 +66,8 @@
 
     table.tHead.innerHTML = "<tr>" + cols.map(function (c) {
       var numeric = ["int", "num", "pct", "risk"].indexOf(c.kind) >= 0;
-      return "<th" + (numeric ? ' class="num"' : "") + ' data-key="' + esc(c.key) + '"><button type="button" class="sort">' +
+      // data-kind and data-key give the column its width (style.css).
+      return "<th" + (numeric ? ' class="num"' : "") + ' data-key="' + esc(c.key) + '" data-kind="' + esc(c.kind) + '"><button type="button" class="sort">' +
         esc(c.label) + "</button></th>";
     }).join("") + "</tr>";
     tldCounts(rows, col.tld).forEach(function (t) {
@@ -86,12 +90,13 @@
           return (p < s ? -dir : p > s ? dir : 0) || x.i - y.i;
         });
       }
-      tbody.innerHTML = shown.slice(0, state.limit).map(function (x) {
-        return '<tr data-domain="' + esc(x.r[col.domain][0]) + '">' + cols.map(function (c, j) { return cell(c.kind, x.r[j]); }).join("") + "</tr>";
+      var limit = printing ? shown.length : state.limit;
+      tbody.innerHTML = shown.slice(0, limit).map(function (x) {
+        return '<tr data-domain="' + esc(x.r[col.domain][0]) + '">' + cols.map(function (c, j) { return cell(c.key === "tld" ? "tld" : c.kind, x.r[j]); }).join("") + "</tr>";
       }).join("");
-      count.textContent = "Showing " + Math.min(shown.length, state.limit).toLocaleString("en-US") + " of " +
+      count.textContent = "Showing " + Math.min(shown.length, limit).toLocaleString("en-US") + " of " +
         shown.length.toLocaleString("en-US") + (shown.length === rows.length ? "" : " matching") + " domains";
-      more.hidden = shown.length <= state.limit;
+      more.hidden = shown.length <= limit;
       more.textContent = "Show " + Math.min(MORE, shown.length - state.limit).toLocaleString("en-US") + " more";
       Array.prototype.forEach.call(table.tHead.rows[0].cells, function (th) {
         var k = th.getAttribute("data-key");
@@ -116,6 +121,15 @@
       render();
     });
     render();
+    views.push(render);
+  }
+
+  // Before printing, every view is rendered whole (its filters and sort kept); afterwards back
+  // to the rows the screen showed. A no-op when nothing changes: both events may fire.
+  function printRows(on) {
+    if (on === printing) return;
+    printing = on;
+    views.forEach(function (render) { render(); });
   }
 
   function tabs() {
@@ -132,11 +146,11 @@
 
   // Printing: a chart drawn for the screen is wider than the paper and would be clipped.
   // Each one is redrawn at its box's width while print media apply, and back afterwards.
-  function fitCharts(printing) {
+  function fitCharts(on) {
     if (!window.Plotly) return;
     Array.prototype.forEach.call(document.querySelectorAll(".js-plotly-plot"), function (gd) {
       var w = gd.parentElement.clientWidth;
-      window.Plotly.relayout(gd, printing ? {width: Math.max(w, 200), autosize: false} : {width: null, autosize: true});
+      window.Plotly.relayout(gd, on ? {width: Math.max(w, 200), autosize: false} : {width: null, autosize: true});
     });
   }
 
@@ -148,10 +162,10 @@
       tabs();
     }
     var media = window.matchMedia("print");
-    var onChange = function (e) { fitCharts(e.matches); };
+    var onChange = function (e) { printRows(e.matches); fitCharts(e.matches); };
     if (media.addEventListener) media.addEventListener("change", onChange); else media.addListener(onChange);
-    window.addEventListener("beforeprint", function () { fitCharts(true); });
-    window.addEventListener("afterprint", function () { fitCharts(false); });
+    window.addEventListener("beforeprint", function () { printRows(true); fitCharts(true); });
+    window.addEventListener("afterprint", function () { printRows(false); fitCharts(false); });
     // A chart fitted for print keeps its width: fit it again if the paper's width changes.
     window.addEventListener("resize", function () { if (media.matches) fitCharts(true); });
   }

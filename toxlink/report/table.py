@@ -148,7 +148,7 @@ def views_html(data: dict, review_count: int) -> str:
     action = ('<select class="act" aria-label="Action"><option value="">All actions</option>'
               + "".join(f'<option value="{a}">{a}</option>' for a in S.ACTIONS) + "</select>")
     view = ('<div class="domain-view{active}" id="{vid}" data-action="{only}">' + "{controls}"
-            '<table class="data domains" id="{tid}"><thead></thead><tbody></tbody></table>'
+            '<div class="table-wrap"><table class="data domains" id="{tid}"><thead></thead><tbody></tbody></table></div>'
             '<button type="button" class="more" hidden></button></div>')
     tabs = ('<div class="tabs" role="tablist">'
             f'<button type="button" class="tab active" data-view="view-all">All flagged domains ({len(rows):,})</button>'
