@@ -119,10 +119,10 @@ def tld_labels(domains) -> np.ndarray:
     return pd.Series(domains, dtype="string").map(label).fillna("(none)").to_numpy(dtype=object)
 
 
-def _anchor_counts(rows: pd.DataFrame, band: pd.Series) -> dict[tuple[str, str], int]:
-    """Rows per (anchor category, band) (:func:`report_categories`); a table without an
-    anchor column counts as all ``unknown``."""
-    pairs = pd.DataFrame({"category": report_categories(rows), "band": band}).value_counts(sort=False, dropna=False)
+def _anchor_counts(category: pd.Series, band: pd.Series) -> dict[tuple[str, str], int]:
+    """Rows per (anchor category, band), from the rows' :func:`report_categories` (a table
+    without an anchor column counts as all ``unknown``)."""
+    pairs = pd.DataFrame({"category": category, "band": band}).value_counts(sort=False, dropna=False)
     return {(str(c), b): int(n) for (c, b), n in pairs.items()}
 
 
@@ -130,7 +130,7 @@ def _anchor_counts(rows: pd.DataFrame, band: pd.Series) -> dict[tuple[str, str],
 ANCHOR_TEXT_CHARS = 80
 
 
-def _anchor_text_counts(rows: pd.DataFrame, band: pd.Series) -> dict[tuple[str, str, str], int]:
+def _anchor_text_counts(rows: pd.DataFrame, category: pd.Series, band: pd.Series) -> dict[tuple[str, str, str], int]:
     """Rows per (anchor text, anchor category, band) of the rows with a non-empty anchor:
     the text trimmed, its white space collapsed, lower-cased (SEO tools group anchors
     without case) and cut to :data:`ANCHOR_TEXT_CHARS`."""
@@ -141,14 +141,11 @@ def _anchor_text_counts(rows: pd.DataFrame, band: pd.Series) -> dict[tuple[str, 
     known = (text.notna() & text.ne("")).to_numpy(bool)
     if not known.any():
         return {}
-    category = report_categories(rows).astype("string").fillna("")
     counts = pd.DataFrame({"t": text[known], "c": category[known], "band": band[known]}).value_counts(sort=False)
     return {(str(t), str(c), str(b)): int(n) for (t, c, b), n in counts.items()}
 
 
 # --- the link profile: follow state, authority, language / country --------------------------
-#: links.csv's column of anchor categories, when the run wrote one (toxlink.anchors).
-ANCHOR_CATEGORY = S.ANCHOR_CATEGORY
 #: Columns some exports or runs carry with the referring page's country.
 COUNTRY = "country"
 DOFOLLOW, NOFOLLOW = "dofollow", "nofollow"
@@ -362,7 +359,7 @@ def _headline(n_rows: int, n_counted: int, bands: Mapping[str, int], domains: pd
 
 #: The columns the report reads from a scored chunk (and from links.csv).
 REPORT_COLUMNS = (S.DUPLICATE_OF, S.ROW_ISSUE, S.SOURCE_URL, S.TARGET_URL, S.ANCHOR, S.FIRST_SEEN,
-                   S.HOST, S.DOMAIN, S.RISK, S.BAND, S.REASONS, ANCHOR_CATEGORY, S.NOFOLLOW, S.UGC, S.SPONSORED,
+                   S.HOST, S.DOMAIN, S.RISK, S.BAND, S.REASONS, S.ANCHOR_CATEGORY, S.NOFOLLOW, S.UGC, S.SPONSORED,
                    *AUTHORITY_METRICS, *PLACE_COLUMNS)
 
 
@@ -447,8 +444,9 @@ class ReportAccumulator:
         for b, counts in _risk_bins(rows, band).items():
             self.risk_bins[b] += counts
         self.tlds.update(_tld_counts(rows, band))
-        self.anchors.update(_anchor_counts(rows, band))
-        self.anchor_texts.update(_anchor_text_counts(rows, band))
+        category = report_categories(rows)  # once per chunk: categorising anchors is the costly part
+        self.anchors.update(_anchor_counts(category, band))
+        self.anchor_texts.update(_anchor_text_counts(rows, category, band))
         if S.FIRST_SEEN in rows.columns:
             self.days.update(_day_counts(rows[S.FIRST_SEEN], band))
         if S.TARGET_URL in rows.columns:
@@ -593,7 +591,7 @@ def anchor_mix(scored: pd.DataFrame) -> pd.DataFrame:
     Categories (:func:`anchor_categories`) with no links are dropped.
     """
     rows = counted_links(scored)
-    return _anchor_frame(_anchor_counts(rows, _band_of(rows)))
+    return _anchor_frame(_anchor_counts(report_categories(rows), _band_of(rows)))
 
 
 def first_seen_timeline(first_seen: pd.Series, bands: pd.Series | None = None, freq: str | None = None) -> pd.DataFrame:

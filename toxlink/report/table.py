@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 
 from toxlink import schema as S
-from toxlink.report.aggregates import tld_labels, top_toxic_domains
+from toxlink.report.aggregates import COUNTRY, tld_labels, top_toxic_domains
 
 #: The columns every flagged-domains table has: (key, heading, kind). The kind tells the
 #: script how to show and sort a cell (see report.js).
@@ -44,7 +44,7 @@ OPTIONAL_COLUMNS = (
     (S.N_LOST, "Lost", "int"),
     (S.FIRST_SEEN, "First seen", "text"),
     (S.LAST_SEEN, "Last seen", "text"),
-    ("country", "Country", "text"),
+    (COUNTRY, "Country", "text"),
     (S.LANGUAGES, "Languages", "text"),
     (S.TOP_ANCHORS, "Top anchors", "text"),
     (S.N_TARGET_PAGES, "Target pages", "int"),
